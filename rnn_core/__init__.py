@@ -1,0 +1,35 @@
+"""rnn_core: train small recurrent networks and see inside them.
+
+A plain Python + PyTorch library (no streamlit). The public API:
+
+- ``RunConfig``, ``ConfigError``, ``LIMITS``, ``CHOICES``: one validated description of
+  a run, its ranges and choices, and its URL round trip (``to_query``/``from_query``).
+- ``TASKS``: name -> task (``sample``, ``loss``, ``metric``, ``baseline_loss``).
+- ``MODELS``: name -> builder of a fused ``torch.nn.RNN/LSTM/GRU`` plus a linear head.
+- ``Trainer``: a resumable run (``step(n)``, ``history``, ``status``, ``probe()``,
+  ``snapshots``).
+- ``Probe``: hidden states, gates, total dL/dh_t through time and spectra, as numpy.
+- ``unroll``: manual cells over a fused module's own weights.
+- ``grad_norms_through_time``: batch mean of ||dL/dh_t|| for every step t.
+"""
+
+from rnn_core.cells import Unrolled, grad_norms_through_time, unroll
+from rnn_core.config import CHOICES, LIMITS, ConfigError, RunConfig
+from rnn_core.models import MODELS
+from rnn_core.probes import Probe
+from rnn_core.tasks import TASKS
+from rnn_core.train import Trainer
+
+__all__ = [
+    "CHOICES",
+    "LIMITS",
+    "MODELS",
+    "TASKS",
+    "ConfigError",
+    "Probe",
+    "RunConfig",
+    "Trainer",
+    "Unrolled",
+    "grad_norms_through_time",
+    "unroll",
+]

@@ -1,0 +1,262 @@
+"""RunConfig: the one typed description of a training run, its limits, and its URL form.
+
+Widgets build a RunConfig; the engine only ever sees a RunConfig. Every field has a
+default, every value is validated on construction, and ``to_query``/``from_query``
+round-trip it through a URL so that a shared link restores the exact run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from rnn_core.tasks import TASKS
+
+CHOICES: dict[str, tuple[str, ...]] = {
+    "model": ("rnn_tanh", "rnn_relu", "lstm", "gru"),
+    "task": tuple(TASKS),
+    "optimizer": ("adam", "sgd", "rmsprop"),
+    "init": ("default", "orthogonal", "identity"),
+}
+
+# Inclusive (min, max) per numeric field. Optional fields (lr, clip, recurrent_scale)
+# may also be None; the range applies to their numeric values.
+LIMITS: dict[str, tuple[float, float]] = {
+    "seq_len": (1, 2000),
+    "hidden_size": (1, 256),
+    "num_layers": (1, 4),
+    "batch_size": (1, 256),
+    "lr": (1e-5, 1.0),
+    "clip": (0.01, 100.0),
+    "recurrent_scale": (0.01, 10.0),
+    "seed": (0, 2**31 - 1),
+}
+
+_INT_FIELDS = ("seq_len", "hidden_size", "num_layers", "batch_size", "seed")
+_OPTIONAL_FLOAT_FIELDS = ("lr", "clip", "recurrent_scale")
+
+# Gate blocks per layer: the fused kernels multiply by a (gates*H) x H matrix.
+GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}
+
+# Joint cost cap on one training step, in "multiply-add equivalents". A least-squares
+# fit of measured step times (forward, backward, Adam; one thread; bench/cost_cap.py)
+# over batch, length, width and layers gave, for the slowest cell (the GRU, on ATen
+# loops): 5.2e-11 s per multiply-add, plus about 200 multiply-adds' worth per gate unit
+# and step (elementwise work), plus about 1.65e6 per time step and layer (the per-step
+# kernel overhead that dominates at small widths). MAX_STEP_COST is a quarter of a
+# second at that rate; it still admits T = 1000 on the memory tasks at hidden 32,
+# batch 64.
+_ELEMENTWISE_COST = 200
+_PER_STEP_COST = 1_650_000
+MAX_STEP_COST = 4_800_000_000
+
+# Recommended learning rates when RunConfig.lr is None, per optimizer. Adam at 1e-2
+# with clipping at 1 solves the adding problem at T=50 with an LSTM or GRU by about
+# step 550 (1e-3 did not within 1,000); the same settings are used for the plain RNNs
+# so that a side-by-side run differs only in the cell.
+DEFAULT_LR = {"adam": 1e-2, "sgd": 0.1, "rmsprop": 1e-3}
+
+_MAX_TEXT = 40  # longest query value we accept; anything longer is hostile or a mistake
+
+
+class ConfigError(ValueError):
+    """An invalid configuration value. ``field`` names the offending RunConfig field."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+def _show(value: Any) -> str:
+    """A short, inert rendering of a user-supplied value for error messages."""
+    text = repr(value)
+    return text if len(text) <= _MAX_TEXT else text[: _MAX_TEXT - 3] + "..."
+
+
+def _range_text(name: str) -> str:
+    lo, hi = LIMITS[name]
+    fmt = "{:d}" if name in _INT_FIELDS else "{:g}"
+    text = f"{fmt.format(int(lo) if name in _INT_FIELDS else lo)} to "
+    text += fmt.format(int(hi) if name in _INT_FIELDS else hi)
+    return text + (", or none" if name in _OPTIONAL_FLOAT_FIELDS else "")
+
+
+def step_cost(model: str, task: str, seq_len: int, hidden_size: int, num_layers: int,
+              batch_size: int) -> int:
+    """Estimated cost of one training step (the quantity MAX_STEP_COST caps)."""
+    t = TASKS[task]
+    steps = t.total_len(seq_len)
+    units = GATES[model] * hidden_size  # gate units per layer
+    matmul = units * (hidden_size + t.input_size) \
+        + (num_layers - 1) * units * (2 * hidden_size) + hidden_size * t.output_size
+    elementwise = _ELEMENTWISE_COST * num_layers * units
+    return batch_size * steps * (matmul + elementwise) + _PER_STEP_COST * steps * num_layers
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that determines a training run.
+
+    The same RunConfig gives the same training history (at the same number of torch
+    threads). ``lr=None`` means the optimizer's recommended default (``DEFAULT_LR``);
+    ``clip=None`` means no gradient clipping; ``recurrent_scale`` rescales every
+    initial recurrent H x H block to that spectral radius (how a preset makes
+    gradients explode). Invalid values raise ``ConfigError``.
+    """
+
+    model: str = "lstm"
+    task: str = "adding"
+    seq_len: int = 50
+    hidden_size: int = 32
+    num_layers: int = 1
+    batch_size: int = 64
+    optimizer: str = "adam"
+    lr: float | None = None
+    clip: float | None = 1.0
+    init: str = "default"
+    recurrent_scale: float | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in field_names():
+            _check_field(name, getattr(self, name))
+        _check_joint(self)
+
+    # ----------------------------------------------------------------- derived values
+    @property
+    def learning_rate(self) -> float:
+        """The learning rate actually used (the default when ``lr`` is None)."""
+        return DEFAULT_LR[self.optimizer] if self.lr is None else self.lr
+
+    @property
+    def cost(self) -> int:
+        return step_cost(self.model, self.task, self.seq_len, self.hidden_size,
+                         self.num_layers, self.batch_size)
+
+    def replace(self, **changes: Any) -> RunConfig:
+        """A validated copy with some fields changed."""
+        return dataclasses.replace(self, **changes)
+
+    # ------------------------------------------------------------------- URL round trip
+    def to_query(self) -> dict[str, str]:
+        """Every field as a string (None as "none"), so a link stays exact even if
+        the defaults change later."""
+        out = {}
+        for name in field_names():
+            value = getattr(self, name)
+            out[name] = "none" if value is None else (
+                repr(float(value)) if name in _OPTIONAL_FLOAT_FIELDS else str(value))
+        return out
+
+    @classmethod
+    def from_query(cls, mapping: Mapping[str, Any], lenient: bool = False):
+        """Build a RunConfig from URL query parameters.
+
+        Missing keys take their defaults and unknown keys are ignored. Strict mode
+        raises ConfigError on the first bad value. ``lenient=True`` returns
+        ``(RunConfig, [ConfigError, ...])`` with every bad field at its default.
+        """
+        values: dict[str, Any] = {}
+        errors: list[ConfigError] = []
+        for name in field_names():
+            if name not in mapping:
+                continue
+            raw = mapping[name]
+            if isinstance(raw, list | tuple):  # a repeated parameter: the last one wins
+                raw = raw[-1] if raw else ""
+            try:
+                values[name] = _parse(name, raw)
+            except ConfigError as err:
+                if not lenient:
+                    raise
+                errors.append(err)
+        if not lenient:
+            return cls(**values)
+        # Joint constraints (task length range, cost cap) blame one field at a time;
+        # reset it to its default and retry. Each retry removes a key, so this ends.
+        while True:
+            try:
+                return cls(**values), errors
+            except ConfigError as err:
+                errors.append(err)
+                values.pop(err.field, None)
+
+
+def field_names() -> tuple[str, ...]:
+    """The user-facing fields, in declaration order (also the URL keys)."""
+    return tuple(f.name for f in fields(RunConfig))
+
+
+def _parse(name: str, raw: Any) -> Any:
+    """Parse one query string into a typed value, or raise ConfigError."""
+    if not isinstance(raw, str):
+        raw = str(raw)
+    if len(raw) > _MAX_TEXT or "\x00" in raw:
+        raise ConfigError(name, f"{name}: value {_show(raw)} is not valid "
+                                f"(too long or contains control characters).")
+    text = raw.strip()
+    if name in CHOICES:
+        if text not in CHOICES[name]:
+            raise ConfigError(name, f"{name}: {_show(raw)} is not one of "
+                                    f"{', '.join(CHOICES[name])}.")
+        return text
+    if name in _OPTIONAL_FLOAT_FIELDS and text.lower() in ("none", "null", ""):
+        return None
+    if name in _INT_FIELDS:
+        if not re.fullmatch(r"[+-]?\d{1,12}", text, re.ASCII):
+            raise ConfigError(name, f"{name}: {_show(raw)} is not a whole number; "
+                                    f"allowed {_range_text(name)}.")
+        return int(text)
+    # Floats: plain decimal or scientific notation only, so "nan", "inf", "0x10",
+    # "1_000" and friends are refused before float() can accept them.
+    if not re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,3})?", text, re.ASCII):
+        raise ConfigError(name, f"{name}: {_show(raw)} is not a number; "
+                                f"allowed {_range_text(name)}.")
+    return float(text)
+
+
+def _check_field(name: str, value: Any) -> None:
+    if name in CHOICES:
+        if not isinstance(value, str) or value not in CHOICES[name]:
+            raise ConfigError(name, f"{name}: {_show(value)} is not one of "
+                                    f"{', '.join(CHOICES[name])}.")
+        return
+    if value is None and name in _OPTIONAL_FLOAT_FIELDS:
+        return
+    lo, hi = LIMITS[name]
+    if name in _INT_FIELDS:
+        ok_type = isinstance(value, int) and not isinstance(value, bool)
+    else:
+        ok_type = isinstance(value, int | float) and not isinstance(value, bool)
+    if not ok_type:
+        raise ConfigError(name, f"{name}: {_show(value)} has the wrong type; "
+                                f"allowed {_range_text(name)}.")
+    if not math.isfinite(value) or not lo <= value <= hi:
+        raise ConfigError(name, f"{name}: {_show(value)} is out of range; "
+                                f"allowed {_range_text(name)}.")
+
+
+def _check_joint(cfg: RunConfig) -> None:
+    task = TASKS[cfg.task]
+    hi = task.max_seq_len if task.max_seq_len is not None else LIMITS["seq_len"][1]
+    if not task.min_seq_len <= cfg.seq_len <= hi:
+        raise ConfigError("seq_len", f"seq_len: {cfg.seq_len} is out of range for task "
+                                     f"{cfg.task}; allowed {task.min_seq_len} to {hi}.")
+    cost = cfg.cost
+    if cost > MAX_STEP_COST:
+        # Blame the size field furthest above its default, so that lenient parsing
+        # resets the setting most responsible for the cost.
+        sizes = ("batch_size", "seq_len", "hidden_size", "num_layers")
+        culprit = max(sizes, key=lambda n: getattr(cfg, n) / getattr(_DEFAULTS, n))
+        raise ConfigError(
+            culprit,
+            f"{culprit}: {getattr(cfg, culprit)} makes one training step too costly "
+            f"(estimated {cost / MAX_STEP_COST:.1f}x the quarter-second budget); "
+            f"reduce the batch size, sequence length, layers or hidden size.")
+
+
+_DEFAULTS = RunConfig()

@@ -1,0 +1,219 @@
+"""Trainer: a resumable training run that the UI advances and never owns.
+
+``step(n)`` runs n optimizer steps and returns. Every random draw comes from the
+trainer's own generators (weights, data, probe batch, held-out batch), so the same
+RunConfig gives the same history in whichever thread runs it and whatever the probe
+cadence. A NaN/inf loss or weight is an expected outcome of exploding gradients: the
+trainer restores the last finite weights, marks itself "diverged" and stops.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+
+import numpy as np
+import pandas as pd
+import torch
+
+from rnn_core.config import RunConfig
+from rnn_core.models import build_model, count_parameters
+from rnn_core.probes import Probe, take_probe
+from rnn_core.tasks import TASKS
+
+# Independent streams derived from the run's seed (fixed offsets keep them apart and
+# reproducible; Python's hash() of a string is salted per process, so not that).
+_DATA_STREAM, _PROBE_STREAM, _EVAL_STREAM = 1_000_003, 2_000_029, 3_000_061
+
+HISTORY_COLUMNS = ("step", "loss", "metric", "grad_norm", "clipped", "seconds",
+                   "test_loss", "test_metric")
+
+_OPTIMIZERS = {
+    "adam": lambda params, lr: torch.optim.Adam(params, lr=lr),
+    "sgd": lambda params, lr: torch.optim.SGD(params, lr=lr, momentum=0.9),
+    "rmsprop": lambda params, lr: torch.optim.RMSprop(params, lr=lr),
+}
+
+
+class Trainer:
+    """Train ``config``'s model on its task, one resumable step at a time.
+
+    Readable from any thread while ``step()`` runs: ``history`` (a DataFrame copy),
+    ``snapshots`` (a list copy), ``status``, ``steps_done``.
+
+    probe_every: take a snapshot probe every k steps (k doubles when the snapshot
+        memory budget fills, keeping every other snapshot, so early training stays).
+    snapshot_bytes: the memory budget of all snapshots together.
+    snapshot_sequences: how many probe sequences each snapshot keeps.
+    eval_every: evaluate the held-out split every k steps (tasks with a split only).
+    """
+
+    def __init__(self, config: RunConfig, *, probe_every: int = 25,
+                 snapshot_bytes: int = 24 * 2**20, probe_batch: int = 8,
+                 snapshot_sequences: int = 2, eval_every: int = 25,
+                 eval_batch: int = 64):
+        self.config = config
+        self.task = TASKS[config.task]
+        self.model = build_model(config, self.task.input_size, self.task.output_size)
+        self.num_parameters = count_parameters(self.model)
+        self.optimizer = _OPTIMIZERS[config.optimizer](self.model.parameters(),
+                                                      config.learning_rate)
+        seed = config.seed
+        self._data_gen = torch.Generator().manual_seed(seed + _DATA_STREAM)
+        self._probe_x, self._probe_y = self.task.sample(
+            probe_batch, config.seq_len, torch.Generator().manual_seed(seed + _PROBE_STREAM))
+        self._eval_every = eval_every
+        self._eval = None
+        if self.task.has_split:
+            self._eval = self.task.sample(
+                eval_batch, config.seq_len,
+                torch.Generator().manual_seed(seed + _EVAL_STREAM), split="test")
+        self.probe_every = probe_every
+        self.snapshot_bytes = snapshot_bytes
+        self.snapshot_sequences = snapshot_sequences
+        self.status = "ok"
+        self.message = ""
+        self.steps_done = 0
+        self._seconds = 0.0
+        self._rows: list[tuple] = []
+        self._snapshots: list[Probe] = []
+        self._lock = threading.Lock()
+        self._step_lock = threading.Lock()  # one step() at a time per trainer
+        # The weights of the last step whose loss was finite, restored on divergence.
+        self._last_good = [p.detach().clone() for p in self.model.parameters()]
+
+    # ------------------------------------------------------------------ read side
+    @property
+    def history(self) -> pd.DataFrame:
+        with self._lock:
+            rows = list(self._rows)
+        frame = pd.DataFrame(rows, columns=list(HISTORY_COLUMNS))
+        return frame.astype({"step": "int64", "clipped": "bool"})
+
+    @property
+    def snapshots(self) -> list[Probe]:
+        with self._lock:
+            return list(self._snapshots)
+
+    @property
+    def baseline_loss(self) -> float:
+        return self.task.baseline_loss(self.config.seq_len)
+
+    # ------------------------------------------------------------------ write side
+    def step(self, n: int = 1) -> int:
+        """Run up to n optimizer steps; returns how many ran (0 once diverged)."""
+        done = 0
+        with self._step_lock:
+            if not self._snapshots and self.status == "ok":
+                self._snapshot()  # step 0: the untrained model
+            for _ in range(max(0, int(n))):
+                if self.status != "ok":
+                    break
+                self._one_step()
+                done += 1
+                if self.status == "ok" and self.steps_done % self.probe_every == 0:
+                    self._snapshot()
+        return done
+
+    def probe(self) -> Probe:
+        """A probe of the current weights on the fixed probe batch."""
+        return take_probe(self.model, self.task, self._probe_x, self._probe_y,
+                          self.steps_done)
+
+    def _one_step(self) -> None:
+        start = time.perf_counter()
+        cfg = self.config
+        x, y = self.task.sample(cfg.batch_size, cfg.seq_len, self._data_gen)
+        self.model.train()
+        outputs = self.model(x)
+        loss = self.task.loss(outputs, y)
+        loss_value = float(loss.detach())
+        if not math.isfinite(loss_value):
+            # The current weights already give a non-finite loss: fall back to the
+            # copy saved before the previous update, whose loss was finite.
+            self._diverge(f"the loss became {loss_value} at step {self.steps_done + 1}")
+            self._record(loss_value, math.nan, math.nan, False, start)
+            return
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        max_norm = cfg.clip if cfg.clip is not None else math.inf
+        grad_norm = float(torch.nn.utils.clip_grad_norm_(self.model.parameters(), max_norm))
+        clipped = cfg.clip is not None and grad_norm > cfg.clip
+        with torch.no_grad():
+            metric = float(self.task.metric(outputs, y))
+            for saved, p in zip(self._last_good, self.model.parameters(), strict=True):
+                saved.copy_(p)
+        if not math.isfinite(grad_norm):
+            self._diverge(f"the gradient norm became {grad_norm} at step "
+                          f"{self.steps_done + 1}")
+            self._record(loss_value, metric, grad_norm, clipped, start)
+            return
+        self.optimizer.step()
+        if not all(bool(torch.isfinite(p).all()) for p in self.model.parameters()):
+            self._diverge(f"a weight became non-finite at step {self.steps_done + 1}")
+        self._record(loss_value, metric, grad_norm, clipped, start)
+
+    def _record(self, loss, metric, grad_norm, clipped, start) -> None:
+        self.steps_done += 1
+        test_loss = test_metric = math.nan
+        if self._eval is not None and self.status == "ok" \
+                and self.steps_done % self._eval_every == 0:
+            test_loss, test_metric = self.evaluate()
+        self._seconds += time.perf_counter() - start
+        with self._lock:
+            self._rows.append((self.steps_done, loss, metric, grad_norm, bool(clipped),
+                               self._seconds, test_loss, test_metric))
+
+    @torch.no_grad()
+    def evaluate(self) -> tuple[float, float]:
+        """(loss, metric) on the fixed held-out batch (tasks with a split)."""
+        if self._eval is None:
+            return math.nan, math.nan
+        x, y = self._eval
+        self.model.eval()
+        outputs = self.model(x)
+        return float(self.task.loss(outputs, y)), float(self.task.metric(outputs, y))
+
+    def _diverge(self, reason: str) -> None:
+        with torch.no_grad():
+            for saved, p in zip(self._last_good, self.model.parameters(), strict=True):
+                p.copy_(saved)
+        self.message = (f"Training diverged: {reason}. The weights of the last step with "
+                        f"a finite loss were restored. Lower the learning rate, turn on "
+                        f"gradient clipping, or reduce the recurrent scale, then reset.")
+        self.status = "diverged"
+
+    def _snapshot(self) -> None:
+        probe = self.probe().head(self.snapshot_sequences)
+        with self._lock:
+            self._snapshots.append(probe)
+            # Over budget: keep every other snapshot and double the cadence, so the
+            # record thins evenly and early training stays visible.
+            while (sum(p.nbytes for p in self._snapshots) > self.snapshot_bytes
+                   and len(self._snapshots) > 2):
+                self.probe_every *= 2
+                self._snapshots = [p for p in self._snapshots
+                                   if p.step % self.probe_every == 0]
+
+    def summary(self) -> dict:
+        """Headline figures for the UI: steps, last loss/metric, speed."""
+        frame = self.history
+        if frame.empty:
+            return {"steps": 0}
+        last = frame.iloc[-1]
+        tests = frame["test_metric"].dropna()
+        return {
+            "steps": int(last["step"]),
+            "loss": float(last["loss"]),
+            "metric": float(last["metric"]),
+            "test_metric": float(tests.iloc[-1]) if len(tests) else math.nan,
+            "steps_per_second": float(last["step"] / last["seconds"])
+            if last["seconds"] > 0 else math.nan,
+            "status": self.status,
+        }
+
+
+def history_digest(frame: pd.DataFrame) -> np.ndarray:
+    """The deterministic columns of a history (everything but ``seconds``)."""
+    return frame.drop(columns=["seconds"]).to_numpy(dtype=float)

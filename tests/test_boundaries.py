@@ -1,0 +1,78 @@
+"""The engine boundary: rnn_core is a plain Python + PyTorch library and never imports streamlit.
+
+Two checks, because each misses something the other catches:
+- at run time, in a fresh interpreter, importing rnn_core (and each of its modules) leaves
+  no streamlit module loaded, however indirect the import would be;
+- statically, no file under rnn_core/ has an import of streamlit, even in a branch that
+  does not run at import time.
+"""
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+IMPORT_ALL = """
+import importlib, pkgutil, sys
+import rnn_core
+assert rnn_core.__file__, "rnn_core is a namespace package: rnn_core/__init__.py is missing"
+for info in pkgutil.walk_packages(rnn_core.__path__, "rnn_core."):
+    importlib.import_module(info.name)
+leaked = sorted(m for m in sys.modules if m == "streamlit" or m.startswith("streamlit."))
+assert not leaked, f"importing rnn_core loaded {leaked[:5]}"
+"""
+
+
+def _run_python(code: str, root: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=root,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def _is_streamlit(module: str | None) -> bool:
+    return module is not None and module.split(".")[0] == "streamlit"
+
+
+def streamlit_imports(root: Path) -> list[str]:
+    """Return `path:line` for every streamlit import in root/rnn_core/**/*.py."""
+    found = []
+    for path in sorted((root / "rnn_core").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            hit = (
+                (isinstance(node, ast.Import) and any(_is_streamlit(a.name) for a in node.names))
+                or (isinstance(node, ast.ImportFrom) and node.level == 0
+                    and _is_streamlit(node.module))
+                # importlib.import_module("streamlit...") / __import__("streamlit...")
+                or (isinstance(node, ast.Call) and node.args
+                    and isinstance(node.args[0], ast.Constant)
+                    and isinstance(node.args[0].value, str)
+                    and _is_streamlit(node.args[0].value)
+                    and ast.unparse(node.func) in {"importlib.import_module", "import_module",
+                                                   "__import__"})
+            )  # fmt: skip
+            if hit:
+                found.append(f"{path.relative_to(root)}:{node.lineno}")
+    return found
+
+
+def test_import_rnn_core_does_not_import_streamlit():
+    result = _run_python("import rnn_core, sys; assert 'streamlit' not in sys.modules", REPO_ROOT)
+    assert result.returncode == 0, result.stderr
+
+
+def test_import_every_rnn_core_module_does_not_import_streamlit():
+    result = _run_python(IMPORT_ALL, REPO_ROOT)
+    assert result.returncode == 0, result.stderr
+
+
+def test_no_streamlit_import_in_rnn_core_sources():
+    assert list((REPO_ROOT / "rnn_core").rglob("*.py")), "rnn_core/ has no Python files"
+    assert streamlit_imports(REPO_ROOT) == []
