@@ -36,6 +36,18 @@ _OPTIMIZERS = {
 }
 
 
+def _flush_denormals() -> None:
+    """Treat subnormal floats as zero on the calling thread.
+
+    Vanishing gradients are the point of this app, and they pass through the subnormal
+    range on their way to zero, where CPU arithmetic is many times slower: a fused LSTM
+    step at T=500 with the loss on the last step measured 5x slower without this. The
+    flag lives in the thread's floating-point control register, so every thread that
+    trains or probes sets it (idempotent, and the same numerics whichever thread runs).
+    """
+    torch.set_flush_denormal(True)
+
+
 class Trainer:
     """Train ``config``'s model on its task, one resumable step at a time.
 
@@ -104,6 +116,7 @@ class Trainer:
     def step(self, n: int = 1) -> int:
         """Run up to n optimizer steps; returns how many ran (0 once diverged)."""
         done = 0
+        _flush_denormals()
         with self._step_lock:
             if not self._snapshots and self.status == "ok":
                 self._snapshot()  # step 0: the untrained model
@@ -118,6 +131,7 @@ class Trainer:
 
     def probe(self) -> Probe:
         """A probe of the current weights on the fixed probe batch."""
+        _flush_denormals()
         return take_probe(self.model, self.task, self._probe_x, self._probe_y,
                           self.steps_done)
 
