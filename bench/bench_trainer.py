@@ -32,6 +32,9 @@ def bare_loop(cfg: RunConfig):
     gen = torch.Generator().manual_seed(cfg.seed)
 
     def run(steps: int) -> None:
+        # Same numerics as the Trainer: subnormals flushed (see rnn_core/train.py). Left
+        # on, they alone make this loop ~5x slower at T=500 and the ratio meaningless.
+        torch.set_flush_denormal(True)
         for _ in range(steps):
             x, y = task.sample(cfg.batch_size, cfg.seq_len, gen)
             loss = task.loss(model(x), y)

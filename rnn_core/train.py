@@ -9,6 +9,7 @@ trainer restores the last finite weights, marks itself "diverged" and stops.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import time
@@ -36,16 +37,23 @@ _OPTIMIZERS = {
 }
 
 
-def _flush_denormals() -> None:
-    """Treat subnormal floats as zero on the calling thread.
+@contextlib.contextmanager
+def _denormals_flushed():
+    """Treat subnormal floats as zero on the calling thread, for the duration.
 
     Vanishing gradients are the point of this app, and they pass through the subnormal
     range on their way to zero, where CPU arithmetic is many times slower: a fused LSTM
     step at T=500 with the loss on the last step measured 5x slower without this. The
-    flag lives in the thread's floating-point control register, so every thread that
-    trains or probes sets it (idempotent, and the same numerics whichever thread runs).
+    flag lives in the thread's floating-point control register: it is set around every
+    step and probe (the same numerics whichever thread runs) and cleared afterwards, so
+    the caller's thread is left as IEEE-754 expects (torch has no getter to restore a
+    caller's own choice; the default is off).
     """
     torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(False)
 
 
 class Trainer:
@@ -116,8 +124,7 @@ class Trainer:
     def step(self, n: int = 1) -> int:
         """Run up to n optimizer steps; returns how many ran (0 once diverged)."""
         done = 0
-        _flush_denormals()
-        with self._step_lock:
+        with self._step_lock, _denormals_flushed():
             if not self._snapshots and self.status == "ok":
                 self._snapshot()  # step 0: the untrained model
             for _ in range(max(0, int(n))):
@@ -131,7 +138,11 @@ class Trainer:
 
     def probe(self) -> Probe:
         """A probe of the current weights on the fixed probe batch."""
-        _flush_denormals()
+        with _denormals_flushed():
+            return self._take_probe()
+
+    def _take_probe(self) -> Probe:
+        # Callers hold _denormals_flushed(); it is not re-entrant (its exit clears the flag).
         return take_probe(self.model, self.task, self._probe_x, self._probe_y,
                           self.steps_done)
 
@@ -199,7 +210,7 @@ class Trainer:
         self.status = "diverged"
 
     def _snapshot(self) -> None:
-        probe = self.probe().head(self.snapshot_sequences)
+        probe = self._take_probe().head(self.snapshot_sequences)
         with self._lock:
             self._snapshots.append(probe)
             # Over budget: keep every other snapshot and double the cadence, so the

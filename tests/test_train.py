@@ -219,3 +219,31 @@ def test_held_out_metric_comes_from_the_test_split():
     assert h["test_metric"].notna().tolist() == [False] * 4 + [True] + [False] * 4 + [True]
     loss, metric = tr.evaluate()
     assert metric == pytest.approx(loss / math.log(2), rel=1e-5)  # bits per character
+
+
+def test_training_leaves_ieee_subnormals_working_on_the_callers_thread():
+    tr = Trainer(RunConfig(**SMALL))
+    tr.step(2)
+    tr.probe()
+    tiny = np.float32(1e-39)  # subnormal in float32
+    assert float(torch.tensor(tiny) * 1) != 0.0
+
+
+def test_subnormals_are_flushed_for_every_step_even_after_a_snapshot():
+    """Vanishing gradients crawl through subnormals (5x slower at T=500): every
+    step must run with them flushed, including the steps after a snapshot probe."""
+    tr = Trainer(RunConfig(**SMALL), probe_every=2)
+    flushed = []
+    task = tr.task
+
+    class Spy:
+        def __getattr__(self, name):
+            return getattr(task, name)
+
+        def loss(self, outputs, y):
+            flushed.append(float(torch.tensor(np.float32(1e-39)) * 1) == 0.0)
+            return task.loss(outputs, y)
+
+    tr.task = Spy()
+    tr.step(6)
+    assert flushed and all(flushed)
