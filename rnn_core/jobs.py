@@ -1,0 +1,323 @@
+"""Background training jobs: one bounded pool of worker threads shared by every session.
+
+A Streamlit server is one process serving many browser tabs, and each tab owns runs
+(Trainers). The JobManager decides which of them train and stops what nobody watches:
+
+- at most ``max_running`` jobs hold a slot and train at once; the others wait in a FIFO
+  queue and can show their position;
+- a run finishes at ``step_cap`` steps and pauses once no page has touched it for
+  ``idle_timeout`` seconds; a job nobody has touched for ``forget_after`` seconds is
+  dropped, so a closed tab's runs do not live as long as the server;
+- a pause takes effect within about one slice: a worker advances its trainer in chunks
+  sized to last ``slice_seconds`` and looks at its flags between chunks, never sleeping;
+- an exception in one trainer fails that job only and frees its slot.
+
+A job holding a slot trains in its own daemon thread (torch ops release the GIL, so two
+jobs use two cores). Every state change happens under the manager's one lock, which is
+never held while a trainer steps; the worker decides to exit and gives up its slot in the
+same critical section, so a start() racing with that exit cannot be lost.
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+import threading
+import time
+import uuid
+
+RUNNING, QUEUED = "running", "queued"
+_TERMINAL = frozenset({"finished", "diverged", "stopped", "failed"})
+_MAX_CHUNK = 1000
+_REAP_EVERY = 1.0  # seconds between the reaps the manager runs by itself
+
+
+class Job:
+    """One Trainer under a JobManager; create it with ``JobManager.submit``.
+
+    ``state`` and ``reason`` change only under the manager's lock. The trainer stays
+    readable from any thread (history, snapshots) whatever the job's state.
+    """
+
+    def __init__(self, manager: JobManager, trainer, owner: str, label: str):
+        self.id = uuid.uuid4().hex
+        self.owner = owner
+        self.label = label
+        self.trainer = trainer
+        self.state = "idle"
+        self.reason = "Not started yet."
+        self.last_seen = time.monotonic()
+        self._manager = manager
+        self._thread: threading.Thread | None = None  # set while this job holds a slot
+        self._stop_at: int | None = None  # the trainer step to pause at (Step button)
+        self._speed: collections.deque = collections.deque(maxlen=8)  # (steps, seconds)
+
+    @property
+    def thread_name(self) -> str:
+        return f"job-{self.id}"
+
+    # ------------------------------------------------------------------ controls
+    def start(self) -> None:
+        """Train until paused, stopped, idle, capped or diverged (queued if no slot)."""
+        with self._manager._lock:
+            self.last_seen = time.monotonic()
+            if self.state in _TERMINAL:
+                return  # the reason already says why it cannot train
+            self._stop_at = None  # also turns a pending Step request into a plain run
+            if self.state not in (RUNNING, QUEUED):
+                self._run_or_queue_locked()
+
+    def request_steps(self, n: int) -> None:
+        """Run n more steps (fewer at the cap or on divergence), then pause."""
+        n = int(n)
+        if n <= 0:
+            return
+        with self._manager._lock:
+            self.last_seen = time.monotonic()
+            if self.state in _TERMINAL:
+                return
+            # Exact from idle/paused; while a chunk is in flight its steps count too.
+            self._stop_at = self.trainer.steps_done + n
+            if self.state not in (RUNNING, QUEUED):
+                self._run_or_queue_locked()
+
+    def pause(self) -> None:
+        """Pause now; the worker notices before its next chunk (within one slice)."""
+        with self._manager._lock:
+            self.last_seen = time.monotonic()
+            if self.state in (RUNNING, QUEUED):
+                self._pause_locked("Paused.")
+
+    def stop(self) -> None:
+        """Stop for good and drop the job from the manager; the trainer stays readable."""
+        with self._manager._lock:
+            self._stop_locked("Stopped.")
+
+    def touch(self) -> None:
+        """A page showing this job is open (keeps it from the idle timeout)."""
+        self.last_seen = time.monotonic()
+
+    def wait_paused(self, timeout: float) -> bool:
+        """Block until no step executes and none will start; False on timeout."""
+        with self._manager._cond:
+            return self._manager._cond.wait_for(
+                lambda: self._thread is None and self.state not in (RUNNING, QUEUED),
+                timeout)
+
+    # ------------------------------------------------------------------ read side
+    @property
+    def queue_position(self) -> int | None:
+        with self._manager._lock:
+            if self.state != QUEUED:
+                return None
+            return self._manager._queue.index(self) + 1
+
+    @property
+    def steps_done(self) -> int:
+        return self.trainer.steps_done
+
+    @property
+    def steps_per_second(self) -> float:
+        """Over this job's recent chunks of its own running time (nan before any)."""
+        with self._manager._lock:
+            steps = sum(s for s, _ in self._speed)
+            seconds = sum(t for _, t in self._speed)
+        return steps / seconds if seconds > 0 else math.nan
+
+    # ------------------------------------------------------------------ under the lock
+    def _set(self, state: str, reason: str) -> None:
+        self.state, self.reason = state, reason
+        self._manager._cond.notify_all()
+
+    def _run_or_queue_locked(self) -> None:
+        m = self._manager
+        if self._thread is not None:
+            self._set(RUNNING, "Training.")  # its worker is finishing a chunk: carry on
+        elif len(m._active) < m.max_running:
+            m._launch_locked(self)
+        else:
+            m._queue.append(self)
+            self._set(QUEUED, "Waiting for a free training slot.")
+
+    def _pause_locked(self, reason: str) -> None:
+        if self.state == QUEUED:
+            self._manager._queue.remove(self)
+        self._stop_at = None
+        self._set("paused", reason)
+
+    def _stop_locked(self, reason: str) -> None:
+        if self.state == "stopped":
+            return
+        if self.state == QUEUED:
+            self._manager._queue.remove(self)
+        self._stop_at = None
+        self._manager._jobs.pop(self.id, None)
+        self._set("stopped", reason)
+
+    def _next_chunk_locked(self, chunk: int) -> int:
+        """Steps to run next, or 0 after settling the state the worker exits in."""
+        m, trainer = self._manager, self.trainer
+        m._reap_if_due_locked()  # first: it may idle-pause this very job
+        if self.state != RUNNING:
+            return 0
+        if trainer.status != "ok":  # a Trainer's only other status is "diverged"
+            self._set("diverged", trainer.message)
+            return 0
+        left = m.step_cap - trainer.steps_done
+        if left <= 0:
+            self._set("finished", f"Reached the step cap of {m.step_cap}.")
+            return 0
+        if self._stop_at is not None:
+            if self._stop_at <= trainer.steps_done:
+                self._pause_locked("Ran the requested steps.")
+                return 0
+            left = min(left, self._stop_at - trainer.steps_done)
+        if time.monotonic() - self.last_seen > m.idle_timeout:
+            self._pause_locked(f"Paused after {m.idle_timeout:g} s with no page open.")
+            return 0
+        return min(chunk, left)
+
+    # ------------------------------------------------------------------ the worker
+    def _run(self) -> None:
+        m = self._manager
+        chunk, done, elapsed, error = 1, 0, 0.0, None
+        try:
+            while True:
+                with m._lock:
+                    if done:
+                        self._speed.append((done, elapsed))
+                    n = 0 if error is not None else self._next_chunk_locked(chunk)
+                    if error is not None and self.state != "stopped":
+                        self._set("failed", f"Training failed: {error}")
+                    if n == 0:
+                        m._release_locked(self)
+                        return
+                start = time.perf_counter()
+                try:
+                    done = self.trainer.step(n)
+                except Exception as exc:  # noqa: BLE001 - one visitor's run must not take the server down
+                    error, done = str(exc) or type(exc).__name__, 0
+                    continue
+                elapsed = time.perf_counter() - start
+                if done:
+                    chunk = _next_chunk_size(chunk, elapsed / done, m.slice_seconds)
+        finally:
+            # Only reached with the slot still held if this loop itself has a bug: give
+            # the slot back anyway so the other visitors' queued runs still start.
+            with m._lock:
+                if self._thread is threading.current_thread():
+                    if self.state == RUNNING:
+                        self._set("failed", "Training failed: internal error.")
+                    m._release_locked(self)
+
+
+def _next_chunk_size(chunk: int, seconds_per_step: float, slice_seconds: float) -> int:
+    # Aim one trainer.step call at one slice, but at most double per slice: the first
+    # call includes the step-0 snapshot and a warm-up, and a step that suddenly gets
+    # slower (another job starts) must not stretch the pause latency far.
+    target = int(slice_seconds / seconds_per_step) if seconds_per_step > 0 else 2 * chunk
+    return max(1, min(target, 2 * chunk, _MAX_CHUNK))
+
+
+class JobManager:
+    """The process-wide pool: at most ``max_running`` jobs train at once."""
+
+    def __init__(self, max_running: int = 2, step_cap: int = 5000,
+                 idle_timeout: float = 120.0, slice_seconds: float = 0.1,
+                 forget_after: float = 1800.0):
+        if max_running < 1 or step_cap < 1 or slice_seconds <= 0:
+            raise ValueError("max_running and step_cap must be >= 1, slice_seconds > 0")
+        self.max_running = max_running
+        self.step_cap = step_cap
+        self.idle_timeout = idle_timeout
+        self.slice_seconds = slice_seconds
+        self.forget_after = forget_after
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)  # any state change or slot release
+        self._jobs: dict[str, Job] = {}  # registered jobs, in submission order
+        self._queue: list[Job] = []  # FIFO of queued jobs
+        self._active: set[Job] = set()  # jobs holding a slot (their worker thread lives)
+        self._last_reap = time.monotonic()
+
+    def submit(self, trainer, owner: str, label: str = "") -> Job:
+        """Register a trainer as an idle job (not started)."""
+        job = Job(self, trainer, owner, label)
+        with self._lock:
+            self._jobs[job.id] = job
+            self._reap_if_due_locked()
+        return job
+
+    def get(self, job_id: str) -> Job | None:
+        if not isinstance(job_id, str):  # ids may come from a URL: never raise on junk
+            return None
+        with self._lock:
+            return self._jobs.get(job_id)
+
+    def jobs(self, owner: str | None = None) -> list[Job]:
+        with self._lock:
+            return [j for j in self._jobs.values() if owner is None or j.owner == owner]
+
+    def running_count(self) -> int:
+        """Jobs holding a slot (a just-paused job holds it until its chunk ends)."""
+        with self._lock:
+            return len(self._active)
+
+    def queue(self) -> list[Job]:
+        with self._lock:
+            return list(self._queue)
+
+    def stop_owner(self, owner: str) -> int:
+        """Stop and forget every job of one owner (its tab closed); returns how many."""
+        with self._lock:
+            mine = [j for j in self._jobs.values() if j.owner == owner]
+            for job in mine:
+                job._stop_locked("Stopped: the page was closed.")
+        return len(mine)
+
+    def reap(self) -> int:
+        """Pause jobs idle past idle_timeout; drop settled jobs untouched for
+        forget_after. Returns how many jobs it paused or dropped."""
+        with self._lock:
+            return self._reap_locked()
+
+    def shutdown(self) -> None:
+        """Stop every job and wait for the worker threads to end."""
+        with self._lock:
+            for job in list(self._jobs.values()) + list(self._active):
+                job._stop_locked("Stopped: the server is shutting down.")
+            threads = [j._thread for j in self._active if j._thread is not None]
+        for thread in threads:
+            thread.join()
+
+    # ------------------------------------------------------------------ under the lock
+    def _launch_locked(self, job: Job) -> None:
+        job._thread = threading.Thread(target=job._run, name=job.thread_name, daemon=True)
+        self._active.add(job)
+        job._set(RUNNING, "Training.")
+        job._thread.start()
+
+    def _release_locked(self, job: Job) -> None:
+        job._thread = None
+        self._active.discard(job)
+        while self._queue and len(self._active) < self.max_running:
+            self._launch_locked(self._queue.pop(0))
+        self._cond.notify_all()
+
+    def _reap_if_due_locked(self) -> None:
+        if time.monotonic() - self._last_reap >= _REAP_EVERY:
+            self._reap_locked()
+
+    def _reap_locked(self) -> int:
+        now = self._last_reap = time.monotonic()
+        count = 0
+        for job in list(self._jobs.values()):
+            unseen = now - job.last_seen
+            if job.state in (RUNNING, QUEUED):
+                if unseen > self.idle_timeout:
+                    job._pause_locked(
+                        f"Paused after {self.idle_timeout:g} s with no page open.")
+                    count += 1
+            elif job._thread is None and unseen > self.forget_after:
+                job._stop_locked(f"Removed after {self.forget_after:g} s with no page open.")
+                count += 1
+        return count

@@ -1,0 +1,269 @@
+"""JobManager: slots and queue, pause latency, step requests, caps, divergence, failure,
+idle timeout, cleanup of a closed tab, determinism and concurrent use."""
+
+import gc
+import threading
+import time
+import weakref
+
+import numpy as np
+import pytest
+
+from rnn_core import RunConfig, Trainer
+from rnn_core.jobs import JobManager
+from rnn_core.train import history_digest
+
+SMALL = RunConfig(hidden_size=8, batch_size=8, seq_len=12)
+
+
+@pytest.fixture
+def make_manager():
+    managers = []
+
+    def make(**kwargs):
+        managers.append(JobManager(**kwargs))
+        return managers[-1]
+
+    yield make
+    for manager in managers:
+        manager.shutdown()
+
+
+def wait_until(predicate, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
+
+
+def job_threads():
+    return {t.name for t in threading.enumerate() if t.name.startswith("job-")}
+
+
+def test_start_trains_in_the_background_and_pause_takes_effect_quickly(make_manager):
+    manager = make_manager()
+    job = manager.submit(Trainer(RunConfig()), owner="a")  # default sizes
+    assert job.state == "idle" and job.steps_done == 0
+    job.start()
+    assert job.state == "running"
+    assert wait_until(lambda: job.steps_done >= 5)
+    job.pause()
+    paused_at = time.monotonic()
+    assert job.state == "paused"  # at once, even while a chunk is still running
+    assert job.wait_paused(0.5)
+    assert time.monotonic() - paused_at < 0.5
+    done = job.steps_done
+    time.sleep(0.3)
+    assert job.steps_done == done
+    assert manager.running_count() == 0
+    assert job.steps_per_second > 0
+
+
+def test_slots_are_bounded_and_the_queue_is_fifo(make_manager):
+    manager = make_manager(max_running=1)
+    first, second, third = (manager.submit(Trainer(SMALL), owner=o) for o in "abc")
+    first.start()
+    second.start()
+    third.start()
+    assert [first.state, second.state, third.state] == ["running", "queued", "queued"]
+    assert (second.queue_position, third.queue_position) == (1, 2)
+    assert first.queue_position is None
+    assert manager.queue() == [second, third]
+    assert manager.running_count() == 1
+    second.start()  # already queued: keeps its place
+    assert manager.queue() == [second, third]
+    first.pause()
+    assert first.wait_paused(2)
+    assert second.state == "running"
+    assert third.queue_position == 1
+    assert second.steps_done == 0 or wait_until(lambda: second.steps_done > 0)
+    assert manager.running_count() == 1
+
+
+def test_request_steps_runs_exactly_n_then_pauses(make_manager):
+    manager = make_manager()
+    job = manager.submit(Trainer(SMALL), owner="a")
+    job.request_steps(10)
+    assert job.wait_paused(10)
+    assert job.state == "paused" and job.steps_done == 10
+    job.request_steps(7)
+    assert job.wait_paused(10)
+    assert job.steps_done == 17
+    assert len(job.trainer.history) == 17
+
+
+def test_step_cap_finishes_the_run(make_manager):
+    manager = make_manager(step_cap=20)
+    job = manager.submit(Trainer(SMALL), owner="a")
+    job.start()
+    assert job.wait_paused(10)
+    assert job.state == "finished" and job.steps_done == 20
+    assert job.reason == "Reached the step cap of 20."
+    job.start()
+    job.request_steps(5)
+    assert job.state == "finished" and job.reason == "Reached the step cap of 20."
+    assert manager.running_count() == 0 and job.steps_done == 20
+
+
+def test_a_diverging_run_stops_alone(make_manager):
+    manager = make_manager()
+    bad = manager.submit(Trainer(RunConfig(model="rnn_relu", init="identity", clip=None,
+                                           optimizer="sgd", lr=1.0, seq_len=100,
+                                           hidden_size=16, batch_size=16)), owner="a")
+    good = manager.submit(Trainer(SMALL), owner="b")
+    good.start()
+    bad.start()
+    assert bad.wait_paused(10)
+    assert bad.state == "diverged" and bad.trainer.status == "diverged"
+    assert bad.reason == bad.trainer.message
+    done = good.steps_done
+    assert wait_until(lambda: good.steps_done > done + 5)
+    assert good.state == "running"
+
+
+def test_a_failing_trainer_fails_its_job_and_frees_its_slot(make_manager):
+    manager = make_manager(max_running=1)
+    broken, waiting = Trainer(SMALL), Trainer(SMALL)
+
+    def explode(n=1):
+        raise RuntimeError("boom from the test")
+
+    broken.step = explode
+    failing = manager.submit(broken, owner="a")
+    other = manager.submit(waiting, owner="b")
+    failing.start()
+    other.start()
+    assert failing.wait_paused(10)
+    assert failing.state == "failed"
+    assert "Training failed" in failing.reason and "boom from the test" in failing.reason
+    assert wait_until(lambda: other.steps_done > 0)
+    assert other.state == "running" and manager.running_count() == 1
+    failing.start()  # a failed run stays failed
+    assert failing.state == "failed" and manager.queue() == []
+
+
+def test_idle_timeout_pauses_unwatched_runs_and_touch_keeps_them(make_manager):
+    manager = make_manager(idle_timeout=0.3, step_cap=10**6)
+    unwatched, watched, waiting = (manager.submit(Trainer(SMALL), owner=o) for o in "abc")
+    for job in (unwatched, watched, waiting):
+        job.start()
+    assert waiting.state == "queued"
+    start, paused_after = time.monotonic(), None
+    while time.monotonic() - start < 1.2:
+        watched.touch()
+        if paused_after is None and unwatched.state == "paused":
+            paused_after = time.monotonic() - start
+        time.sleep(0.02)
+    # The worker notices within a slice (the manager's own reap only runs every second).
+    assert paused_after is not None and paused_after < 0.8
+    assert unwatched.reason == "Paused after 0.3 s with no page open."
+    assert unwatched.wait_paused(1)
+    assert watched.state == "running"
+    # The queued job got the freed slot, but nobody had looked at it either.
+    assert waiting.wait_paused(1)
+    assert waiting.reason == unwatched.reason
+
+
+def test_reap_forgets_settled_jobs_nobody_looked_at(make_manager):
+    manager = make_manager(forget_after=0.2)
+    old = manager.submit(Trainer(SMALL), owner="a")
+    time.sleep(0.3)
+    fresh = manager.submit(Trainer(SMALL), owner="a")
+    assert manager.reap() == 1
+    assert manager.get(old.id) is None and old.state == "stopped"
+    assert manager.jobs() == [fresh]
+
+
+def test_stop_owner_stops_and_frees_only_that_owners_jobs(make_manager):
+    manager = make_manager(max_running=2, step_cap=10**6)
+    gone = [manager.submit(Trainer(SMALL), owner="closed-tab") for _ in range(3)]
+    kept = manager.submit(Trainer(SMALL), owner="open-tab")
+    for job in gone:
+        job.start()
+    kept.start()  # queued behind two of the closed tab's jobs
+    assert kept.state == "queued"
+    names = {job.thread_name for job in gone}
+    assert names & job_threads()
+    ref = weakref.ref(gone[0].trainer)
+
+    assert manager.stop_owner("closed-tab") == 3
+    assert all(job.state == "stopped" for job in gone)
+    assert manager.jobs() == [kept]
+    assert wait_until(lambda: not names & job_threads(), timeout=5)
+    assert wait_until(lambda: kept.state == "running" and kept.steps_done > 0)
+    del gone, job
+    gc.collect()
+    assert ref() is None  # the manager kept no reference to the closed tab's runs
+    assert manager.get(kept.id) is kept
+
+
+def test_a_job_gives_the_same_history_as_calling_step_directly(make_manager):
+    cfg = RunConfig(model="gru", hidden_size=8, batch_size=8, seq_len=12, seed=3)
+    manager = make_manager(slice_seconds=0.005)  # many chunks of varying size
+    job = manager.submit(Trainer(cfg, probe_every=5), owner="a")
+    job.request_steps(60)
+    assert job.wait_paused(20)
+    direct = Trainer(cfg, probe_every=5)
+    direct.step(60)
+    np.testing.assert_array_equal(history_digest(job.trainer.history),
+                                  history_digest(direct.history))
+    assert [s.step for s in job.trainer.snapshots] == [s.step for s in direct.snapshots]
+
+
+def test_many_owners_at_once(make_manager):
+    manager = make_manager(max_running=2)
+    executing, most, guard = [0], [0], threading.Lock()
+    errors, jobs = [], []
+
+    def counted(trainer):
+        step = trainer.step
+
+        def wrapper(n=1):
+            with guard:
+                executing[0] += 1
+                most[0] = max(most[0], executing[0])
+            try:
+                return step(n)
+            finally:
+                with guard:
+                    executing[0] -= 1
+        trainer.step = wrapper
+        return trainer
+
+    def owner(name):
+        try:
+            job = manager.submit(counted(Trainer(SMALL)), owner=name, label=name)
+            jobs.append(job)
+            job.start()
+            job.request_steps(40)
+        except Exception as err:  # noqa: BLE001 - surfaced below
+            errors.append(err)
+
+    owners = [threading.Thread(target=owner, args=(f"o{i}",)) for i in range(4)]
+    for t in owners:
+        t.start()
+    deadline = time.monotonic() + 20
+    try:
+        while any(t.is_alive() for t in owners) or any(
+                j.state in ("running", "queued") for j in manager.jobs()):
+            assert time.monotonic() < deadline, "the jobs never settled"
+            assert manager.running_count() <= 2
+            for job in manager.jobs():
+                h = job.trainer.history
+                assert h["step"].tolist() == list(range(1, len(h) + 1))
+                _ = [s.step for s in job.trainer.snapshots]
+                _ = (job.queue_position, job.steps_per_second, job.state, job.reason)
+            _ = manager.queue()
+            time.sleep(0.002)
+    except Exception as err:  # noqa: BLE001 - surfaced below
+        errors.append(err)
+    for t in owners:
+        t.join()
+    assert not errors
+    assert len(jobs) == 4
+    for job in jobs:
+        assert job.wait_paused(20)
+        assert job.state == "paused" and job.steps_done == 40
+    assert most[0] == 2  # both slots were used, never more
