@@ -1,14 +1,29 @@
-"""RNN Explorer entry point: page config and navigation over pages/.
+"""RNN Explorer entry point: page config, navigation over views/, the shared sidebar.
 
-Run with `streamlit run app.py`. Pages hold layout only; the engine lives in rnn_core.
+Run with `streamlit run app.py`. Pages (views/) hold layout only; the engine lives in
+rnn_core and the session/run plumbing in ui/. The page folder is not called pages/: its
+mere presence makes Streamlit 1.67 serve a deep link (/playground) in its old multipage
+mode, running the page file without this script (no sidebar, no URL state).
 """
 
 import streamlit as st
 
-st.set_page_config(page_title="RNN Explorer", layout="wide")
+from ui import session, sidebar
+
+st.set_page_config(page_title="RNN Explorer", page_icon=":material/cycle:", layout="wide")
 
 pages = [
-    st.Page("pages/welcome.py", title="Welcome", default=True),
+    st.Page(session.PAGES["welcome"], title="Welcome", icon=":material/home:", default=True),
+    st.Page(session.PAGES["playground"], title="Playground", icon=":material/play_circle:"),
+    st.Page(session.PAGES["hidden_states"], title="Hidden states", icon=":material/grid_on:"),
+    st.Page(session.PAGES["gradients"], title="Gradients", icon=":material/trending_down:"),
+    st.Page(session.PAGES["inside_cell"], title="Inside a cell", icon=":material/calculate:"),
 ]
+page = st.navigation(pages)
 
-st.navigation(pages).run()
+session.job_manager()  # process-wide: sets torch threads once, bounds concurrent jobs
+session.init_from_url()
+session.show_url_warnings()
+sidebar.config_sidebar()
+session.sync_url()
+page.run()

@@ -1,0 +1,99 @@
+"""Talk presets: named configurations that reproduce the same curves every time.
+
+A preset is data (no streamlit): the page it opens, its RunConfig, and the models
+trained alongside it on the same task, data and seed. The app turns each into a
+one-click button and a short link (``?preset=name``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rnn_core.config import RunConfig
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    title: str
+    blurb: str  # one or two sentences: what to watch for
+    page: str  # page key: "playground", "hidden_states", "gradients", "inside_cell"
+    config: RunConfig
+    compare: tuple[str, ...] = field(default=())  # extra models, same everything else
+
+
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in (
+        Preset(
+            name="vanishing",
+            title="Vanishing gradients: tanh RNN vs LSTM on adding, T=50",
+            blurb="Both cells get the same data, seed and optimizer. Watch the tanh RNN's "
+                  "loss stay on the baseline while the LSTM's falls, and its gradient "
+                  "through time shrink by orders of magnitude.",
+            page="gradients",
+            config=RunConfig(model="rnn_tanh", task="adding", seq_len=50),
+            compare=("lstm",),
+        ),
+        Preset(
+            name="exploding",
+            title="Exploding gradients: a ReLU RNN with recurrent scale 1.5, no clipping",
+            blurb="The recurrent matrix starts with spectral radius 1.5, above the 1/γ "
+                  "line: gradients grow with distance from the loss until an update "
+                  "throws the weights off. Then turn clipping on.",
+            page="gradients",
+            config=RunConfig(model="rnn_relu", task="adding", seq_len=50,
+                             recurrent_scale=1.5, clip=None),
+        ),
+        Preset(
+            name="irnn",
+            title="Identity init (IRNN) rescues a ReLU RNN",
+            blurb="Le, Jaitly & Hinton (2015): start a ReLU RNN's recurrent matrix at the "
+                  "identity and it carries information across many steps. Compared with "
+                  "the same ReLU RNN from the default initialisation.",
+            page="playground",
+            config=RunConfig(model="rnn_relu", task="adding", seq_len=50, init="identity"),
+        ),
+        Preset(
+            name="memory",
+            title="Memory: a GRU keeps a running parity",
+            blurb="The answer at every step depends on every bit so far, in order. The "
+                  "hidden state is the only place the network can keep it.",
+            page="hidden_states",
+            config=RunConfig(model="gru", task="parity", seq_len=50),
+        ),
+        Preset(
+            name="gates",
+            title="Inside the gates: an LSTM on the adding problem",
+            blurb="Watch the forget gate stay open (near 1) to carry a marked value across "
+                  "the sequence, and the input gate open only where the marker is.",
+            page="hidden_states",
+            config=RunConfig(model="lstm", task="adding", seq_len=50),
+        ),
+        Preset(
+            name="co2",
+            title="A real time series: Mauna Loa CO2",
+            blurb="A GRU forecasts next week's CO2 level, scored on the years it never saw.",
+            page="playground",
+            config=RunConfig(model="gru", task="co2", seq_len=104),
+        ),
+        Preset(
+            name="copy",
+            title="A memory limit: copy memory over 100 steps",
+            blurb="Bai et al. (2018) used this task to show that recurrent nets struggle to "
+                  "carry information far; an LSTM here sits near chance (12.5%).",
+            page="playground",
+            config=RunConfig(model="lstm", task="copy_memory", seq_len=100),
+        ),
+        Preset(
+            name="char",
+            title="What a character model learns",
+            blurb="An LSTM reads Python source one character at a time. Watch its samples "
+                  "go from noise to indentation, keywords and quotes, and find the units "
+                  "that track them.",
+            page="hidden_states",
+            config=RunConfig(model="lstm", task="char_lm", seq_len=100, hidden_size=64,
+                             batch_size=32),
+        ),
+    )
+}

@@ -1,0 +1,172 @@
+"""Interpretable character units: what a char model's hidden units might be tracking.
+
+Karpathy, Johnson & Fei-Fei (2015) found single LSTM cells that follow quotes,
+line length or bracket depth in source code. Here: per-character features of a
+Python text, a ranking of hidden units by correlation with them, and an HTML
+rendering of one unit's activation over the text. Numpy only (no plotly, no torch),
+so the diverging colour ramp is defined here and ``viz`` re-exports it.
+"""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+
+# ColorBrewer RdBu (11 classes) reversed: negative blue, zero white, positive red.
+# The same stops as plotly's "RdBu_r"; ``viz.DIVERGING`` is built from this tuple.
+DIVERGING_RGB: tuple[tuple[int, int, int], ...] = (
+    (5, 48, 97), (33, 102, 172), (67, 147, 195), (146, 197, 222), (209, 229, 240),
+    (247, 247, 247),
+    (253, 219, 199), (244, 165, 130), (214, 96, 77), (178, 24, 43), (103, 0, 31),
+)
+
+FEATURES = ("inside quotes", "position in line", "indentation", "inside brackets")
+_OPEN, _CLOSE = "([{", ")]}"
+
+
+def text_features(text: str) -> dict[str, np.ndarray]:
+    """Per-character features of Python-like source, each an (N,) int array.
+
+    - "inside quotes": 1 for every character of a string literal, its quote
+      characters included ('...' or "..." end at the line's end; triple quotes
+      span lines); quotes inside comments and escaped quotes do not count.
+    - "position in line": column index (a newline gets its line's length).
+    - "indentation": leading spaces of the character's line.
+    - "inside brackets": nesting depth of ()[]{} outside strings and comments; a
+      bracket character counts as inside its own pair.
+    """
+    n = len(text)
+    quotes = np.zeros(n, dtype=np.int64)
+    depth = np.zeros(n, dtype=np.int64)
+    column = np.zeros(n, dtype=np.int64)
+    indent = np.zeros(n, dtype=np.int64)
+
+    # Column and indentation are per line; a newline belongs to the line it ends.
+    start = 0
+    for line in text.split("\n"):
+        end = start + len(line)
+        span = min(end + 1, n) - start  # the line plus its newline, if any
+        column[start:start + span] = np.arange(span)
+        indent[start:start + span] = len(line) - len(line.lstrip(" "))
+        start = end + 1
+
+    # One left-to-right scan: a tokenizer would reject the half-lines a char model
+    # sees, so this tolerates anything (unterminated strings, unbalanced brackets).
+    delim = None  # the open string's delimiter: ', ", ''' or """
+    level = 0
+    in_comment = False
+    i = 0
+    while i < n:
+        c = text[i]
+        if delim is not None:
+            quotes[i] = 1
+            depth[i] = level
+            if c == "\\" and i + 1 < n:
+                # an escaped character (a quote, or a newline continuing the line)
+                # never closes the string
+                quotes[i + 1] = 1
+                depth[i + 1] = level
+                i += 2
+                continue
+            if text.startswith(delim, i):
+                quotes[i:i + len(delim)] = 1
+                depth[i:i + len(delim)] = level
+                i += len(delim)
+                delim = None
+                continue
+            if c == "\n" and len(delim) == 1:
+                quotes[i] = 0  # a one-line string ends (unterminated) at the line's end
+                delim = None
+            i += 1
+            continue
+        if in_comment:
+            in_comment = c != "\n"
+            depth[i] = level
+            i += 1
+            continue
+        if c == "#":
+            in_comment = True
+        elif c in "'\"":
+            delim = c * 3 if text.startswith(c * 3, i) else c
+            quotes[i:i + len(delim)] = 1
+            depth[i:i + len(delim)] = level
+            i += len(delim)
+            continue
+        elif c in _OPEN:
+            level += 1
+        depth[i] = level
+        if c in _CLOSE:
+            level = max(level - 1, 0)
+        i += 1
+
+    return {"inside quotes": quotes, "position in line": column,
+            "indentation": indent, "inside brackets": depth}
+
+
+def _pearson(hidden: np.ndarray, feature: np.ndarray) -> np.ndarray:
+    """Correlation of every column of hidden (T, H) with feature (T,); 0 where constant."""
+    h = hidden - hidden.mean(axis=0)
+    f = feature - feature.mean()
+    denom = np.sqrt((h * h).sum(axis=0) * (f * f).sum())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr = (h * f[:, None]).sum(axis=0) / denom
+    return np.where(denom > 0, corr, 0.0)
+
+
+def rank_units(hidden: np.ndarray, features: dict[str, np.ndarray],
+               top: int | None = None) -> list[tuple[int, str, float]]:
+    """(unit, feature, Pearson r) for every pair, by |r| descending (ties: unit order).
+
+    hidden is (T, H) for one text of T characters; each feature is (T,).
+    """
+    hidden = np.asarray(hidden, dtype=np.float64)
+    if hidden.ndim != 2:
+        raise ValueError(f"hidden must be (T, H), got shape {hidden.shape}")
+    rows = []
+    for name, values in features.items():
+        values = np.asarray(values, dtype=np.float64)
+        if values.shape != (hidden.shape[0],):
+            raise ValueError(f"feature {name!r} has shape {values.shape}, "
+                             f"expected ({hidden.shape[0]},)")
+        corr = _pearson(hidden, values)
+        rows.extend((unit, name, float(r)) for unit, r in enumerate(corr))
+    rows.sort(key=lambda row: -abs(row[2]))  # stable: equal |r| keep unit order
+    return rows if top is None else rows[:top]
+
+
+def diverging_rgb(values: np.ndarray, vmin: float = -1.0, vmax: float = 1.0) -> np.ndarray:
+    """(N, 3) uint8 colours of values on the diverging ramp, linear over [vmin, vmax]."""
+    ramp = np.array(DIVERGING_RGB, dtype=np.float64)
+    pos = (np.asarray(values, dtype=np.float64) - vmin) / max(vmax - vmin, 1e-12)
+    pos = np.clip(np.nan_to_num(pos, nan=0.5), 0.0, 1.0) * (len(ramp) - 1)
+    lo = np.minimum(pos.astype(np.int64), len(ramp) - 2)
+    frac = (pos - lo)[..., None]
+    return np.rint(ramp[lo] * (1 - frac) + ramp[lo + 1] * frac).astype(np.uint8)
+
+
+def activation_html(text: str, values, *, vmin: float = -1.0, vmax: float = 1.0) -> str:
+    """The text, each character on a background coloured by its value (HTML string).
+
+    Monospace with ``white-space: pre`` so indentation and newlines survive; each
+    character is HTML-escaped and carries its value as a tooltip. Non-finite values
+    get no background.
+    """
+    values = np.asarray(values, dtype=np.float64).reshape(-1)
+    if values.shape[0] != len(text):
+        raise ValueError(f"{len(text)} characters but {values.shape[0]} values")
+    colours = diverging_rgb(values, vmin, vmax)
+    # Relative luminance decides the text colour, so the darkest blue/red stay readable.
+    luma = colours @ np.array([0.2126, 0.7152, 0.0722])
+    parts = []
+    for c, v, rgb, y in zip(text, values, colours, luma, strict=True):
+        char = html.escape(c, quote=True)
+        if not np.isfinite(v):
+            parts.append(f'<span title="{v}">{char}</span>')
+            continue
+        fg = "#000" if y > 140 else "#fff"
+        parts.append(f'<span title="{v:.3f}" style="background:rgb({rgb[0]},{rgb[1]},'
+                     f'{rgb[2]});color:{fg}">{char}</span>')
+    return ('<pre style="font-family:ui-monospace,Menlo,Consolas,monospace;'
+            'white-space:pre;line-height:1.35;overflow-x:auto;margin:0">'
+            + "".join(parts) + "</pre>")

@@ -1,0 +1,147 @@
+"""AppTest for every page: defaults, presets, hostile URLs, controls, settings."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from rnn_core import RunConfig
+from rnn_core.presets import PRESETS
+from ui.session import PAGES
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+TIMEOUT = 60
+
+
+def _app(query: dict[str, str] | None = None, page: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.run()  # AppTest needs one run of app.py (st.navigation) before a page switch
+    if page is not None:
+        at.switch_page(PAGES[page]).run()
+    return at
+
+
+def _metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_every_page_runs_with_defaults(page):
+    at = _app(page=page)
+    assert not at.exception, at.exception
+    assert at.session_state["run.config"] == RunConfig()
+    assert at.title  # every page has a heading
+
+
+@pytest.mark.parametrize("name", list(PRESETS))
+def test_every_preset_link_opens_with_its_configuration(name):
+    preset = PRESETS[name]
+    at = _app({"preset": name}, page=preset.page)
+    assert not at.exception, at.exception
+    assert at.session_state["run.config"] == preset.config
+    assert at.session_state["run.compare"] == preset.compare
+    assert at.query_params["model"] == preset.config.model  # the URL holds the run
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_hostile_query_parameters_give_one_warning_and_defaults(page):
+    hostile = {"hidden_size": "-5", "lr": "nan", "model": "<script>alert(1)</script>",
+               "seq_len": "9" * 400, "seed": "12", "compare": "gru,evil"}
+    at = _app(hostile)  # the link's first page shows the warning
+    assert not at.exception, at.exception
+    assert len(at.warning) == 1
+    raw = at.warning[0].value
+    assert "\\<script\\>" in raw  # markdown-escaped: shown as text, never as markup
+    text = raw.replace("\\", "")
+    for name in ("hidden_size", "lr", "model", "seq_len", "compare"):
+        assert name in text
+    at.switch_page(PAGES[page]).run()
+    assert not at.exception, at.exception
+    cfg = at.session_state["run.config"]
+    assert cfg == RunConfig(seed=12)  # the good field is kept, bad ones at defaults
+    assert at.session_state["run.compare"] == ("gru",)
+
+
+def test_partial_query_is_accepted_and_completed_in_the_url():
+    at = _app({"model": "gru", "seq_len": "20"}, page="playground")
+    assert not at.exception
+    assert at.session_state["run.config"] == RunConfig(model="gru", seq_len=20)
+    assert at.query_params["hidden_size"] == str(RunConfig().hidden_size)
+
+
+def test_step_advances_the_run_by_ten():
+    at = _app(page="playground")
+    assert _metric(at, "Step") == "0"
+    at.button(key="train_step").click().run()
+    deadline = time.monotonic() + 30
+    while _metric(at, "Step") != "10" and time.monotonic() < deadline:
+        time.sleep(0.2)
+        at.run()
+    assert _metric(at, "Step") == "10"
+    assert not at.exception
+
+
+def test_start_trains_in_the_background_and_pause_stops_it():
+    at = _app(page="playground")
+    at.button(key="train_toggle").click().run()
+    assert at.button(key="train_toggle").label == "Pause"
+    deadline = time.monotonic() + 30
+    while _metric(at, "Step") in ("0", "1") and time.monotonic() < deadline:
+        time.sleep(0.3)
+        at.run()
+    at.button(key="train_toggle").click().run()
+    assert at.button(key="train_toggle").label == "Start"
+    time.sleep(0.6)
+    at.run()
+    first = _metric(at, "Step")
+    time.sleep(0.8)
+    at.run()
+    assert _metric(at, "Step") == first != "0"
+
+
+# AppTest runs a switched-to page's file on its own (not through app.py), so the shared
+# sidebar is exercised on the first page.
+def test_widget_changes_give_a_new_valid_config_and_url():
+    at = _app()
+    at.selectbox(key="cfg.model").set_value("gru").run()
+    at.number_input(key="cfg.seq_len").set_value(30).run()
+    assert not at.exception
+    assert at.session_state["run.config"] == RunConfig(model="gru", seq_len=30)
+    assert at.query_params["model"] == "gru"
+    assert at.query_params["seq_len"] == "30"
+
+
+def test_an_over_budget_setting_is_explained_not_applied():
+    at = _app()
+    at.number_input(key="cfg.batch_size").set_value(256).run()
+    at.number_input(key="cfg.hidden_size").set_value(256).run()
+    at.number_input(key="cfg.seq_len").set_value(2000).run()
+    assert not at.exception
+    assert any("Not applied" in e.value for e in at.error)
+    assert at.session_state["run.config"].cost <= RunConfig().cost * 10**4
+
+
+def test_welcome_demo_buttons_open_their_pages():
+    at = _app()
+    at.button(key="welcome.vanishing").click().run()
+    assert not at.exception
+    assert at.session_state["run.config"] == PRESETS["vanishing"].config
+    assert at.session_state["run.compare"] == ("lstm",)
+
+
+def test_pages_with_snapshots_render_their_charts():
+    at = _app({"hidden_size": "8", "seq_len": "12"}, page="playground")
+    at.button(key="train_step").click().run()
+    deadline = time.monotonic() + 30
+    while _metric(at, "Step") != "10" and time.monotonic() < deadline:
+        time.sleep(0.2)
+        at.run()
+    for page in ("hidden_states", "gradients", "inside_cell"):
+        at.switch_page(PAGES[page]).run()
+        assert not at.exception, (page, at.exception)
+        assert not at.info or page == "inside_cell", [i.value for i in at.info]

@@ -1,0 +1,105 @@
+"""Run controls and the pieces every run page shares: status, downloads, captions.
+
+The button keys ``train_toggle``, ``train_step`` and ``train_reset`` are a testing
+contract (browser tests click them): keep them exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import streamlit as st
+
+from rnn_core.jobs import Job
+from ui import session
+
+STEP_CHUNK = 10  # the Step button's steps
+
+
+def _toggle() -> None:
+    job_map = session.jobs()
+    if session.any_active(job_map):
+        for job in job_map.values():
+            job.pause()
+    else:
+        for job in job_map.values():
+            job.start()
+
+
+def _step() -> None:
+    for job in session.jobs().values():
+        job.request_steps(STEP_CHUNK)
+
+
+def _reset() -> None:
+    session.reset_jobs()
+
+
+def run_controls() -> None:
+    """Start/Pause, Step and Reset for every job of the session's run."""
+    job_map = session.jobs()
+    active = session.any_active(job_map)
+    c1, c2, c3 = st.columns(3)
+    c1.button("Pause" if active else "Start", key="train_toggle", on_click=_toggle,
+              type="primary", icon=":material/pause:" if active else ":material/play_arrow:",
+              width="stretch")
+    c2.button(f"Step ×{STEP_CHUNK}", key="train_step", on_click=_step,
+              icon=":material/skip_next:", width="stretch",
+              help="Run 10 optimizer steps, then pause. Works before Start.")
+    c3.button("Reset", key="train_reset", on_click=_reset, icon=":material/restart_alt:",
+              width="stretch", help="Back to step 0 with the same seed.")
+    for note in session.session_runs().notes:
+        st.info(session.escape_markdown(note))
+
+
+STATE_TEXT = {
+    "idle": "Ready: press Start (or Step) to train.",
+    "queued": "Waiting for a free training slot",
+    "running": "Training",
+    "paused": "Paused",
+    "finished": "Finished",
+    "diverged": "Diverged",
+    "stopped": "Stopped",
+    "failed": "Failed",
+}
+
+
+def status_line(job: Job) -> None:
+    """One plain sentence about the job; errors and divergence said plainly."""
+    text = STATE_TEXT.get(job.state, job.state)
+    if job.state == "queued" and job.queue_position:
+        text += f" (position {job.queue_position} in the queue; the server trains a "\
+                f"limited number of runs at once)."
+    if job.state in ("diverged", "failed"):
+        st.error(f"**{job.label}: {text}.** {session.escape_markdown(job.reason)} "
+                 "Press **Reset** to start again.", icon=":material/warning:")
+    elif job.reason and job.state in ("paused", "finished"):
+        st.caption(f"{job.label}: {text}. {job.reason}")
+    else:
+        st.caption(f"{job.label}: {text}.")
+
+
+def steps_per_second(job: Job) -> str:
+    sps = job.steps_per_second
+    return "–" if sps is None or not math.isfinite(sps) else f"{sps:.1f}"
+
+
+def downloads(job: Job, key: str) -> None:
+    """The run's history as CSV and its configuration as JSON (exact, re-loadable)."""
+    cfg = job.trainer.config
+    c1, c2 = st.columns(2)
+    c1.download_button("History (CSV)", job.trainer.history.to_csv(index=False),
+                       file_name=f"rnn-explorer-{cfg.model}-{cfg.task}-history.csv",
+                       mime="text/csv", key=f"{key}.csv", icon=":material/download:",
+                       on_click="ignore")
+    c2.download_button("Configuration (JSON)", json.dumps(cfg.to_query(), indent=2),
+                       file_name=f"rnn-explorer-{cfg.model}-{cfg.task}-config.json",
+                       mime="application/json", key=f"{key}.json",
+                       icon=":material/download:", on_click="ignore")
+
+
+def chart(fig, key: str, how_to_read: str) -> None:
+    """Every chart: a namespaced key and a one-line 'how to read this' caption."""
+    st.plotly_chart(fig, key=key, config={"displaylogo": False, "responsive": True})
+    st.caption(f"How to read this: {how_to_read}")

@@ -1,0 +1,108 @@
+"""The configuration sidebar shared by every page: widgets -> RunConfig.
+
+Widget choices and ranges come from rnn_core's CHOICES and LIMITS, so adding a task or
+a model is one registry entry. Changing any setting replaces the run (and the URL).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from rnn_core import CHOICES, LIMITS, TASKS, ConfigError, RunConfig
+from rnn_core.config import DEFAULT_LR, field_names
+from rnn_core.models import MODEL_TITLES
+from ui import session
+
+PREFIX = "cfg."
+SYNCED = "cfg._synced"  # the (config, compare) the widgets currently show
+
+INIT_TITLES = {"default": "default (uniform)", "orthogonal": "orthogonal",
+               "identity": "identity (IRNN)"}
+OPTIMIZER_TITLES = {"adam": "Adam", "sgd": "SGD (momentum 0.9)", "rmsprop": "RMSprop"}
+
+
+def _range(name: str) -> str:
+    lo, hi = LIMITS[name]
+    return f"{lo:g}–{hi:g}"
+
+
+def _push_to_widgets(cfg: RunConfig, models: tuple[str, ...]) -> None:
+    """Make the widgets show ``cfg`` (after a preset, a URL or a reset)."""
+    state = st.session_state
+    for name in field_names():
+        state[PREFIX + name] = getattr(cfg, name)
+    state[PREFIX + "use_clip"] = cfg.clip is not None
+    state[PREFIX + "clip"] = cfg.clip if cfg.clip is not None else 1.0
+    state[PREFIX + "use_scale"] = cfg.recurrent_scale is not None
+    state[PREFIX + "recurrent_scale"] = cfg.recurrent_scale or 1.0
+    state[PREFIX + "compare"] = list(models)
+    state[SYNCED] = (cfg, models)
+
+
+def _number(label: str, name: str, step, fmt: str | None = None, **kw):
+    lo, hi = LIMITS[name]
+    cast = int if isinstance(step, int) else float
+    return st.number_input(f"{label} ({_range(name)})", min_value=cast(lo), max_value=cast(hi),
+                           step=step, format=fmt, key=PREFIX + name, **kw)
+
+
+def config_sidebar() -> None:
+    """Draw the settings; apply a valid change, explain an invalid one."""
+    cfg, models = session.config(), session.compare()
+    if st.session_state.get(SYNCED) != (cfg, models):
+        _push_to_widgets(cfg, models)
+    s = st.session_state
+    with st.sidebar:
+        st.header("Run settings")
+        st.selectbox("Cell", CHOICES["model"], format_func=MODEL_TITLES.get,
+                     key=PREFIX + "model")
+        st.selectbox("Task", CHOICES["task"], format_func=lambda t: TASKS[t].title,
+                     key=PREFIX + "task")
+        task = TASKS[s[PREFIX + "task"]]
+        _number("Sequence length T", "seq_len", 1,
+                help=f"{task.title}: {task.min_seq_len}–"
+                     f"{task.max_seq_len or int(LIMITS['seq_len'][1])} steps.")
+        _number("Hidden size", "hidden_size", 1)
+        _number("Layers", "num_layers", 1)
+        _number("Batch size", "batch_size", 1)
+        with st.expander("Optimisation", expanded=False):
+            st.selectbox("Optimizer", CHOICES["optimizer"], format_func=OPTIMIZER_TITLES.get,
+                         key=PREFIX + "optimizer")
+            _number("Learning rate", "lr", 1e-4, "%.5f",
+                    placeholder=f"default {DEFAULT_LR[s[PREFIX + 'optimizer']]:g}",
+                    help="Leave empty for the optimizer's recommended default.")
+            st.checkbox("Clip the gradient norm", key=PREFIX + "use_clip")
+            _number("Max gradient norm", "clip", 0.1, "%.2f",
+                    disabled=not s[PREFIX + "use_clip"])
+            st.selectbox("Initialisation", CHOICES["init"], format_func=INIT_TITLES.get,
+                         key=PREFIX + "init")
+            st.checkbox("Rescale the recurrent matrix", key=PREFIX + "use_scale",
+                        help="Set every recurrent block's initial spectral radius.")
+            _number("Spectral radius", "recurrent_scale", 0.1, "%.2f",
+                    disabled=not s[PREFIX + "use_scale"])
+            _number("Seed", "seed", 1)
+        st.multiselect("Train alongside (same task, data and seed)",
+                       [m for m in CHOICES["model"] if m != s[PREFIX + "model"]],
+                       format_func=MODEL_TITLES.get, key=PREFIX + "compare",
+                       max_selections=3)
+        try:
+            new = RunConfig(
+                model=s[PREFIX + "model"], task=s[PREFIX + "task"],
+                seq_len=int(s[PREFIX + "seq_len"]), hidden_size=int(s[PREFIX + "hidden_size"]),
+                num_layers=int(s[PREFIX + "num_layers"]),
+                batch_size=int(s[PREFIX + "batch_size"]),
+                optimizer=s[PREFIX + "optimizer"], lr=s[PREFIX + "lr"],
+                clip=float(s[PREFIX + "clip"]) if s[PREFIX + "use_clip"] else None,
+                init=s[PREFIX + "init"],
+                recurrent_scale=float(s[PREFIX + "recurrent_scale"])
+                if s[PREFIX + "use_scale"] else None,
+                seed=int(s[PREFIX + "seed"]),
+            )
+        except ConfigError as err:
+            st.error(f"Not applied: {session.escape_markdown(str(err))}")
+            return
+        new_models = tuple(m for m in s[PREFIX + "compare"] if m != new.model)
+        if (new, new_models) != (cfg, models):
+            session.set_config(new, new_models)
+            s[SYNCED] = (new, new_models)
+            st.toast("Settings changed: the run was reset.", icon=":material/restart_alt:")

@@ -1,0 +1,63 @@
+"""Inside a cell: one time step of the trained cell, with its actual numbers."""
+
+import numpy as np
+import streamlit as st
+
+from rnn_core import TASKS
+from rnn_core.cell_math import step_breakdown
+from rnn_core.models import MODEL_TITLES
+from ui import controls, session
+
+SHOWN_UNITS = 8
+
+cfg = session.config()
+task = TASKS[cfg.task]
+job = session.main_job()
+job.touch()
+
+st.title("Inside a cell")
+st.markdown(f"The **{MODEL_TITLES[cfg.model]}**'s equations at one time step of a probe "
+            f"sequence, with the trained model's actual numbers (training step "
+            f"{job.steps_done}).")
+controls.run_controls()
+if cfg.hidden_size > SHOWN_UNITS:
+    st.caption(f"Showing units 0–{SHOWN_UNITS - 1} of {cfg.hidden_size}; a hidden size of "
+               f"{SHOWN_UNITS} or less shows every unit.")
+
+probe = job.trainer.probe()
+total = probe.inputs.shape[1]
+T_KEY = "cell.t"
+st.session_state.setdefault(T_KEY, 0)
+st.session_state[T_KEY] = min(st.session_state[T_KEY], total - 1)
+
+
+def _move(delta: int) -> None:
+    st.session_state[T_KEY] = int(np.clip(st.session_state[T_KEY] + delta, 0, total - 1))
+
+
+b1, b2, b3 = st.columns([1, 6, 1])
+b1.button("◀ t−1", key="cell.prev", on_click=_move, args=(-1,), width="stretch")
+b2.slider("Time step t", 0, total - 1, key=T_KEY)
+b3.button("t+1 ▶", key="cell.next", on_click=_move, args=(1,), width="stretch")
+t = st.session_state[T_KEY]
+
+breakdown = step_breakdown(job.trainer.model, probe, seq=0, t=t, units=SHOWN_UNITS)
+eq_col, in_col = st.columns([3, 2])
+with eq_col:
+    for equation in breakdown.equations:
+        st.latex(equation)
+with in_col:
+    st.markdown("**Input x_t** (what the cell reads at this step)")
+    names = task.alphabet if task.alphabet and probe.inputs.shape[-1] == len(task.alphabet) \
+        else None
+    if names is not None:
+        symbol = names[int(np.argmax(breakdown.x_t))]
+        st.code(f"one-hot symbol {symbol!r}", language=None)
+    else:
+        st.dataframe({"x_t": breakdown.x_t}, width="stretch")
+st.dataframe(breakdown.table, width="stretch",
+             column_config={c: st.column_config.NumberColumn(format="%.4f")
+                            for c in breakdown.table.columns})
+st.caption(f"How to read this: one row per hidden unit; columns follow the equations from "
+           f"left to right. Recomputed here from the weights, these numbers match the "
+           f"model's own h_t to within {breakdown.max_error:.1e}.")

@@ -1,0 +1,113 @@
+"""Playground: train the session's run live and watch its loss against the baseline."""
+
+import math
+
+import streamlit as st
+import torch
+
+from rnn_core import TASKS, viz
+from rnn_core.generate import sample_text
+from rnn_core.models import MODEL_TITLES
+from ui import controls, session
+
+cfg = session.config()
+task = TASKS[cfg.task]
+manager = session.job_manager()
+
+st.title("Playground")
+st.markdown(f"**{MODEL_TITLES[cfg.model]}** on **{task.title}**, T = {cfg.seq_len}, hidden "
+            f"size {cfg.hidden_size}, {cfg.num_layers} layer(s), seed {cfg.seed}.")
+with st.expander("About this task", expanded=False):
+    st.markdown(task.description)
+controls.run_controls()
+
+opt1, opt2, opt3 = st.columns([1, 2, 2])
+log_y = opt1.toggle("Log scale", key="play.log_y")
+smooth = opt2.slider("Smoothing", 0.0, 0.99, 0.6, 0.01, key="play.smooth",
+                     help="Exponential moving average of the loss curve (0 = raw).")
+temperature = None
+if task.name == "char_lm":
+    temperature = opt3.slider("Sampling temperature", 0.1, 2.0, 0.8, 0.05,
+                              key="play.temperature",
+                              help="Low: the model's favourite characters. High: more variety.")
+
+
+def _headline(job) -> tuple[str, float]:
+    """The task's metric: held-out where the task has a split, else recent training."""
+    frame = job.trainer.history
+    if frame.empty:
+        return task.metric_name, math.nan
+    if task.has_split:
+        tests = frame["test_metric"].dropna()
+        return f"{task.metric_name} (held out)", float(tests.iloc[-1]) if len(tests) else math.nan
+    return task.metric_name, float(frame["metric"].tail(20).mean())
+
+
+def _fmt(value: float, digits: int = 4) -> str:
+    return "–" if not math.isfinite(value) else f"{value:.{digits}g}"
+
+
+@st.fragment(run_every=0.5 if session.any_active(session.jobs()) else None)
+def live() -> None:
+    job_map = session.jobs()
+    main = next(iter(job_map.values()))
+    for job in job_map.values():
+        job.touch()  # a page is open: the idle timer restarts
+        controls.status_line(job)
+    frame = main.trainer.history
+    steps = main.steps_done
+    name, value = _headline(main)
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric("Step", f"{steps:,}")
+    m2.metric("Loss (last 20)", _fmt(float(frame["loss"].tail(20).mean()))
+              if len(frame) else "–", help=f"Trivial baseline: {main.trainer.baseline_loss:.4g}")
+    m3.metric(name.capitalize(), _fmt(value, 3))
+    m4.metric("Steps per second", controls.steps_per_second(main))
+    cap = manager.step_cap
+    st.progress(min(1.0, steps / cap), text=f"{steps:,} of {cap:,} steps (this server's cap "
+                                            f"per run)")
+
+    others = {job.label: (job.trainer.history["step"].to_numpy(),
+                          job.trainer.history["loss"].to_numpy())
+              for job in job_map.values() if job is not main}
+    tests = frame.dropna(subset=["test_loss"])
+    fig = viz.loss_figure(
+        frame["step"].to_numpy(), frame["loss"].to_numpy(), main.trainer.baseline_loss,
+        clipped_steps=frame.loc[frame["clipped"], "step"].to_numpy(), log_y=log_y,
+        smooth=smooth, test_steps=tests["step"].to_numpy() if len(tests) else None,
+        test_loss=tests["test_loss"].to_numpy() if len(tests) else None,
+        title="Training loss", others=others, label=main.label if others else None)
+    controls.chart(fig, "loss_chart",
+                   "the loss per training step (lower is better). The dashed line is what a "
+                   "model that ignores its input can reach; a curve that stays on it has "
+                   "learned nothing. Crosses mark steps whose gradient was clipped.")
+
+    snaps = main.trainer.snapshots
+    if snaps:
+        snap = snaps[-1]
+        seq_fig = viz.sequence_figure(
+            snap.inputs[0], snap.targets[0], snap.outputs[0], kind=task.kind,
+            scored_steps=task.scored_steps(cfg.seq_len), alphabet=task.alphabet,
+            title=f"One probe sequence at step {snap.step}: input, target, prediction")
+        controls.chart(seq_fig, "play.sequence",
+                       "the same fixed sequence every time: what the model was given, what "
+                       "it should answer at the scored steps, and what it answered.")
+
+    if temperature is not None:
+        gen = torch.Generator().manual_seed(cfg.seed + steps // 50)  # new sample every 50 steps
+        text = sample_text(main.trainer.model, task, prime="def ", length=300,
+                           temperature=temperature, generator=gen)
+        st.markdown(f"**Sampled from the model at step {steps}** (temperature "
+                    f"{temperature:.2f}):")
+        st.code("def " + text, language=None)
+
+    active = session.any_active(job_map)
+    if st.session_state.get("play.was_active") and not active:
+        st.session_state["play.was_active"] = False
+        st.rerun()  # the run stopped by itself (cap, idle, divergence): refresh the buttons
+    st.session_state["play.was_active"] = active
+
+
+live()
+with st.expander("Download this run"):
+    controls.downloads(session.main_job(), "play.download")

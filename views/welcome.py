@@ -1,0 +1,58 @@
+"""Welcome: what an RNN is, in short paragraphs that each end in a one-click demo."""
+
+import streamlit as st
+
+from rnn_core.presets import PRESETS
+from ui import session
+
+st.title("RNN Explorer")
+st.markdown(
+    "Train small recurrent neural networks live, on this server, and watch what happens "
+    "inside them: the loss against a trivial baseline, the hidden state, the gates, and "
+    "the gradient flowing back through time. Every demo below is one click; every run can "
+    "be shared as a link that restores it exactly.")
+
+SECTIONS = [
+    ("Recurrence and memory",
+     "A recurrent network reads a sequence one step at a time and carries a **hidden "
+     "state** h_t = f(W x_t + U h_(t-1) + b) from step to step. That state is its only "
+     "memory: whatever it needs later, it must keep there.",
+     ["memory"]),
+    ("Why gradients vanish or explode",
+     "Training sends the error back through every step. Each step multiplies it by the "
+     "recurrent matrix and the activation's slope, so over many steps it shrinks "
+     "geometrically (vanishes) when that product is below 1 and grows (explodes) when it is "
+     "above. A plain tanh RNN then cannot learn what happened 50 steps ago (Pascanu, "
+     "Mikolov & Bengio 2013).",
+     ["vanishing", "exploding", "irnn"]),
+    ("How LSTM and GRU gates fix it",
+     "LSTM and GRU cells add a path that is updated by addition and guarded by gates: a "
+     "forget (or update) gate near 1 lets the state, and the gradient, pass through many "
+     "steps almost unchanged.",
+     ["gates"]),
+    ("Where RNNs are used",
+     "Language (one character or word at a time), speech, time series, and image "
+     "captioning, where a recurrent decoder writes a sentence about an image. Here: a "
+     "character model of Python source and a real climate record.",
+     ["char", "co2"]),
+    ("CNN vs RNN",
+     "A convolution sees a fixed window (its receptive field) and processes all steps in "
+     "parallel; a recurrent net carries a state of any length but one step at a time. "
+     "Bai, Kolter & Koltun (2018) found convolutions winning on long memory; this task is "
+     "where recurrent nets struggle.",
+     ["copy"]),
+]
+
+for heading, text, preset_names in SECTIONS:
+    st.subheader(heading)
+    st.markdown(text)
+    cols = st.columns(len(preset_names))
+    for col, name in zip(cols, preset_names, strict=True):
+        preset = PRESETS[name]
+        if col.button(preset.title, key=f"welcome.{name}", icon=":material/play_arrow:",
+                      help=preset.blurb, width="stretch"):
+            session.go_to_preset(name)
+
+st.divider()
+st.caption("Short links for talks: add `?preset=NAME` to this page's address, with NAME one "
+           f"of {', '.join(f'`{n}`' for n in PRESETS)}.")
