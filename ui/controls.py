@@ -53,31 +53,21 @@ def run_controls() -> None:
         st.info(session.escape_markdown(note))
 
 
-STATE_TEXT = {
-    "idle": "Ready: press Start (or Step) to train.",
-    "queued": "Waiting for a free training slot",
-    "running": "Training",
-    "paused": "Paused",
-    "finished": "Finished",
-    "diverged": "Diverged",
-    "stopped": "Stopped",
-    "failed": "Failed",
-}
-
-
 def status_line(job: Job) -> None:
     """One plain sentence about the job; errors and divergence said plainly."""
-    text = STATE_TEXT.get(job.state, job.state)
-    if job.state == "queued" and job.queue_position:
-        text += f" (position {job.queue_position} in the queue; the server trains a "\
-                f"limited number of runs at once)."
-    if job.state in ("diverged", "failed"):
-        st.error(f"**{job.label}: {text}.** {session.escape_markdown(job.reason)} "
-                 "Press **Reset** to start again.", icon=":material/warning:")
-    elif job.reason and job.state in ("paused", "finished"):
-        st.caption(f"{job.label}: {text}. {job.reason}")
+    if job.state == "idle":
+        text = "ready: press Start (or Step) to train."
+    elif job.state == "queued":
+        position = f" (position {job.queue_position})" if job.queue_position else ""
+        text = (f"waiting for a free training slot{position}: this server trains a limited "
+                f"number of runs at once.")
     else:
-        st.caption(f"{job.label}: {text}.")
+        text = job.reason or job.state
+    if job.state in ("diverged", "failed"):
+        st.error(f"**{job.label} {job.state}.** {session.escape_markdown(text)} "
+                 "Press **Reset** to start again.", icon=":material/warning:")
+    else:
+        st.caption(f"{job.label}: {text}")
 
 
 def steps_per_second(job: Job) -> str:

@@ -61,3 +61,6 @@ st.dataframe(breakdown.table, width="stretch",
 st.caption(f"How to read this: one row per hidden unit; columns follow the equations from "
            f"left to right. Recomputed here from the weights, these numbers match the "
            f"model's own h_t to within {breakdown.max_error:.1e}.")
+
+with st.expander("Download this run"):
+    controls.downloads(job, "cell.download")

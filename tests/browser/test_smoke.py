@@ -4,7 +4,7 @@ import pytest
 
 pytestmark = pytest.mark.browser
 
-WELCOME_TEXT = "The engine, rnn_core, is in place"
+WELCOME_TEXT = "Train small recurrent neural networks live"
 
 
 def test_welcome_page_renders(open_app, artifacts_dir):
