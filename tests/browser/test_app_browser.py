@@ -7,7 +7,6 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-
 pytestmark = pytest.mark.browser
 
 PAGES = ["", "playground", "hidden_states", "gradients", "inside_cell"]
