@@ -134,8 +134,15 @@ def test_welcome_demo_buttons_open_their_pages():
     assert at.session_state["run.compare"] == ("lstm",)
 
 
-def test_pages_with_snapshots_render_their_charts():
-    at = _app({"hidden_size": "8", "seq_len": "12"}, page="playground")
+@pytest.mark.parametrize("query", [
+    {"hidden_size": "8", "seq_len": "12"},
+    {"task": "char_lm", "hidden_size": "8", "seq_len": "30", "batch_size": "8"},
+    {"model": "gru", "task": "copy_memory", "hidden_size": "8", "seq_len": "5",
+     "num_layers": "2"},
+    {"model": "rnn_relu", "task": "co2", "hidden_size": "8", "seq_len": "20"},
+])
+def test_pages_with_snapshots_render_their_charts(query):
+    at = _app(query, page="playground")
     at.button(key="train_step").click().run()
     deadline = time.monotonic() + 30
     while _metric(at, "Step") != "10" and time.monotonic() < deadline:
@@ -144,4 +151,9 @@ def test_pages_with_snapshots_render_their_charts():
     for page in ("hidden_states", "gradients", "inside_cell"):
         at.switch_page(PAGES[page]).run()
         assert not at.exception, (page, at.exception)
-        assert not at.info or page == "inside_cell", [i.value for i in at.info]
+        assert not at.info, [i.value for i in at.info]  # "no snapshots yet" is gone
+        if page != "inside_cell":
+            assert len(at.get("plotly_chart")) >= 3
+    if query.get("task") == "char_lm":
+        at.switch_page(PAGES["hidden_states"]).run()
+        assert any("background" in h.proto.body for h in at.get("html"))  # coloured text

@@ -18,62 +18,17 @@ Reusable pieces for any test under tests/browser/:
 from __future__ import annotations
 
 import contextlib
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.browser.appserver import ServerError, launch_chromium, running_app
+
 ARTIFACTS_DIR = Path(__file__).resolve().parent / "artifacts"
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 VIEWPORT = {"width": 1280, "height": 800}
-SERVER_START_TIMEOUT_S = 60.0
 APP_READY_TIMEOUT_MS = 30_000
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _health_ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status == 200 and response.read().strip() == b"ok"
-    except (urllib.error.URLError, OSError):
-        return False
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    """Stop the server and anything it started (it runs in its own process group)."""
-    if proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=10)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")
@@ -82,67 +37,40 @@ def artifacts_dir() -> Path:
     return ARTIFACTS_DIR
 
 
+@contextlib.contextmanager
+def app_server(artifacts_dir: Path, name: str = "streamlit-server",
+               extra_args: tuple[str, ...] = (), env: dict[str, str] | None = None):
+    """A live app for tests: a server that never gets healthy fails the test with its logs."""
+    try:
+        with running_app(artifacts_dir, name, extra_args, env) as url:
+            yield url
+    except ServerError as err:
+        pytest.fail(str(err), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def start_app() -> Callable[..., contextlib.AbstractContextManager[str]]:
+    """``with start_app(artifacts_dir, name, extra_args, env) as url``: a server of one's own
+    (for tests that need other server settings than ``base_url``'s)."""
+    return app_server
+
+
 @pytest.fixture(scope="session")
 def base_url(artifacts_dir: Path) -> Iterator[str]:
     """Start `streamlit run app.py` on a free port; yield its URL; always stop it."""
-    port = _free_port()
-    cmd = [
-        sys.executable, "-m", "streamlit", "run", "app.py",
-        "--server.headless", "true",
-        "--server.address", "127.0.0.1",
-        "--server.port", str(port),
-        "--browser.gatherUsageStats", "false",
-        "--server.fileWatcherType", "none",
-    ]  # fmt: skip
-    # Log to files, not pipes: a full pipe buffer would block the server mid-test.
-    stdout_path = artifacts_dir / "streamlit-server.stdout.log"
-    stderr_path = artifacts_dir / "streamlit-server.stderr.log"
-    url = f"http://127.0.0.1:{port}"
-    with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
-        proc = subprocess.Popen(
-            cmd,
-            cwd=REPO_ROOT,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=err,
-            start_new_session=True,
-        )
-        try:
-            deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-            while not _health_ok(f"{url}/_stcore/health"):
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    why = (
-                        f"exited with code {proc.returncode}"
-                        if proc.poll() is not None
-                        else f"not healthy after {SERVER_START_TIMEOUT_S:.0f} s"
-                    )
-                    pytest.fail(
-                        f"streamlit server {why}: {' '.join(cmd)}\n"
-                        f"--- stderr ---\n{stderr_path.read_text(errors='replace')}\n"
-                        f"--- stdout ---\n{stdout_path.read_text(errors='replace')}",
-                        pytrace=False,
-                    )
-                time.sleep(0.25)
-            yield url
-        finally:
-            _stop(proc)
+    with app_server(artifacts_dir) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
 def browser():
     from playwright.sync_api import sync_playwright
 
-    executable = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-    if not (os.path.isfile(executable) and os.access(executable, os.X_OK)):
-        pytest.fail(
-            f"chromium not found at {executable!r}: install Debian's `chromium` "
-            "(bash .ci/run does) or set $CHROMIUM",
-            pytrace=False,
-        )
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=executable, headless=True, args=CHROMIUM_ARGS
-        )
+        try:
+            browser = launch_chromium(playwright)
+        except FileNotFoundError as err:
+            pytest.fail(str(err), pytrace=False)
         try:
             yield browser
         finally:
