@@ -16,11 +16,15 @@ from rnn_core.cells import grad_h_through_time, unroll
 from rnn_core.models import RecurrentModel, recurrent_blocks, spectral_radius
 
 
+_F16_MAX = float(np.finfo(np.float16).max)
+
+
 @dataclass
 class Probe:
     """A model's inside on the probe batch at one training step.
 
-    Arrays are float32 numpy, batch-first. ``grad_h[b]`` is the derivative of sequence
+    Arrays are float32 numpy, batch-first (training snapshots are ``compact``: float16
+    states, no pre-activations or grad_h). ``grad_h[b]`` is the derivative of sequence
     b's own loss (so its size does not depend on the probe batch size); ``grad_norm``
     is its norm over units, averaged over the batch. ``spectral_radius`` and
     ``max_singular_value`` map each recurrent block ("recurrent" for a plain RNN, the
@@ -37,7 +41,7 @@ class Probe:
     cell: np.ndarray | None  # (B, T, H), LSTM last layer
     gates: dict[str, np.ndarray]  # last layer, post-activation, (B, T, H)
     preactivations: dict[str, np.ndarray]  # same keys, before the nonlinearity
-    grad_h: np.ndarray  # (B, T, H): total dL_b/dh_t, last layer
+    grad_h: np.ndarray | None  # (B, T, H): total dL_b/dh_t, last layer (None in snapshots)
     grad_norm: np.ndarray  # (T,)
     spectral_radius: dict[str, np.ndarray]  # block -> (L,)
     max_singular_value: dict[str, np.ndarray]  # block -> (L,)
@@ -56,17 +60,23 @@ class Probe:
             total += sum(v.nbytes for v in values if isinstance(v, np.ndarray))
         return total
 
-    def head(self, n: int) -> Probe:
-        """The same probe keeping only the first n sequences (norms unchanged)."""
-        def cut(a):
-            return a[:n].copy() if a is not None else None
+    def compact(self, n: int) -> Probe:
+        """A lighter copy for training snapshots: the first n sequences, states and gates
+        in float16 (the pages quantize them further), and without what only a fresh
+        probe serves (pre-activations, per-unit grad_h; grad_norm and spectra stay)."""
+        def cut(a, half=False):
+            if a is None:
+                return None
+            # float16 tops out at 65504: clip exploding ReLU states rather than make inf.
+            return np.clip(a[:n], -_F16_MAX, _F16_MAX).astype(np.float16) if half \
+                else a[:n].copy()
         return Probe(
             step=self.step, loss=self.loss, metric=self.metric,
             inputs=cut(self.inputs), targets=cut(self.targets), outputs=cut(self.outputs),
-            hidden_layers=self.hidden_layers[:, :n].copy(), cell=cut(self.cell),
-            gates={k: cut(v) for k, v in self.gates.items()},
-            preactivations={k: cut(v) for k, v in self.preactivations.items()},
-            grad_h=cut(self.grad_h), grad_norm=self.grad_norm,
+            hidden_layers=np.stack([cut(h, half=True) for h in self.hidden_layers]),
+            cell=cut(self.cell, half=True),
+            gates={k: cut(v, half=True) for k, v in self.gates.items()},
+            preactivations={}, grad_h=None, grad_norm=self.grad_norm,
             spectral_radius=self.spectral_radius,
             max_singular_value=self.max_singular_value,
         )

@@ -210,7 +210,7 @@ class Trainer:
         self.status = "diverged"
 
     def _snapshot(self) -> None:
-        probe = self._take_probe().head(self.snapshot_sequences)
+        probe = self._take_probe().compact(self.snapshot_sequences)
         with self._lock:
             self._snapshots.append(probe)
             # Over budget: keep every other snapshot and double the cadence, so the

@@ -37,20 +37,25 @@ PAYLOAD_BUDGET = 1_400_000
 # near +-1 hits often (its exponent bytes) and int8 codes rarely.
 _INT8_BYTES, _FLOAT32_BYTES = 1.6, 7.0
 GRAD_LABEL = "‖∂L/∂h_t‖"
+_GRID = "#ebf0f8"  # plotly_white's grid colour
 
 
 # ---------------------------------------------------------------------- shared helpers
 def _style(fig: go.Figure, title: str, x_title: str | None = None,
            y_title: str | None = None, *, bottom: int = 70, top: int = 80,
            **layout) -> go.Figure:
+    # The "plotly_white" look, set property by property: assigning a template object
+    # costs 12-17 ms per figure (plotly validates and copies it), too much for charts
+    # rebuilt twice a second while a model trains in another thread of this process.
     fig.update_layout(
-        template="plotly_white", title={"text": title, "x": 0.01, "xanchor": "left"},
-        font={"size": FONT_SIZE}, hoverlabel={"font_size": FONT_SIZE - 2},
+        title={"text": title, "x": 0.01, "xanchor": "left"},
+        font={"size": FONT_SIZE, "color": "#2a3f5f"}, hoverlabel={"font_size": FONT_SIZE - 2},
+        paper_bgcolor="white", plot_bgcolor="white",
         margin={"l": 80, "r": 40, "t": top, "b": bottom}, **layout)
-    if x_title is not None:
-        fig.update_xaxes(title_text=x_title, automargin=True)
-    if y_title is not None:
-        fig.update_yaxes(title_text=y_title, automargin=True)
+    fig.update_xaxes(gridcolor=_GRID, zerolinecolor=_GRID, linecolor=_GRID,
+                     automargin=True, **({} if x_title is None else {"title_text": x_title}))
+    fig.update_yaxes(gridcolor=_GRID, zerolinecolor=_GRID, linecolor=_GRID,
+                     automargin=True, **({} if y_title is None else {"title_text": y_title}))
     return fig
 
 

@@ -177,7 +177,7 @@ def test_probe_loss_matches_task_loss_on_the_probe_batch():
 
 def test_snapshots_thin_evenly_within_their_byte_budget():
     tr = Trainer(RunConfig(**SMALL), probe_every=1, snapshot_bytes=40_000)
-    one = tr.probe().head(tr.snapshot_sequences).nbytes
+    one = tr.probe().compact(tr.snapshot_sequences).nbytes
     tr.step(200)
     snaps = tr.snapshots
     assert sum(s.nbytes for s in snaps) <= 40_000
@@ -188,6 +188,9 @@ def test_snapshots_thin_evenly_within_their_byte_budget():
     assert all(s % tr.probe_every == 0 for s in steps)
     assert steps == sorted(steps)
     assert snaps[0].hidden.shape[0] == tr.snapshot_sequences
+    full = tr.probe()
+    assert snaps[-1].hidden.dtype == np.float16 and snaps[-1].grad_h is None
+    assert snaps[-1].grad_norm.shape == full.grad_norm.shape
 
 
 def test_history_and_snapshots_are_readable_while_training():

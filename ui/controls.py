@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 
 import streamlit as st
 
@@ -93,3 +94,15 @@ def chart(fig, key: str, how_to_read: str) -> None:
     """Every chart: a namespaced key and a one-line 'how to read this' caption."""
     st.plotly_chart(fig, key=key, config={"displaylogo": False, "responsive": True})
     st.caption(f"How to read this: {how_to_read}")
+
+
+def throttled(key: str, token, seconds: float, build):
+    """``build()``'s value, rebuilt only when ``token`` changed and at least ``seconds``
+    passed since the last build. Live fragments rerun twice a second in the process that
+    trains; figures that need not move that often must not take the GIL that often."""
+    now = time.monotonic()
+    cached = st.session_state.get(key)
+    if cached is None or (cached[0] != token and now - cached[1] >= seconds):
+        cached = (token, now, build())
+        st.session_state[key] = cached
+    return cached[2]

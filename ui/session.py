@@ -37,8 +37,9 @@ COMPARE_KEY = "run.compare"
 WARNINGS_KEY = "run.url_warnings"
 MAX_PREVIOUS = 4  # finished runs kept per session for overlays (small arrays only)
 
-# Snapshots per run: enough for smooth animations, small enough for many visitors.
-SNAPSHOT_BYTES = 8 * 2**20
+# Snapshots per run: about 50 frames at T=200, hidden 64 (LSTM), small enough for
+# many visitors (a run's snapshots never exceed this).
+SNAPSHOT_BYTES = 16 * 2**20
 
 
 def _env(name: str, default: float) -> float:

@@ -85,20 +85,27 @@ def live() -> None:
     snaps = main.trainer.snapshots
     if snaps:
         snap = snaps[-1]
-        seq_fig = viz.sequence_figure(
-            snap.inputs[0], snap.targets[0], snap.outputs[0], kind=task.kind,
-            scored_steps=task.scored_steps(cfg.seq_len), alphabet=task.alphabet,
-            title=f"One probe sequence at step {snap.step}: input, target, prediction")
+        seq_fig = controls.throttled(
+            "play.sequence_cache", (main.id, snap.step), 2.0,
+            lambda: viz.sequence_figure(
+                snap.inputs[0], snap.targets[0], snap.outputs[0], kind=task.kind,
+                scored_steps=task.scored_steps(cfg.seq_len), alphabet=task.alphabet,
+                title=f"One probe sequence at step {snap.step}: input, target, prediction"))
         controls.chart(seq_fig, "play.sequence",
                        "the same fixed sequence every time: what the model was given, what "
                        "it should answer at the scored steps, and what it answered.")
 
     if temperature is not None:
-        gen = torch.Generator().manual_seed(cfg.seed + steps // 50)  # new sample every 50 steps
-        text = sample_text(main.trainer.model, task, prime="def ", length=300,
-                           temperature=temperature, generator=gen)
-        st.markdown(f"**Sampled from the model at step {steps}** (temperature "
-                    f"{temperature:.2f}):")
+        def sample() -> tuple[int, float, str]:
+            gen = torch.Generator().manual_seed(cfg.seed + steps)  # reproducible per step
+            return steps, temperature, sample_text(main.trainer.model, task, prime="def ",
+                                                   length=300, temperature=temperature,
+                                                   generator=gen)
+
+        at_step, at_temperature, text = controls.throttled(
+            "play.sample_cache", (main.id, steps, temperature), 3.0, sample)
+        st.markdown(f"**Sampled from the model at step {at_step}** (temperature "
+                    f"{at_temperature:.2f}):")
         st.code("def " + text, language=None)
 
     active = session.any_active(job_map)
