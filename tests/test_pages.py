@@ -157,3 +157,19 @@ def test_pages_with_snapshots_render_their_charts(query):
     if query.get("task") == "char_lm":
         at.switch_page(PAGES["hidden_states"]).run()
         assert any("background" in h.proto.body for h in at.get("html"))  # coloured text
+
+
+def test_a_diverged_run_says_so_and_offers_reset():
+    query = {"model": "rnn_relu", "init": "identity", "clip": "none", "optimizer": "sgd",
+             "lr": "1.0", "seq_len": "100", "hidden_size": "16", "batch_size": "16"}
+    at = _app(query, page="playground")
+    at.button(key="train_step").click().run()
+    deadline = time.monotonic() + 30
+    while not at.error and time.monotonic() < deadline:
+        time.sleep(0.2)
+        at.run()
+    assert not at.exception
+    assert any("diverged" in e.value and "Reset" in e.value for e in at.error)
+    at.button(key="train_reset").click().run()
+    assert not at.error
+    assert _metric(at, "Step") == "0"
