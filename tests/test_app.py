@@ -1,17 +1,24 @@
-"""AppTest: the app's script runs headless and shows the welcome page."""
+"""AppTest: the app's script runs headless and shows the welcome page with its demos."""
 
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from rnn_core.presets import PRESETS
+
 APP = Path(__file__).resolve().parents[1] / "app.py"
 
 
-def test_app_runs_and_shows_welcome():
+def test_app_runs_and_shows_welcome_with_a_demo_for_every_preset():
     at = AppTest.from_file(str(APP), default_timeout=30).run()
 
     assert not at.exception
     assert [t.value for t in at.title] == ["RNN Explorer"]
-    text = " ".join(md.value for md in at.markdown)
-    assert "trains small recurrent networks" in text
-    assert "`rnn_core`, is in place" in text
+    headings = [h.value for h in at.subheader]
+    for topic in ("Recurrence and memory", "Why gradients vanish or explode",
+                  "How LSTM and GRU gates fix it", "Where RNNs are used", "CNN vs RNN"):
+        assert topic in headings
+    demo_keys = {b.key for b in at.button if b.key and b.key.startswith("welcome.")}
+    assert demo_keys == {f"welcome.{name}" for name in PRESETS}
+    assert [b.label for b in at.button if b.key == "welcome.vanishing"] == [
+        PRESETS["vanishing"].title]
