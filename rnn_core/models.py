@@ -67,7 +67,9 @@ def initialise(model: RecurrentModel, init: str, recurrent_scale: float | None,
         and bias and for the head.
     orthogonal: each gate's recurrent block a random orthogonal matrix, biases zero.
     identity: the IRNN recipe (Le, Jaitly & Hinton 2015): recurrent blocks = I, biases
-        zero, input weights N(0, 0.001^2).
+        zero; input weights keep torch's uniform draw. (Input weights of N(0, 0.001^2)
+        made every IRNN we tried on the adding problem learn slower than the default
+        ReLU RNN; with uniform ones it learns at T=100 where the default one does not.)
     recurrent_scale then rescales each recurrent block to that spectral radius.
     """
     rnn = model.rnn
@@ -83,9 +85,6 @@ def initialise(model: RecurrentModel, init: str, recurrent_scale: float | None,
             for block in blocks.values():
                 block.copy_(torch.eye(hidden) if init == "identity"
                             else _orthogonal(hidden, generator))
-            if init == "identity":
-                w_ih = getattr(rnn, f"weight_ih_l{layer}")
-                w_ih.normal_(0.0, 1e-3, generator=generator)
         if recurrent_scale is not None:
             for block in blocks.values():
                 rho = spectral_radius(block)

@@ -38,21 +38,26 @@ PRESETS: dict[str, Preset] = {
         Preset(
             name="exploding",
             title="Exploding gradients: a ReLU RNN with recurrent scale 1.5, no clipping",
-            blurb="The recurrent matrix starts with spectral radius 1.5, above the 1/γ "
-                  "line: gradients grow with distance from the loss until an update "
-                  "throws the weights off. Then turn clipping on.",
+            blurb="Every active unit is multiplied by 1.5 at each step, so the gradient "
+                  "grows with distance from the loss: the first updates are huge and plain "
+                  "SGD throws the weights off until the run diverges. Then turn clipping "
+                  "on (one click on the Gradients page) and it trains stably.",
             page="gradients",
-            config=RunConfig(model="rnn_relu", task="adding", seq_len=50,
-                             recurrent_scale=1.5, clip=None),
+            # identity x 1.5: with default or orthogonal init a ReLU zeroes about half
+            # the units and the effective gain (~1.06) explodes or vanishes by seed.
+            config=RunConfig(model="rnn_relu", task="adding", seq_len=20, init="identity",
+                             recurrent_scale=1.5, clip=None, optimizer="sgd", lr=0.01),
         ),
         Preset(
             name="irnn",
             title="Identity init (IRNN) rescues a ReLU RNN",
-            blurb="Le, Jaitly & Hinton (2015): start a ReLU RNN's recurrent matrix at the "
-                  "identity and it carries information across many steps. Compared with "
-                  "the same ReLU RNN from the default initialisation.",
+            blurb="Le, Jaitly & Hinton (2015): a ReLU RNN whose recurrent matrix starts at "
+                  "the identity carries the marked values across 100 steps. Then pick the "
+                  "default initialisation in the sidebar: the Gradients page overlays both "
+                  "runs, and the default one stays on the baseline.",
             page="playground",
-            config=RunConfig(model="rnn_relu", task="adding", seq_len=50, init="identity"),
+            config=RunConfig(model="rnn_relu", task="adding", seq_len=100, init="identity",
+                             lr=1e-3),
         ),
         Preset(
             name="memory",
