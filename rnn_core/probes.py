@@ -15,7 +15,6 @@ import torch
 from rnn_core.cells import grad_h_through_time, unroll
 from rnn_core.models import RecurrentModel, recurrent_blocks, spectral_radius
 
-
 _F16_MAX = float(np.finfo(np.float16).max)
 
 
