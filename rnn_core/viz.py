@@ -87,23 +87,27 @@ def quantize_codes(values, zmin: float, zmax: float) -> tuple[np.ndarray, float,
     """Integer codes of values clipped to [zmin, zmax]: value ~ offset + code * quantum.
 
     The quantum is a round number (1, 2, 2.5 or 5 x 10^k) so hover text reads simply.
-    Ranges that contain zero keep offset 0 (code 0 is exactly zero, so a diverging
-    scale stays centred): int8 for mixed signs, uint8 for non-negative ranges.
-    Ranges away from zero get offset zmin and uint8 codes. Error <= quantum / 2 inside
-    the range; NaN (which integers cannot hold) becomes the range's middle.
+    Codes are uint8 in 0..254, never 255, and zero is 0 or 128: plotly's JSON writes
+    each "/" of the base64 payload as six characters, and runs of bytes whose low six
+    bits are all ones (0xFF: int8 -1, every slightly negative activation; 0x7F) encode
+    to "/"-rich text, which made real heatmaps 50% larger than random ones. Mixed-sign
+    ranges put zero at code 128 exactly (offset -128 quanta), so a diverging scale stays
+    centred; non-negative ranges start at zero; ranges away from zero start at zmin. Error <= quantum / 2 inside the range; NaN (which integers cannot hold)
+    becomes the range's middle.
     """
     if not zmax > zmin:
         raise ValueError(f"need zmax > zmin, got [{zmin}, {zmax}]")
     v = np.clip(np.nan_to_num(np.asarray(values, dtype=np.float64), nan=(zmin + zmax) / 2),
                 zmin, zmax)
-    if zmin >= 0 and _nice(zmax / 255) <= 2 * _nice((zmax - zmin) / 255):
-        q, offset, dtype = _nice(zmax / 255), 0.0, np.uint8
-    elif zmin < 0 < zmax or zmax <= 0 and _nice(-zmin / 127) <= 2 * _nice((zmax - zmin) / 254):
-        q, offset, dtype = _nice(max(-zmin, zmax) / 127), 0.0, np.int8
+    if zmin >= 0 and _nice(zmax / 254) <= 2 * _nice((zmax - zmin) / 254):
+        q = _nice(zmax / 254)
+        offset = 0.0
+    elif zmin < 0 < zmax or zmax <= 0 and _nice(-zmin / 126) <= 2 * _nice((zmax - zmin) / 252):
+        q = _nice(max(-zmin, zmax) / 126)
+        offset = -128 * q
     else:
-        q, offset, dtype = _nice((zmax - zmin) / 255), zmin, np.uint8
-    info = np.iinfo(dtype)
-    codes = np.clip(np.rint((v - offset) / q), info.min, info.max).astype(dtype)
+        q, offset = _nice((zmax - zmin) / 254), zmin
+    codes = np.clip(np.rint((v - offset) / q), 0, 254).astype(np.uint8)
     return codes, q, offset
 
 

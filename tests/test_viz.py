@@ -242,7 +242,19 @@ def test_animated_heatmap_quantized_payload_and_accuracy():
     bar = fig.data[0].colorbar
     reals = dequantized(fig, bar.tickvals)
     np.testing.assert_allclose(reals, [float(t) for t in bar.ticktext], atol=1e-9)
-    assert fig.data[0].zmin == -fig.data[0].zmax  # zero stays white
+    # zero stays white: the code range is symmetric about the code of zero
+    assert dequantized(fig, fig.data[0].zmin) == pytest.approx(-dequantized(fig, fig.data[0].zmax))
+
+
+def test_quantized_payload_stays_small_for_near_zero_negative_activations():
+    """Real hidden states are mostly slightly negative or positive; as int8 their -1
+    codes (0xFF) encode to runs of "/" that plotly's JSON writes as six characters."""
+    rng = np.random.default_rng(3)
+    frames = [np.tanh(rng.normal(0, 0.004, (64, 200))) for _ in range(50)]
+    fig = viz.animated_heatmap(frames, list(range(0, 500, 10)), zmin=-1, zmax=1, zmid=0,
+                               colorscale=viz.DIVERGING, title="h")
+    assert len(pio.to_json(fig, validate=False)) < 1.5e6
+    assert fig.layout.meta["column_stride"] == 1
 
 
 def test_animated_heatmap_thins_columns_over_budget():
@@ -268,8 +280,11 @@ def test_animated_heatmap_centres_on_zmid(quantize):
     fig = viz.animated_heatmap([np.zeros((2, 3))], [0], zmin=-0.5, zmax=2.0, zmid=0,
                                colorscale=viz.DIVERGING, title="c", quantize=quantize)
     heat = fig.data[0]
-    assert heat.zmin == -heat.zmax
-    assert dequantized(fig, heat.zmax) == pytest.approx(2.0) if quantize else heat.zmax == 2.0
+    if quantize:
+        assert dequantized(fig, heat.zmin) == pytest.approx(-dequantized(fig, heat.zmax))
+        assert dequantized(fig, heat.zmax) == pytest.approx(2.0)
+    else:
+        assert heat.zmin == -heat.zmax and heat.zmax == 2.0
 
 
 def test_animated_heatmap_non_finite_range_falls_back_to_data():
@@ -283,11 +298,11 @@ def test_animated_heatmap_non_finite_range_falls_back_to_data():
 def test_quantize_codes_clip_and_centre():
     values = np.random.default_rng(5).uniform(-2, 2, 1000)
     codes, q, offset = viz.quantize_codes(values, -2, 2)
-    assert codes.dtype == np.int8 and offset == 0
-    assert np.abs(codes * q - values).max() <= q / 2 + 1e-12  # rounding, not truncation
+    assert codes.dtype == np.uint8 and codes.max() <= 254  # never 0xFF
+    assert np.abs(offset + codes * q - values).max() <= q / 2 + 1e-12  # rounding
     codes, q, offset = viz.quantize_codes(np.array([-3.0, -0.5, 0.0, 0.25, 9.0]), -0.5, 1.0)
-    assert offset == 0 and codes[2] == 0  # zero is an exact code
-    np.testing.assert_allclose(codes * q, [-0.5, -0.5, 0.0, 0.25, 1.0], atol=q / 2)
+    assert offset + codes[2] * q == 0  # zero is an exact code
+    np.testing.assert_allclose(offset + codes * q, [-0.5, -0.5, 0.0, 0.25, 1.0], atol=q / 2)
     codes, q, offset = viz.quantize_codes(np.array([100.0, 100.5, 101.0]), 100.0, 101.0)
     assert codes.dtype == np.uint8 and q < 0.01  # far from zero: offset keeps resolution
     np.testing.assert_allclose(offset + codes * q, [100.0, 100.5, 101.0], atol=q / 2)
