@@ -92,8 +92,9 @@ def quantize_codes(values, zmin: float, zmax: float) -> tuple[np.ndarray, float,
     bits are all ones (0xFF: int8 -1, every slightly negative activation; 0x7F) encode
     to "/"-rich text, which made real heatmaps 50% larger than random ones. Mixed-sign
     ranges put zero at code 128 exactly (offset -128 quanta), so a diverging scale stays
-    centred; non-negative ranges start at zero; ranges away from zero start at zmin. Error <= quantum / 2 inside the range; NaN (which integers cannot hold)
-    becomes the range's middle.
+    centred; non-negative ranges start at zero; ranges away from zero start at zmin.
+    Error <= quantum / 2 inside the range; NaN (which integers cannot hold) becomes the
+    range's middle.
     """
     if not zmax > zmin:
         raise ValueError(f"need zmax > zmin, got [{zmin}, {zmax}]")
