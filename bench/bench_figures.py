@@ -1,4 +1,4 @@
-"""Payload and build time of an animated heatmap: int8 codes vs float32 vs float64.
+"""Payload and build time of an animated heatmap: uint8 codes vs float32 vs float64.
 
 50 training snapshots x 64 hidden units x 200 time steps of random activations, the
 case the GUIDE sizes. Prints JSON bytes (what st.plotly_chart sends) and build time,
@@ -61,9 +61,9 @@ def main() -> None:
     print(f"{'encoding':>10} {'JSON bytes':>12} {'bytes/cell':>11} {'size ratio':>11} "
           f"{'build+json ms':>14} {'time ratio':>11}")
     base_size, base_time = measure(quantized, frames, labels)
-    for name, build in (("int8", quantized), ("float32", plain(np.float32)),
+    for name, build in (("uint8", quantized), ("float32", plain(np.float32)),
                         ("float64", plain(np.float64))):
-        size, seconds = (base_size, base_time) if name == "int8" else \
+        size, seconds = (base_size, base_time) if name == "uint8" else \
             measure(build, frames, labels)
         print(f"{name:>10} {size:>12,} {size / cells:>11.2f} {size / base_size:>11.2f} "
               f"{seconds * 1e3:>14.1f} {seconds / base_time:>11.2f}")
