@@ -221,23 +221,6 @@ class Trainer:
                 self._snapshots = [p for p in self._snapshots
                                    if p.step % self.probe_every == 0]
 
-    def summary(self) -> dict:
-        """Headline figures for the UI: steps, last loss/metric, speed."""
-        frame = self.history
-        if frame.empty:
-            return {"steps": 0}
-        last = frame.iloc[-1]
-        tests = frame["test_metric"].dropna()
-        return {
-            "steps": int(last["step"]),
-            "loss": float(last["loss"]),
-            "metric": float(last["metric"]),
-            "test_metric": float(tests.iloc[-1]) if len(tests) else math.nan,
-            "steps_per_second": float(last["step"] / last["seconds"])
-            if last["seconds"] > 0 else math.nan,
-            "status": self.status,
-        }
-
 
 def history_digest(frame: pd.DataFrame) -> np.ndarray:
     """The deterministic columns of a history (everything but ``seconds``)."""
