@@ -19,7 +19,7 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from rnn_core import CHOICES, ConfigError, RunConfig, Trainer
+from rnn_core import CHOICES, TASKS, ConfigError, RunConfig, Trainer
 from rnn_core.jobs import Job, JobManager
 from rnn_core.models import MODEL_TITLES
 from rnn_core.presets import PRESETS
@@ -218,6 +218,14 @@ def jobs() -> dict[str, Job]:
 
 def main_job() -> Job:
     return next(iter(jobs().values()))
+
+
+def page_run() -> tuple[RunConfig, object, Job]:
+    """(config, task, main job) for a page that shows one run; the job is marked seen."""
+    cfg = config()
+    job = main_job()
+    job.touch()  # a page of this run is open: its idle timer restarts
+    return cfg, TASKS[cfg.task], job
 
 
 def reset_jobs() -> None:

@@ -3,14 +3,11 @@
 import numpy as np
 import streamlit as st
 
-from rnn_core import TASKS, text_units, viz
+from rnn_core import text_units, viz
 from rnn_core.models import MODEL_TITLES
 from ui import controls, session
 
-cfg = session.config()
-task = TASKS[cfg.task]
-job = session.main_job()
-job.touch()
+cfg, task, job = session.page_run()
 
 st.title("Hidden states")
 st.markdown(f"Inside the **{MODEL_TITLES[cfg.model]}** on **{task.title}** (T = {cfg.seq_len}): "

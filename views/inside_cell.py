@@ -3,17 +3,13 @@
 import numpy as np
 import streamlit as st
 
-from rnn_core import TASKS
 from rnn_core.cell_math import step_breakdown
 from rnn_core.models import MODEL_TITLES
 from ui import controls, session
 
 SHOWN_UNITS = 8
 
-cfg = session.config()
-task = TASKS[cfg.task]
-job = session.main_job()
-job.touch()
+cfg, task, job = session.page_run()
 
 st.title("Inside a cell")
 st.markdown(f"The **{MODEL_TITLES[cfg.model]}**'s equations at one time step of a probe "
