@@ -15,7 +15,6 @@ import uuid
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 import torch
 
@@ -68,7 +67,6 @@ class RunRecord:
     """What stays of a finished run for overlays: small arrays, no model."""
 
     label: str
-    history: pd.DataFrame
     grad_norm: np.ndarray | None
 
 
@@ -184,7 +182,6 @@ def go_to_preset(name: str) -> None:
 def _record(job: Job) -> RunRecord:
     snaps = job.trainer.snapshots
     return RunRecord(label=f"{job.label} (seed {job.trainer.config.seed})",
-                     history=job.trainer.history,
                      grad_norm=snaps[-1].grad_norm if snaps else None)
 
 
