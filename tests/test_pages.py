@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -173,3 +174,28 @@ def test_a_diverged_run_says_so_and_offers_reset():
     at.button(key="train_reset").click().run()
     assert not at.error
     assert _metric(at, "Step") == "0"
+
+
+def _step_until(at: AppTest, target: str) -> None:
+    at.button(key="train_step").click().run()
+    deadline = time.monotonic() + 30
+    while _metric(at, "Step") != target and time.monotonic() < deadline:
+        time.sleep(0.2)
+        at.run()
+    assert _metric(at, "Step") == target
+
+
+def test_earlier_runs_of_the_session_are_overlaid_on_the_gradients_page():
+    at = _app({"model": "rnn_tanh", "hidden_size": "8", "seq_len": "12"})
+    at.switch_page(PAGES["playground"]).run()
+    _step_until(at, "10")
+    at.switch_page(PAGES["welcome"]).run()
+    at.selectbox(key="cfg.model").set_value("lstm").run()  # a new run; the old one is kept
+    at.switch_page(PAGES["playground"]).run()
+    _step_until(at, "10")
+    at.switch_page(PAGES["gradients"]).run()
+    assert not at.exception
+    overlay = next(c for c in at.get("plotly_chart") if c.proto.id and "overlay" in c.proto.id)
+    names = [t["name"] for t in json.loads(overlay.proto.spec)["data"]]
+    assert any("LSTM" in n and "now" in n for n in names)
+    assert any("tanh RNN" in n and "earlier" in n for n in names)
