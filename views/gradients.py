@@ -22,12 +22,14 @@ controls.run_controls()
 st.markdown("**One click away:**")
 fix1, fix2, fix3 = st.columns(3)
 FIXES = {
-    "grad.fix_clip": ("Clip gradients at norm 1", {"clip": 1.0}),
-    "grad.fix_orth": ("Orthogonal initialisation", {"init": "orthogonal"}),
-    "grad.fix_irnn": ("Identity initialisation (IRNN)", {"init": "identity"}),
+    "grad.fix_clip": ("Clip at norm 1", {"clip": 1.0}),
+    "grad.fix_orth": ("Orthogonal init", {"init": "orthogonal"}),
+    "grad.fix_irnn": ("Identity init (IRNN)", {"init": "identity"}),
 }
 for col, (key, (label, change)) in zip((fix1, fix2, fix3), FIXES.items(), strict=True):
-    if col.button(label, key=key, width="stretch",
+    if col.button(label, key=key, width="stretch", wrap=True,
+                  help="Restart this run with " + ", ".join(f"{k} = {v}" for k, v in
+                                                            change.items()) + ".",
                   disabled=all(getattr(cfg, k) == v for k, v in change.items())):
         session.set_config(cfg.replace(**change))
         st.rerun()

@@ -49,7 +49,7 @@ for heading, text, preset_names in SECTIONS:
     cols = st.columns(len(preset_names))
     for col, name in zip(cols, preset_names, strict=True):
         preset = PRESETS[name]
-        if col.button(preset.title, key=f"welcome.{name}", icon=":material/play_arrow:",
+        if col.button(preset.title, key=f"welcome.{name}", icon=":material/play_arrow:", wrap=True,
                       help=preset.blurb, width="stretch"):
             session.go_to_preset(name)
 
