@@ -273,6 +273,8 @@ def loss_figure(steps, loss, baseline, *, clipped_steps=None, log_y=False, smoot
     _style(fig, title, "training step", f"{y_title} (log scale)" if log_y else y_title)
     if log_y:
         fig.update_yaxes(type="log")
+    else:
+        fig.update_yaxes(rangemode="tozero")  # losses are never negative; nor is an empty axis
     return fig
 
 
