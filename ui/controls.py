@@ -12,6 +12,7 @@ import time
 
 import streamlit as st
 
+from rnn_core import viz
 from rnn_core.jobs import Job
 from ui import session
 
@@ -106,3 +107,32 @@ def throttled(key: str, token, seconds: float, build):
         cached = (token, now, build())
         st.session_state[key] = cached
     return cached[2]
+
+
+def live_jobs() -> dict[str, Job]:
+    """For a live fragment: the session's jobs, marked seen (a page is open, so the idle
+    timer restarts), each with its status line. Main job first."""
+    job_map = session.jobs()
+    for job in job_map.values():
+        job.touch()
+        status_line(job)
+    return job_map
+
+
+def race_loss_figure(job_map: dict[str, Job], frame, *, smooth: float, title: str,
+                     log_y: bool = False, with_test: bool = False):
+    """The main run's loss (``frame`` is its history, read once by the caller) with the
+    baseline and clipping marks, and every run trained alongside as another line."""
+    main = next(iter(job_map.values()))
+    others = {}
+    for job in job_map.values():
+        if job is not main:
+            history = job.trainer.history  # a DataFrame built per read: read it once
+            others[job.label] = (history["step"].to_numpy(), history["loss"].to_numpy())
+    tests = frame.dropna(subset=["test_loss"]) if with_test else frame.iloc[:0]
+    return viz.loss_figure(
+        frame["step"].to_numpy(), frame["loss"].to_numpy(), main.trainer.baseline_loss,
+        clipped_steps=frame.loc[frame["clipped"], "step"].to_numpy(), log_y=log_y,
+        smooth=smooth, test_steps=tests["step"].to_numpy() if len(tests) else None,
+        test_loss=tests["test_loss"].to_numpy() if len(tests) else None,
+        title=title, others=others, label=main.label if others else None)

@@ -37,20 +37,10 @@ for col, (key, (label, change)) in zip((fix1, fix2, fix3), FIXES.items(), strict
 
 @st.fragment(run_every=0.5 if session.any_active(job_map) else None)
 def live() -> None:
-    current = session.jobs()
-    for j in current.values():
-        j.touch()
-        controls.status_line(j)
+    current = controls.live_jobs()
     main = next(iter(current.values()))
     frame = main.trainer.history
-    others = {j.label: (j.trainer.history["step"].to_numpy(),
-                        j.trainer.history["loss"].to_numpy())
-              for j in current.values() if j is not main}
-    fig = viz.loss_figure(frame["step"].to_numpy(), frame["loss"].to_numpy(),
-                          main.trainer.baseline_loss,
-                          clipped_steps=frame.loc[frame["clipped"], "step"].to_numpy(),
-                          smooth=0.6, title="Loss of every run", others=others,
-                          label=main.label)
+    fig = controls.race_loss_figure(current, frame, smooth=0.6, title="Loss of every run")
     controls.chart(fig, "grad.loss",
                    "the loss of every run trained alongside, on the same data and seed; the "
                    "dashed line is the trivial baseline.")

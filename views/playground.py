@@ -49,11 +49,8 @@ def _fmt(value: float, digits: int = 4) -> str:
 
 @st.fragment(run_every=0.5 if session.any_active(session.jobs()) else None)
 def live() -> None:
-    job_map = session.jobs()
+    job_map = controls.live_jobs()
     main = next(iter(job_map.values()))
-    for job in job_map.values():
-        job.touch()  # a page is open: the idle timer restarts
-        controls.status_line(job)
     frame = main.trainer.history
     steps = main.steps_done
     name, value = _headline(main)
@@ -67,16 +64,8 @@ def live() -> None:
     st.progress(min(1.0, steps / cap), text=f"{steps:,} of {cap:,} steps (this server's cap "
                                             f"per run)")
 
-    others = {job.label: (job.trainer.history["step"].to_numpy(),
-                          job.trainer.history["loss"].to_numpy())
-              for job in job_map.values() if job is not main}
-    tests = frame.dropna(subset=["test_loss"])
-    fig = viz.loss_figure(
-        frame["step"].to_numpy(), frame["loss"].to_numpy(), main.trainer.baseline_loss,
-        clipped_steps=frame.loc[frame["clipped"], "step"].to_numpy(), log_y=log_y,
-        smooth=smooth, test_steps=tests["step"].to_numpy() if len(tests) else None,
-        test_loss=tests["test_loss"].to_numpy() if len(tests) else None,
-        title="Training loss", others=others, label=main.label if others else None)
+    fig = controls.race_loss_figure(job_map, frame, smooth=smooth, log_y=log_y,
+                                    with_test=True, title="Training loss")
     controls.chart(fig, "loss_chart",
                    "the loss per training step (lower is better). The dashed line is what a "
                    "model that ignores its input can reach; a curve that stays on it has "
