@@ -32,9 +32,8 @@ if task.name == "char_lm":
                               help="Low: the model's favourite characters. High: more variety.")
 
 
-def _headline(job) -> tuple[str, float]:
+def _headline(frame) -> tuple[str, float]:
     """The task's metric: held-out where the task has a split, else recent training."""
-    frame = job.trainer.history
     if frame.empty:
         return task.metric_name, math.nan
     if task.has_split:
@@ -53,7 +52,7 @@ def live() -> None:
     main = next(iter(job_map.values()))
     frame = main.trainer.history
     steps = main.steps_done
-    name, value = _headline(main)
+    name, value = _headline(frame)
     m1, m2, m3, m4 = st.columns(4)
     m1.metric("Step", f"{steps:,}")
     m2.metric("Loss (last 20)", _fmt(float(frame["loss"].tail(20).mean()))
