@@ -14,17 +14,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from rnn_core.budget import ModelShape, model_shape, within_budget
+from rnn_core.models import MODEL_TITLES, MODELS, RECURRENT  # noqa: F401 - re-exported
 from rnn_core.tasks import TASKS
 
 CHOICES: dict[str, tuple[str, ...]] = {
-    "model": ("rnn_tanh", "rnn_relu", "lstm", "gru"),
+    # Recurrent cells first: the run pages offer only these (RECURRENT); the race page
+    # adds the TCN, the transformer and, on image tasks, the 2-D CNN.
+    "model": tuple(MODELS),
     "task": tuple(TASKS),
     "optimizer": ("adam", "sgd", "rmsprop"),
     "init": ("default", "orthogonal", "identity"),
 }
 
-# Inclusive (min, max) per numeric field. Optional fields (lr, clip, recurrent_scale)
-# may also be None; the range applies to their numeric values.
+# Inclusive (min, max) per numeric field. Optional fields (lr, clip, recurrent_scale,
+# param_budget, tcn_levels) may also be None; the range applies to their numeric values.
 LIMITS: dict[str, tuple[float, float]] = {
     "seq_len": (1, 2000),
     "hidden_size": (1, 256),
@@ -34,24 +38,26 @@ LIMITS: dict[str, tuple[float, float]] = {
     "clip": (0.01, 100.0),
     "recurrent_scale": (0.01, 10.0),
     "seed": (0, 2**31 - 1),
+    "param_budget": (1_000, 50_000),
+    "tcn_kernel": (2, 8),
+    "tcn_levels": (1, 10),
+    "attn_heads": (1, 4),
+    "attn_layers": (1, 2),
 }
 
-_INT_FIELDS = ("seq_len", "hidden_size", "num_layers", "batch_size", "seed")
+_INT_FIELDS = ("seq_len", "hidden_size", "num_layers", "batch_size", "seed", "param_budget",
+               "tcn_kernel", "tcn_levels", "attn_heads", "attn_layers")
+_OPTIONAL_FIELDS = ("lr", "clip", "recurrent_scale", "param_budget", "tcn_levels")
 _OPTIONAL_FLOAT_FIELDS = ("lr", "clip", "recurrent_scale")
 
-# Gate blocks per layer: the fused kernels multiply by a (gates*H) x H matrix.
-GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}
-
-# Joint cost cap on one training step, in "multiply-add equivalents". A least-squares
-# fit of measured step times (forward, backward, Adam; one thread; bench/cost_cap.py)
-# over batch, length, width and layers gave, for the slowest cell (the GRU, on ATen
-# loops): 5.2e-11 s per multiply-add, plus about 200 multiply-adds' worth per gate unit
-# and step (elementwise work), plus about 1.65e6 per time step and layer (the per-step
-# kernel overhead that dominates at small widths). At the cap, bench/cost_cap.py
-# measures steps of 0.07-0.25 s (worst: the GRU at T=1000); it still admits T = 1000
-# on the memory tasks at hidden 32, batch 64.
-_ELEMENTWISE_COST = 200
-_PER_STEP_COST = 1_650_000
+# Joint cost cap on one training step, in "multiply-add equivalents" (budget.py holds
+# the estimate for every model). A least-squares fit of measured step times (forward,
+# backward, Adam; one thread; bench/cost_cap.py) over batch, length, width and layers
+# gave, for the slowest cell (the GRU, on ATen loops): 5.2e-11 s per multiply-add, plus
+# about 200 multiply-adds' worth per gate unit and step (elementwise work), plus about
+# 1.65e6 per time step and layer (the per-step kernel overhead that dominates at small
+# widths). At the cap, bench/cost_cap.py measures steps of 0.07-0.25 s (worst: the GRU
+# at T=1000); it still admits T = 1000 on the memory tasks at hidden 32, batch 64.
 MAX_STEP_COST = 4_100_000_000
 
 # Recommended learning rates when RunConfig.lr is None, per optimizer. Adam at 1e-2
@@ -82,19 +88,7 @@ def _range_text(name: str) -> str:
     fmt = "{:d}" if name in _INT_FIELDS else "{:g}"
     text = f"{fmt.format(int(lo) if name in _INT_FIELDS else lo)} to "
     text += fmt.format(int(hi) if name in _INT_FIELDS else hi)
-    return text + (", or none" if name in _OPTIONAL_FLOAT_FIELDS else "")
-
-
-def step_cost(model: str, task: str, seq_len: int, hidden_size: int, num_layers: int,
-              batch_size: int) -> int:
-    """Estimated cost of one training step (the quantity MAX_STEP_COST caps)."""
-    t = TASKS[task]
-    steps = t.total_len(seq_len)
-    units = GATES[model] * hidden_size  # gate units per layer
-    matmul = units * (hidden_size + t.input_size) \
-        + (num_layers - 1) * units * (2 * hidden_size) + hidden_size * t.output_size
-    elementwise = _ELEMENTWISE_COST * num_layers * units
-    return batch_size * steps * (matmul + elementwise) + _PER_STEP_COST * steps * num_layers
+    return text + (", or none" if name in _OPTIONAL_FIELDS else "")
 
 
 @dataclass(frozen=True)
@@ -106,6 +100,12 @@ class RunConfig:
     ``clip=None`` means no gradient clipping; ``recurrent_scale`` rescales every
     initial recurrent H x H block to that spectral radius (how a preset makes
     gradients explode). Invalid values raise ``ConfigError``.
+
+    ``param_budget`` (None = off) sizes every model to within ±10% of that many
+    trainable parameters instead of ``hidden_size`` (``shape`` says how); the TCN has
+    ``tcn_kernel`` and ``tcn_levels`` (None = the fewest levels whose receptive field
+    covers the sequence), the transformer ``attn_heads`` and ``attn_layers``.
+    ``init`` and ``recurrent_scale`` apply to recurrent models only.
     """
 
     model: str = "lstm"
@@ -120,6 +120,11 @@ class RunConfig:
     init: str = "default"
     recurrent_scale: float | None = None
     seed: int = 0
+    param_budget: int | None = None
+    tcn_kernel: int = 8
+    tcn_levels: int | None = None
+    attn_heads: int = 2
+    attn_layers: int = 2
 
     def __post_init__(self) -> None:
         for name in field_names():
@@ -133,9 +138,14 @@ class RunConfig:
         return DEFAULT_LR[self.optimizer] if self.lr is None else self.lr
 
     @property
+    def shape(self) -> ModelShape:
+        """The model's widths, exact parameter count and step cost (budget.py)."""
+        return model_shape(self)
+
+    @property
     def cost(self) -> int:
-        return step_cost(self.model, self.task, self.seq_len, self.hidden_size,
-                         self.num_layers, self.batch_size)
+        """Estimated cost of one training step (the quantity MAX_STEP_COST caps)."""
+        return self.shape.cost
 
     def replace(self, **changes: Any) -> RunConfig:
         """A validated copy with some fields changed."""
@@ -204,7 +214,7 @@ def _parse(name: str, raw: Any) -> Any:
             raise ConfigError(name, f"{name}: {_show(raw)} is not one of "
                                     f"{', '.join(CHOICES[name])}.")
         return text
-    if name in _OPTIONAL_FLOAT_FIELDS and text.lower() in ("none", "null", ""):
+    if name in _OPTIONAL_FIELDS and text.lower() in ("none", "null", ""):
         return None
     if name in _INT_FIELDS:
         if not re.fullmatch(r"[+-]?\d{1,12}", text, re.ASCII):
@@ -225,7 +235,7 @@ def _check_field(name: str, value: Any) -> None:
             raise ConfigError(name, f"{name}: {_show(value)} is not one of "
                                     f"{', '.join(CHOICES[name])}.")
         return
-    if value is None and name in _OPTIONAL_FLOAT_FIELDS:
+    if value is None and name in _OPTIONAL_FIELDS:
         return
     lo, hi = LIMITS[name]
     if name in _INT_FIELDS:
@@ -246,17 +256,32 @@ def _check_joint(cfg: RunConfig) -> None:
     if not task.min_seq_len <= cfg.seq_len <= hi:
         raise ConfigError("seq_len", f"seq_len: {cfg.seq_len} is out of range for task "
                                      f"{cfg.task}; allowed {task.min_seq_len} to {hi}.")
-    cost = cfg.cost
+    if cfg.model == "cnn2d" and getattr(task, "image_shape", None) is None:
+        raise ConfigError("model", f"model: the 2-D CNN reads images; task {cfg.task} is "
+                                   f"not an image (use a digits task).")
+    shape = cfg.shape
+    if cfg.param_budget is not None and not within_budget(shape.num_parameters,
+                                                          cfg.param_budget):
+        raise ConfigError("param_budget", f"param_budget: no {MODEL_TITLES[cfg.model]} "
+                          f"on {cfg.task} has within 10% of {cfg.param_budget:,} "
+                          f"parameters (the nearest has {shape.num_parameters:,}).")
+    cost = shape.cost
     if cost > MAX_STEP_COST:
         # Blame the size field furthest above its default, so that lenient parsing
         # resets the setting most responsible for the cost.
-        sizes = ("batch_size", "seq_len", "hidden_size", "num_layers")
-        culprit = max(sizes, key=lambda n: getattr(cfg, n) / getattr(_DEFAULTS, n))
+        sizes = ["batch_size", "seq_len"] + (
+            ["param_budget"] if cfg.param_budget is not None
+            else ["hidden_size", "num_layers"])
+        culprit = max(sizes, key=lambda n: getattr(cfg, n) / _SIZE_DEFAULTS[n])
         raise ConfigError(
             culprit,
             f"{culprit}: {getattr(cfg, culprit)} makes one training step too costly "
             f"(estimated {cost / MAX_STEP_COST:.1f}x the quarter-second budget); "
-            f"reduce the batch size, sequence length, layers or hidden size.")
+            f"reduce the batch size, sequence length, layers, hidden size or parameter "
+            f"budget.")
 
 
 _DEFAULTS = RunConfig()
+_SIZE_DEFAULTS = {"batch_size": _DEFAULTS.batch_size, "seq_len": _DEFAULTS.seq_len,
+                  "hidden_size": _DEFAULTS.hidden_size, "num_layers": _DEFAULTS.num_layers,
+                  "param_budget": 10_000}

@@ -1,9 +1,11 @@
-"""Model registry: fused torch recurrent layers plus a linear head, seeded initialisation.
+"""Model registry: fused recurrent layers, a TCN, a causal transformer and an image CNN.
 
-Training always runs the fused ``torch.nn.RNN/LSTM/GRU`` (several times faster on CPU
-than any Python unroll); the probe path in ``cells.py`` reuses these modules' weights.
-Weights are drawn from a ``torch.Generator`` owned by the run, never from torch's
-global RNG, so two runs in two threads cannot perturb each other.
+Every model maps (B, T, I) -> (B, T, O). Recurrent models always train on the fused
+``torch.nn.RNN/LSTM/GRU`` (several times faster on CPU than any Python unroll); the
+probe path in ``cells.py`` reuses these modules' weights. Weights are drawn from a
+``torch.Generator`` owned by the run, never from torch's global RNG, so two runs in two
+threads cannot perturb each other. Every builder can build on the meta device, which
+allocates nothing: that is how ``budget.py`` counts parameters for a width.
 """
 
 from __future__ import annotations
@@ -13,6 +15,10 @@ from collections.abc import Callable
 
 import torch
 from torch import nn
+
+from rnn_core.attention import Transformer
+from rnn_core.image_cnn import ImageCNN
+from rnn_core.tcn import TCN
 
 # Gate order inside weight_ih / weight_hh, as torch lays the blocks out.
 GATE_NAMES: dict[type, tuple[str, ...]] = {
@@ -24,6 +30,8 @@ GATE_NAMES: dict[type, tuple[str, ...]] = {
 
 class RecurrentModel(nn.Module):
     """A fused recurrent layer stack and a per-step linear head: (B, T, I) -> (B, T, O)."""
+
+    causal = True
 
     def __init__(self, rnn: nn.RNNBase, head: nn.Linear, kind: str):
         super().__init__()
@@ -92,16 +100,19 @@ def initialise(model: RecurrentModel, init: str, recurrent_scale: float | None,
                     block.mul_(recurrent_scale / rho)
 
 
-def _builder(kind: str, rnn_cls: type, **rnn_kwargs) -> Callable[..., RecurrentModel]:
-    def build(input_size: int, output_size: int, hidden_size: int, num_layers: int,
+def _recurrent_builder(kind: str, rnn_cls: type, **rnn_kwargs) -> Callable[..., nn.Module]:
+    def build(input_size: int, output_size: int, hidden_size: int, num_layers: int = 1,
               init: str = "default", recurrent_scale: float | None = None,
-              generator: torch.Generator | None = None) -> RecurrentModel:
+              generator: torch.Generator | None = None, device: str = "cpu") -> RecurrentModel:
         # Build on the meta device then materialise: the constructors would otherwise
         # draw their initial weights from torch's global RNG.
         rnn = rnn_cls(input_size, hidden_size, num_layers=num_layers, batch_first=True,
-                      device="meta", **rnn_kwargs).to_empty(device="cpu")
-        head = nn.Linear(hidden_size, output_size, device="meta").to_empty(device="cpu")
+                      device="meta", **rnn_kwargs)
+        head = nn.Linear(hidden_size, output_size, device="meta")
         model = RecurrentModel(rnn, head, kind=kind)
+        if device == "meta":
+            return model
+        model.to_empty(device=device)
         if generator is None:
             generator = torch.Generator().manual_seed(0)
         initialise(model, init, recurrent_scale, generator)
@@ -111,11 +122,47 @@ def _builder(kind: str, rnn_cls: type, **rnn_kwargs) -> Callable[..., RecurrentM
     return build
 
 
-MODELS: dict[str, Callable[..., RecurrentModel]] = {
-    "rnn_tanh": _builder("rnn_tanh", nn.RNN, nonlinearity="tanh"),
-    "rnn_relu": _builder("rnn_relu", nn.RNN, nonlinearity="relu"),
-    "lstm": _builder("lstm", nn.LSTM),
-    "gru": _builder("gru", nn.GRU),
+@torch.no_grad()
+def initialise_feedforward(model: nn.Module, generator: torch.Generator) -> None:
+    """torch's own default recipe, drawn from ``generator``: every linear and
+    convolution weight and bias U(-1/sqrt(fan_in), 1/sqrt(fan_in)); norms at 1 and 0."""
+    for module in model.modules():
+        if isinstance(module, nn.LayerNorm):
+            module.weight.fill_(1.0)
+            module.bias.zero_()
+        elif isinstance(module, nn.Linear | nn.Conv1d | nn.Conv2d):
+            bound = 1.0 / math.sqrt(module.weight[0].numel())  # fan_in
+            module.weight.uniform_(-bound, bound, generator=generator)
+            if module.bias is not None:
+                module.bias.uniform_(-bound, bound, generator=generator)
+
+
+def _feedforward_builder(cls: type) -> Callable[..., nn.Module]:
+    """Builders of the non-recurrent models; ``init``/``recurrent_scale`` are recurrent
+    settings and do not apply (a model without recurrent weights has nothing to rescale)."""
+    def build(input_size: int, output_size: int, init: str = "default",
+              recurrent_scale: float | None = None, generator: torch.Generator | None = None,
+              device: str = "cpu", **shape) -> nn.Module:
+        model = cls(input_size, output_size, device="meta", **shape)
+        if device == "meta":
+            return model
+        model.to_empty(device=device)
+        initialise_feedforward(model, generator or torch.Generator().manual_seed(0))
+        return model
+
+    return build
+
+
+RECURRENT = ("rnn_tanh", "rnn_relu", "lstm", "gru")
+
+MODELS: dict[str, Callable[..., nn.Module]] = {
+    "rnn_tanh": _recurrent_builder("rnn_tanh", nn.RNN, nonlinearity="tanh"),
+    "rnn_relu": _recurrent_builder("rnn_relu", nn.RNN, nonlinearity="relu"),
+    "lstm": _recurrent_builder("lstm", nn.LSTM),
+    "gru": _recurrent_builder("gru", nn.GRU),
+    "tcn": _feedforward_builder(TCN),
+    "transformer": _feedforward_builder(Transformer),
+    "cnn2d": _feedforward_builder(ImageCNN),
 }
 
 MODEL_TITLES = {
@@ -123,16 +170,23 @@ MODEL_TITLES = {
     "rnn_relu": "ReLU RNN",
     "lstm": "LSTM",
     "gru": "GRU",
+    "tcn": "TCN",
+    "transformer": "Transformer",
+    "cnn2d": "2-D CNN (image)",
 }
 
 
-def build_model(config, input_size: int, output_size: int) -> RecurrentModel:
-    """The model a RunConfig describes, initialised from its seed."""
+def build_model(config, input_size: int, output_size: int,
+                shape: dict | None = None) -> nn.Module:
+    """The model a RunConfig describes, initialised from its seed. ``shape`` holds the
+    builder's width arguments (``budget.model_shape``); without it a recurrent model
+    takes the config's hidden_size and num_layers."""
     generator = torch.Generator().manual_seed(config.seed)
-    return MODELS[config.model](input_size, output_size, config.hidden_size,
-                                config.num_layers, init=config.init,
+    if shape is None:
+        shape = {"hidden_size": config.hidden_size, "num_layers": config.num_layers}
+    return MODELS[config.model](input_size, output_size, init=config.init,
                                 recurrent_scale=config.recurrent_scale,
-                                generator=generator)
+                                generator=generator, **shape)
 
 
 def count_parameters(model: nn.Module) -> int:

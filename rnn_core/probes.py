@@ -1,21 +1,30 @@
 """Probes: what a model does inside, on one fixed batch, as plain numpy arrays.
 
-A probe unrolls the trained weights step by step (``cells.unroll``), so it sees the
-hidden and cell states, every gate, and the total dL/dh_t through time. It never
-touches parameter gradients or any RNG, so taking probes cannot change training.
+A full probe (recurrent models) unrolls the trained weights step by step
+(``cells.unroll``), so it sees the hidden and cell states, every gate, and the total
+dL/dh_t through time. A light probe works for every model: the input saliency
+||dL/dx_t|| (where the model looks, comparable across RNN, TCN and attention) and, for
+the transformer, its attention maps. Probes never touch parameter gradients or any RNG,
+so taking them cannot change training.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+import math
+
 import numpy as np
 import torch
 
+from rnn_core.attention import Transformer
 from rnn_core.cells import grad_h_through_time, unroll
 from rnn_core.models import RecurrentModel, recurrent_blocks, spectral_radius
 
 _F16_MAX = float(np.finfo(np.float16).max)
+# Attention maps kept per snapshot are pooled to at most this many steps a side: a
+# T x T map at T = 1000 would be 2 MB a frame, and a page cannot show more cells anyway.
+MAX_ATTENTION_SIDE = 128
 
 
 @dataclass
@@ -28,6 +37,11 @@ class Probe:
     is its norm over units, averaged over the batch. ``spectral_radius`` and
     ``max_singular_value`` map each recurrent block ("recurrent" for a plain RNN, the
     gate names for LSTM and GRU) to one value per layer.
+
+    A light probe (``take_light_probe``; every model) has no recurrent fields (None or
+    empty) and instead ``saliency``, (T,): the batch mean of ||dL_b/dx_t||, and for the
+    transformer ``attention``, (layers, heads, T', T') for the first sequence, pooled
+    by ``attention_stride`` steps when T is long.
     """
 
     step: int
@@ -36,14 +50,17 @@ class Probe:
     inputs: np.ndarray  # (B, T, I)
     targets: np.ndarray  # task-specific shape
     outputs: np.ndarray  # (B, T, O): the head's output
-    hidden_layers: np.ndarray  # (L, B, T, H)
+    hidden_layers: np.ndarray | None  # (L, B, T, H)
     cell: np.ndarray | None  # (B, T, H), LSTM last layer
     gates: dict[str, np.ndarray]  # last layer, post-activation, (B, T, H)
     preactivations: dict[str, np.ndarray]  # same keys, before the nonlinearity
     grad_h: np.ndarray | None  # (B, T, H): total dL_b/dh_t, last layer (None in snapshots)
-    grad_norm: np.ndarray  # (T,)
+    grad_norm: np.ndarray | None  # (T,)
     spectral_radius: dict[str, np.ndarray]  # block -> (L,)
     max_singular_value: dict[str, np.ndarray]  # block -> (L,)
+    saliency: np.ndarray | None = None  # (T,): batch mean of ||dL_b/dx_t|| (light probes)
+    attention: np.ndarray | None = None  # (layers, heads, T', T'), sequence 0 (transformer)
+    attention_stride: int = 1  # steps pooled into one cell of ``attention``
 
     @property
     def hidden(self) -> np.ndarray:
@@ -72,12 +89,16 @@ class Probe:
         return Probe(
             step=self.step, loss=self.loss, metric=self.metric,
             inputs=cut(self.inputs), targets=cut(self.targets), outputs=cut(self.outputs),
-            hidden_layers=np.stack([cut(h, half=True) for h in self.hidden_layers]),
+            hidden_layers=None if self.hidden_layers is None
+            else np.stack([cut(h, half=True) for h in self.hidden_layers]),
             cell=cut(self.cell, half=True),
             gates={k: cut(v, half=True) for k, v in self.gates.items()},
             preactivations={}, grad_h=None, grad_norm=self.grad_norm,
             spectral_radius=self.spectral_radius,
             max_singular_value=self.max_singular_value,
+            saliency=self.saliency,
+            attention=None if self.attention is None else self.attention.astype(np.float16),
+            attention_stride=self.attention_stride,
         )
 
 
@@ -126,4 +147,54 @@ def take_probe(model: RecurrentModel, task, x: torch.Tensor, y: torch.Tensor,
         grad_norm=_np(grad_h.norm(dim=2).mean(dim=0)),
         spectral_radius=rho,
         max_singular_value=sigma,
+    )
+
+
+def pool_attention(weights: np.ndarray, side: int = MAX_ATTENTION_SIDE) -> tuple[np.ndarray, int]:
+    """(..., T, T) attention -> (..., T', T') with T' <= side, and the stride used.
+
+    Query rows are averaged and key columns summed over blocks of ``stride`` steps, so
+    each pooled row is still a distribution over (pooled) keys."""
+    T = weights.shape[-1]
+    stride = max(1, math.ceil(T / side))
+    if stride == 1:
+        return weights, 1
+    pad = (-T) % stride
+    padded = np.pad(weights, [(0, 0)] * (weights.ndim - 2) + [(0, pad), (0, pad)])
+    n = padded.shape[-1] // stride
+    blocks = padded.reshape(*weights.shape[:-2], n, stride, n, stride)
+    # the padded query rows are zero: divide by the real rows in each block
+    rows = np.minimum(stride, T - np.arange(n) * stride)
+    pooled = blocks.sum(axis=(-3, -1)) / rows[:, None]
+    return pooled, stride
+
+
+def input_saliency(model: torch.nn.Module, task, x: torch.Tensor,
+                   y: torch.Tensor) -> tuple[torch.Tensor, float, float, np.ndarray]:
+    """(outputs, loss, metric, saliency (T,)): the batch mean over sequences b of
+    ||dL_b/dx_t||, each sequence's own loss (the batch mean scaled by B)."""
+    x = x.detach().clone().requires_grad_(True)
+    with torch.enable_grad():
+        outputs = model(x)
+        loss = task.loss(outputs, y)
+        (grad_x,) = torch.autograd.grad(loss * x.shape[0], x)
+    with torch.no_grad():
+        metric = float(task.metric(outputs, y))
+    return outputs.detach(), float(loss.detach()), metric, _np(grad_x.norm(dim=2).mean(dim=0))
+
+
+def take_light_probe(model: torch.nn.Module, task, x: torch.Tensor, y: torch.Tensor,
+                     step: int) -> Probe:
+    """What every model kind can show: outputs, saliency over t, attention maps."""
+    outputs, loss, metric, saliency = input_saliency(model, task, x, y)
+    attention, stride = None, 1
+    if isinstance(model, Transformer):
+        with torch.no_grad():
+            _, maps = model(x[:1], return_attention=True)  # (1, layers, heads, T, T)
+        attention, stride = pool_attention(_np(maps[0]))
+    return Probe(
+        step=step, loss=loss, metric=metric, inputs=_np(x), targets=_np(y),
+        outputs=_np(outputs), hidden_layers=None, cell=None, gates={}, preactivations={},
+        grad_h=None, grad_norm=None, spectral_radius={}, max_singular_value={},
+        saliency=saliency, attention=attention, attention_stride=stride,
     )

@@ -19,8 +19,8 @@ import pandas as pd
 import torch
 
 from rnn_core.config import RunConfig
-from rnn_core.models import build_model, count_parameters
-from rnn_core.probes import Probe, take_probe
+from rnn_core.models import RecurrentModel, build_model, count_parameters
+from rnn_core.probes import Probe, take_light_probe, take_probe
 from rnn_core.tasks import TASKS
 
 # Independent streams derived from the run's seed (fixed offsets keep them apart and
@@ -67,16 +67,21 @@ class Trainer:
     snapshot_bytes: the memory budget of all snapshots together.
     snapshot_sequences: how many probe sequences each snapshot keeps.
     eval_every: evaluate the held-out split every k steps (tasks with a split only).
+    light_probes: snapshot only what every model kind has (outputs, input saliency,
+        attention maps), not the recurrent unroll; always so for non-recurrent models.
     """
 
     def __init__(self, config: RunConfig, *, probe_every: int = 25,
                  snapshot_bytes: int = 24 * 2**20, probe_batch: int = 8,
                  snapshot_sequences: int = 2, eval_every: int = 25,
-                 eval_batch: int = 64):
+                 eval_batch: int = 64, light_probes: bool = False):
         self.config = config
         self.task = TASKS[config.task]
-        self.model = build_model(config, self.task.input_size, self.task.output_size)
+        self.shape = config.shape  # widths (from the parameter budget, if any)
+        self.model = build_model(config, self.task.input_size, self.task.output_size,
+                                 self.shape.kwargs)
         self.num_parameters = count_parameters(self.model)
+        self.light_probes = light_probes or not isinstance(self.model, RecurrentModel)
         self.optimizer = _OPTIMIZERS[config.optimizer](self.model.parameters(),
                                                       config.learning_rate)
         seed = config.seed
@@ -143,8 +148,8 @@ class Trainer:
 
     def _take_probe(self) -> Probe:
         # Callers hold _denormals_flushed(); it is not re-entrant (its exit clears the flag).
-        return take_probe(self.model, self.task, self._probe_x, self._probe_y,
-                          self.steps_done)
+        probe = take_light_probe if self.light_probes else take_probe
+        return probe(self.model, self.task, self._probe_x, self._probe_y, self.steps_done)
 
     def _one_step(self) -> None:
         start = time.perf_counter()

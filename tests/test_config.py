@@ -6,11 +6,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rnn_core import CHOICES, LIMITS, TASKS, ConfigError, RunConfig
-from rnn_core.config import MAX_STEP_COST, field_names
+from rnn_core import CHOICES, LIMITS, MODELS, TASKS, ConfigError, RunConfig
+from rnn_core.config import MAX_STEP_COST, RECURRENT, field_names
 
 NUMERIC = [n for n in field_names() if n in LIMITS]
-INTS = ("seq_len", "hidden_size", "num_layers", "batch_size", "seed")
+INTS = ("seq_len", "hidden_size", "num_layers", "batch_size", "seed", "param_budget",
+        "tcn_kernel", "tcn_levels", "attn_heads", "attn_layers")
 
 
 def test_every_field_has_a_default_and_a_limit_or_choice():
@@ -20,7 +21,8 @@ def test_every_field_has_a_default_and_a_limit_or_choice():
         if name in LIMITS and getattr(cfg, name) is not None:
             lo, hi = LIMITS[name]
             assert lo <= getattr(cfg, name) <= hi
-    assert CHOICES["model"] == ("rnn_tanh", "rnn_relu", "lstm", "gru")
+    assert CHOICES["model"] == tuple(MODELS)
+    assert CHOICES["model"][:4] == RECURRENT == ("rnn_tanh", "rnn_relu", "lstm", "gru")
     assert CHOICES["task"] == tuple(TASKS)
 
 
@@ -59,10 +61,16 @@ def test_cost_cap_rejects_huge_runs_but_admits_long_memory_tasks():
     assert info.value.field in ("hidden_size", "seq_len", "batch_size", "num_layers")
     assert "costly" in str(info.value)
     for task in ("copy_memory", "adding"):
-        for model in CHOICES["model"]:
+        for model in RECURRENT:
             cfg = RunConfig(task=task, model=model, seq_len=1000, hidden_size=32,
                             batch_size=64)
             assert cfg.cost <= MAX_STEP_COST
+        for model in (*RECURRENT, "tcn"):
+            RunConfig(task=task, model=model, seq_len=1000, param_budget=10_000, batch_size=32)
+        # Attention costs T^2: a transformer is admitted at T=200, not at T=1000.
+        RunConfig(task=task, model="transformer", seq_len=200, param_budget=10_000)
+        with pytest.raises(ConfigError, match="costly"):
+            RunConfig(task=task, model="transformer", seq_len=1000, param_budget=10_000)
 
 
 def test_task_specific_sequence_range():
@@ -149,7 +157,7 @@ def test_lenient_parsing_always_gives_a_valid_config(query):
 
 
 @settings(max_examples=150, deadline=None)
-@given(model=st.sampled_from(CHOICES["model"]), task=st.sampled_from(CHOICES["task"]),
+@given(model=st.sampled_from(RECURRENT), task=st.sampled_from(CHOICES["task"]),
        seq_len=st.integers(1, 300), hidden=st.integers(1, 64), seed=st.integers(0, 2**31 - 1),
        lr=st.one_of(st.none(), st.floats(1e-5, 1.0)), clip=st.one_of(st.none(),
                                                                    st.floats(0.01, 100.0)))

@@ -4,10 +4,10 @@ import pytest
 import torch
 
 from rnn_core import MODELS, RunConfig
-from rnn_core.models import build_model, recurrent_blocks, spectral_radius
+from rnn_core.models import RECURRENT, build_model, recurrent_blocks, spectral_radius
 
 
-@pytest.mark.parametrize("kind", list(MODELS))
+@pytest.mark.parametrize("kind", RECURRENT)
 @pytest.mark.parametrize("layers", [1, 2])
 def test_models_map_batch_first_sequences_to_outputs(kind, layers):
     model = MODELS[kind](3, 7, 16, layers, generator=torch.Generator().manual_seed(0))
@@ -16,7 +16,7 @@ def test_models_map_batch_first_sequences_to_outputs(kind, layers):
     assert model.rnn.batch_first and model.kind == kind
 
 
-@pytest.mark.parametrize("kind", list(MODELS))
+@pytest.mark.parametrize("kind", RECURRENT)
 def test_initialisation_is_seeded_and_leaves_global_rng_alone(kind):
     state = torch.get_rng_state()
     a = build_model(RunConfig(model=kind, seed=3), 2, 1)
@@ -56,7 +56,7 @@ def test_orthogonal_init_blocks_are_orthogonal():
         assert torch.allclose(block.T @ block, torch.eye(12), atol=1e-5)
 
 
-@pytest.mark.parametrize("kind", list(MODELS))
+@pytest.mark.parametrize("kind", RECURRENT)
 @pytest.mark.parametrize("init", ["default", "orthogonal", "identity"])
 def test_recurrent_scale_sets_every_block_spectral_radius(kind, init):
     model = build_model(RunConfig(model=kind, init=init, recurrent_scale=1.5,
