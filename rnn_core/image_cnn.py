@@ -26,11 +26,11 @@ class ImageCNN(nn.Module):
         self.head = nn.Linear(channels2, output_size, device=device)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, T, I) -> (B, T, O)
-        B, T, I = x.shape
+        B, T, n_inputs = x.shape
         height, width = self.image_shape
-        if T * I != height * width:
+        if height * width != T * n_inputs:
             raise ValueError(f"ImageCNN expects {height}x{width} values per sequence, "
-                             f"got {T}x{I}")
+                             f"got {T}x{n_inputs}")
         image = x.reshape(B, 1, height, width)  # raster order, as the task wrote it
         features = torch.relu(self.conv1(image))
         features = torch.nn.functional.max_pool2d(features, 2)

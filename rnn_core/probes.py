@@ -10,9 +10,8 @@ so taking them cannot change training.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-
 import math
+from dataclasses import dataclass, fields
 
 import numpy as np
 import torch
