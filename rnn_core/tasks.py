@@ -2,9 +2,9 @@
 
 Every task turns ``(batch_size, seq_len, generator)`` into a batch ``(x, y)``
 with ``x`` float32 of shape (B, T_total, input_size), batch first, symbols
-one-hot. All randomness comes from the caller's ``torch.Generator`` so a run is
-reproducible from its seed and never disturbs torch's global RNG, which other
-runs in the same process share.
+one-hot, image pixels in [0, 1]. All randomness comes from the caller's
+``torch.Generator`` so a run is reproducible from its seed and never disturbs
+torch's global RNG, which other runs in the same process share.
 
 ``baseline_loss`` is the exact loss of the best predictor that ignores the
 input (it may depend on the position), in the units of ``loss``. The UI draws
@@ -31,6 +31,7 @@ from torch import Tensor
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
 CORPUS_PATH = ASSETS_DIR / "corpus" / "python_stdlib.txt"
 CO2_PATH = ASSETS_DIR / "data" / "co2_mauna_loa_weekly.csv"
+DIGITS_PATH = ASSETS_DIR / "data" / "digits.csv.gz"
 
 SPLITS = ("train", "test")
 
@@ -78,6 +79,10 @@ class Task:
     min_seq_len: int = 1
     max_seq_len: int | None = None  # None: only the config's global limit applies
     alphabet: list[str] | None = None  # display name of each one-hot symbol
+    # The task's inputs are an image of this shape (height, width) read in raster order
+    # (row-major): models that read images (a 2-D CNN) reshape the (B, T, I) input back
+    # to (B, 1, H, W). None: the inputs are a sequence and nothing else.
+    image_shape: tuple[int, int] | None = None
 
     def total_len(self, seq_len: int) -> int:
         """Number of time steps of x (and of the model's output) for this seq_len."""
@@ -506,9 +511,156 @@ class CO2Task(_ForecastTask):
         return self._baselines[seq_len]
 
 
+class _DigitsData(NamedTuple):
+    images: dict[str, np.ndarray]  # split -> (N, 8, 8) float32 in [0, 1]
+    labels: dict[str, np.ndarray]  # split -> (N,) int64 digit 0..9
+
+
+class _DigitsTask(Task):
+    """Classify an 8x8 handwritten digit read as a sequence of `pixels_per_step` pixels.
+
+    The image is read in raster order (row-major), `pixels_per_step` pixels a step, so
+    seq_len is fixed at 64 / pixels_per_step. y is (B,) long, the digit; only the last
+    step's output is scored. Both readings share one fixed train/test split of the 1,797
+    images (a permutation with a fixed seed, 80% train), so they see the same digits.
+    """
+
+    kind = "classification"
+    output_size = 10
+    metric_name = "accuracy"
+    higher_is_better = True
+    has_split = True
+    image_shape = (8, 8)
+    pixels_per_step: int  # set by subclasses
+    train_fraction = 0.8
+    split_seed = 1998  # numpy permutation seed of the fixed split (not the run's seed)
+    max_value = 16  # pixels in the file count the on-pixels of a 4x4 block: 0..16
+
+    def __init__(self, path: Path = DIGITS_PATH):
+        self._path = path
+        self._lock = threading.Lock()
+        self._data: _DigitsData | None = None
+        self._baseline: float | None = None
+
+    @property
+    def input_size(self) -> int:
+        return self.pixels_per_step
+
+    @property
+    def min_seq_len(self) -> int:
+        height, width = self.image_shape
+        return height * width // self.pixels_per_step
+
+    @property
+    def max_seq_len(self) -> int:
+        return self.min_seq_len
+
+    def _digits(self) -> _DigitsData:
+        # Lazy, so importing the registry costs nothing; the lock because jobs run in threads.
+        with self._lock:
+            if self._data is None:
+                self._data = self._load()
+            return self._data
+
+    def _load(self) -> _DigitsData:
+        # 64 pixel columns (row-major) then the label, no header
+        table = np.loadtxt(self._path, delimiter=",", dtype=np.int64, ndmin=2)
+        height, width = self.image_shape
+        if table.shape[1] != height * width + 1:
+            raise ValueError(f"{self._path}: expected {height * width + 1} columns, "
+                             f"got {table.shape[1]}")
+        images = (table[:, :-1] / self.max_value).astype(np.float32).reshape(-1, height, width)
+        labels = table[:, -1]
+        # a private generator: the split is fixed and numpy's global RNG is left alone
+        order = np.random.default_rng(self.split_seed).permutation(len(labels))
+        cut = int(self.train_fraction * len(labels))
+        parts = {"train": order[:cut], "test": order[cut:]}
+        return _DigitsData({s: images[i] for s, i in parts.items()},
+                           {s: labels[i] for s, i in parts.items()})
+
+    def images(self, split: str = "test") -> tuple[np.ndarray, np.ndarray]:
+        """The images of a split, (N, 8, 8) float32 in [0, 1], and their labels, (N,) int64."""
+        if split not in SPLITS:
+            raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+        data = self._digits()
+        return data.images[split].copy(), data.labels[split].copy()
+
+    def scored_steps(self, seq_len):
+        return slice(seq_len - 1, seq_len)
+
+    def sample(self, batch_size, seq_len, generator, split="train"):
+        self._check_request(seq_len, split)
+        data = self._digits()
+        labels = data.labels[split]
+        chosen = torch.randint(0, len(labels), (batch_size,), generator=generator)
+        images = torch.from_numpy(data.images[split])[chosen]  # (B, 8, 8)
+        x = images.reshape(batch_size, seq_len, self.pixels_per_step)  # raster order
+        return x, torch.from_numpy(labels)[chosen]
+
+    def loss(self, outputs, y):
+        return F.cross_entropy(outputs[:, -1], y)
+
+    def metric(self, outputs, y):
+        return _accuracy(outputs[:, -1], y)
+
+    def baseline_loss(self, seq_len):
+        self.check_seq_len(seq_len)
+        if self._baseline is None:
+            # images are drawn uniformly from the train split: the best guess without looking
+            # is the label frequencies there, and its loss their entropy
+            labels = self._digits().labels["train"]
+            counts = np.bincount(labels, minlength=self.output_size)
+            self._baseline = float(_entropy(counts))
+        return self._baseline
+
+
+class DigitsRowsTask(_DigitsTask):
+    name = "digits_rows"
+    title = "Handwritten digits, row by row"
+    description = (
+        "Small scans of handwritten digits, 8 by 8 pixels, each pixel a shade of grey. The "
+        "network reads an image one row at a time, top to bottom: at each of the 8 steps it "
+        "sees the 8 pixels of one row, and after the last row it must say which digit, 0 to 9, "
+        "it saw. Only that final answer is scored. Guessing without looking is right 10% of "
+        "the time, with loss ln 10 ≈ 2.30: the baseline. Eight steps is a short memory, so "
+        "this is a gentle start for a recurrent net. Still, an image is not a story told in "
+        "order: a convolutional net looks at small patches of the whole picture at once, which "
+        "suits images, while recurrence suits things that unfold step by step, like text or "
+        "sound. The net trains on 80% of the 1,797 digits and is scored on the other 20%, "
+        "which it never sees in training."
+    )
+    pixels_per_step = 8
+
+
+class DigitsPixelsTask(_DigitsTask):
+    name = "digits_pixels"
+    title = "Handwritten digits, pixel by pixel"
+    description = (
+        "The same 8 by 8 handwritten digits as the row-by-row task, read one pixel at a time in "
+        "reading order (left to right, then the next row down): 64 steps of a single "
+        "brightness value, then the network must name the digit, 0 to 9. Guessing is right "
+        "10% of the time, with loss ln 10 ≈ 2.30. Read this way a picture becomes a 64-step "
+        "memory problem: the top row arrives more than 55 steps before the answer, and two "
+        "pixels that touch vertically arrive 8 steps apart, so the net has to build the shape "
+        "up in its state and keep it. This is a small cousin of the 'sequential MNIST' "
+        "benchmark for long memory. A 2-D convolutional net puts the pixels back into a "
+        "square and sees neighbours together, so for it both readings are the same task."
+    )
+    pixels_per_step = 1
+
+
 TASKS: dict[str, Task] = {
     task.name: task
-    for task in (AddingTask(), CopyMemoryTask(), SineTask(), ParityTask(), CharLMTask(), CO2Task())
+    for task in (
+        AddingTask(),
+        CopyMemoryTask(),
+        SineTask(),
+        ParityTask(),
+        CharLMTask(),
+        CO2Task(),
+        DigitsRowsTask(),
+        DigitsPixelsTask(),
+    )
 }
 
 

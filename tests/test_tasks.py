@@ -2,11 +2,14 @@
 
 Baselines are checked against predictors written here independently of
 rnn_core.tasks: explicit constants and logits for the synthetic tasks, and
-brute-force enumeration of every training window for the bundled data.
+brute-force enumeration of every training window (or image) for the bundled data.
 Monte Carlo agreement is judged in standard errors of the per-sequence loss.
 """
 
+import csv
+import gzip
 import math
+import threading
 from collections import Counter
 from pathlib import Path
 
@@ -18,13 +21,23 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rnn_core.tasks import TASKS, CharLMTask, CO2Task, get_task
+from rnn_core.tasks import (
+    TASKS,
+    CharLMTask,
+    CO2Task,
+    DigitsPixelsTask,
+    DigitsRowsTask,
+    get_task,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "assets" / "corpus" / "python_stdlib.txt"
 CO2_CSV = ROOT / "assets" / "data" / "co2_mauna_loa_weekly.csv"
+DIGITS_CSV = ROOT / "assets" / "data" / "digits.csv.gz"
 SYMBOL_TASKS = ["copy_memory", "parity", "char_lm"]
 FORECAST_TASKS = ["sine", "co2"]
+DIGITS_TASKS = ["digits_rows", "digits_pixels"]
+LAST_STEP_TASKS = ["adding", *DIGITS_TASKS]  # one target per sequence, scored at the last step
 N_SE = 5  # Monte Carlo tolerance in standard errors
 
 
@@ -77,7 +90,13 @@ def monte_carlo(task, seq_len, predictor, per_sample_loss, n_batches, batch_size
 
 def valid_seq_lens(task, wanted=(1, 2, 17, 50)):
     high = task.max_seq_len if task.max_seq_len is not None else max(wanted)
-    return [t for t in wanted if task.min_seq_len <= t <= high]
+    return sorted({t for t in (*wanted, task.min_seq_len) if task.min_seq_len <= t <= high})
+
+
+def a_seq_len(task, wanted):
+    """`wanted`, or the nearest seq_len the task accepts (digits tasks take one length only)."""
+    high = task.max_seq_len if task.max_seq_len is not None else wanted
+    return min(max(wanted, task.min_seq_len), high)
 
 
 def perfect_outputs(task, y, seq_len):
@@ -85,6 +104,11 @@ def perfect_outputs(task, y, seq_len):
     if task.name == "adding":
         outputs = torch.full((y.shape[0], seq_len, 1), -5.0)
         outputs[:, -1, 0] = y[:, 0]
+        return outputs
+    if task.name in DIGITS_TASKS:
+        # confidently wrong before the last step, which alone is scored
+        outputs = 30.0 * F.one_hot((y[:, None] + 1) % 10, 10).float().repeat(1, seq_len, 1)
+        outputs[:, -1] = 30.0 * F.one_hot(y, 10).float()
         return outputs
     if task.kind == "classification":
         return 30.0 * F.one_hot(y, task.output_size).float()
@@ -95,15 +119,23 @@ def perfect_outputs(task, y, seq_len):
 
 
 def test_registry_has_the_tasks_in_ui_order_and_consistent_attributes():
-    assert list(TASKS) == ["adding", "copy_memory", "sine", "parity", "char_lm", "co2"]
+    assert list(TASKS) == [
+        "adding", "copy_memory", "sine", "parity", "char_lm", "co2",
+        "digits_rows", "digits_pixels",
+    ]
     for name, task in TASKS.items():
         assert task.name == name and get_task(name) is task
         assert task.kind in ("regression", "classification")
         assert task.title and len(task.description) > 200 and task.metric_name
         assert isinstance(task.higher_is_better, bool) and isinstance(task.has_split, bool)
-        assert task.has_split == (name in ("char_lm", "co2"))
+        assert task.has_split == (name in ("char_lm", "co2", *DIGITS_TASKS))
         if task.alphabet is not None:
             assert len(task.alphabet) == task.input_size == task.output_size
+        if name in DIGITS_TASKS:
+            assert task.image_shape == (8, 8) and task.min_seq_len == task.max_seq_len
+            assert task.min_seq_len * task.input_size == 64  # the whole image, nothing else
+        else:
+            assert task.image_shape is None
     with pytest.raises(KeyError, match="adding"):
         get_task("addition")
 
@@ -135,6 +167,10 @@ def test_shapes_and_dtypes(name):
             assert total == seq_len + (20 if name == "copy_memory" else 0)
             if name == "adding":
                 assert y.dtype == torch.float32 and y.shape == (3, 1)
+                assert task.scored_steps(seq_len) == slice(seq_len - 1, seq_len)
+            elif name in DIGITS_TASKS:
+                assert y.dtype == torch.long and y.shape == (3,)
+                assert y.min() >= 0 and y.max() < task.output_size == 10
                 assert task.scored_steps(seq_len) == slice(seq_len - 1, seq_len)
             elif task.kind == "classification":
                 assert y.dtype == torch.long and y.shape == (3, total)
@@ -217,7 +253,7 @@ def test_co2_windows_start_at_zero():
 @pytest.mark.parametrize("name", list(TASKS))
 def test_same_seed_same_batch_and_global_rng_untouched(name):
     task = TASKS[name]
-    seq_len = 20
+    seq_len = a_seq_len(task, 20)
     with torch.random.fork_rng():
         torch.manual_seed(0)
         state = torch.get_rng_state()
@@ -235,7 +271,8 @@ def test_same_seed_same_batch_and_global_rng_untouched(name):
 
 @pytest.mark.parametrize("name", list(TASKS))
 def test_perfect_predictor_gets_the_best_metric(name):
-    task, seq_len = TASKS[name], 25
+    task = TASKS[name]
+    seq_len = a_seq_len(task, 25)
     x, y = task.sample(32, seq_len, gen(7))
     outputs = perfect_outputs(task, y, task.total_len(seq_len))
     metric = task.metric(outputs, y)
@@ -545,6 +582,242 @@ def test_co2_small_file_interpolates_and_reaches_every_window(tmp_path):
     nearest = distance.argmin(axis=1)
     assert distance.min(axis=1).max() < 1e-4
     assert set(nearest) == set(range(len(expected)))
+
+
+# ---------------------------------------------------------------- handwritten digits
+
+
+def digits_reference():
+    """Every row of the bundled file, read with the csv module: (N, 64) pixels 0..16, (N,)."""
+    with gzip.open(DIGITS_CSV, "rt", newline="") as f:
+        rows = np.array([[int(v) for v in row] for row in csv.reader(f)])
+    assert rows.shape == (1797, 65)
+    return rows[:, :64], rows[:, 64]
+
+
+def image_keys(images, labels):
+    """One hashable key per (image, label), images as 64 counts 0..16 in raster order."""
+    counts = np.rint(np.asarray(images).reshape(len(labels), 64) * 16).astype(np.int64)
+    return [(tuple(c), int(lab)) for c, lab in zip(counts, labels, strict=True)]
+
+
+def digits_seq_len(name):
+    return {"digits_rows": 8, "digits_pixels": 64}[name]
+
+
+def test_digits_file_is_the_uci_set():
+    pixels, labels = digits_reference()
+    assert pixels.min() == 0 and pixels.max() == 16
+    assert np.array_equal(np.bincount(labels), [178, 182, 177, 183, 181, 182, 181, 179, 174, 180])
+    assert len(set(image_keys(pixels / 16, labels))) == 1797  # no duplicates
+
+
+@pytest.mark.parametrize("name", DIGITS_TASKS)
+def test_digits_layout_and_value_range(name):
+    task = TASKS[name]
+    seq_len = digits_seq_len(name)
+    assert (task.min_seq_len, task.max_seq_len, task.total_len(seq_len)) == (seq_len,) * 3
+    assert task.input_size == 64 // seq_len and task.output_size == 10
+    assert task.kind == "classification" and task.higher_is_better and task.alphabet is None
+    for bad in (seq_len - 1, seq_len + 1):
+        with pytest.raises(ValueError, match=str(seq_len)):
+            task.sample(2, bad, gen(0))
+    x, y = task.sample(500, seq_len, gen(20), split="test")
+    assert x.shape == (500, seq_len, task.input_size) and x.dtype == torch.float32
+    assert y.shape == (500,) and y.dtype == torch.long
+    assert x.min() == 0.0 and x.max() == 1.0
+    assert torch.equal(x * 16, (x * 16).round())  # 17 grey levels, value / 16
+    assert set(y.tolist()) == set(range(10))
+
+
+def test_digits_rows_and_pixels_read_the_same_image():
+    rows, pixels = TASKS["digits_rows"], TASKS["digits_pixels"]
+    for split in ("train", "test"):
+        x_rows, y_rows = rows.sample(64, 8, gen(21), split=split)
+        x_pixels, y_pixels = pixels.sample(64, 64, gen(21), split=split)
+        assert torch.equal(y_rows, y_pixels)
+        assert torch.equal(x_rows.reshape(64, 64, 1), x_pixels)
+        # step t of the row reading is row t of the image, pixel k is row k // 8, column k % 8
+        image = x_rows[5]
+        assert torch.equal(image[3], x_pixels[5, 24:32, 0])
+        assert x_pixels[5, 8 * 6 + 2, 0] == image[6, 2]
+    for split in ("train", "test"):
+        images_rows, labels_rows = rows.images(split)
+        images_pixels, labels_pixels = pixels.images(split)
+        assert np.array_equal(images_rows, images_pixels)
+        assert np.array_equal(labels_rows, labels_pixels)
+
+
+def test_digits_samples_are_raster_images_of_the_file():
+    pixels, labels = digits_reference()
+    file_keys = set(image_keys(pixels / 16, labels))
+    x, y = TASKS["digits_pixels"].sample(300, 64, gen(22))
+    # the file's 64 columns, in order, are the 64 steps; the label comes with its image
+    assert set(image_keys(x[..., 0].numpy(), y.numpy())) <= file_keys
+    x_rows, y_rows = TASKS["digits_rows"].sample(300, 8, gen(22))
+    assert set(image_keys(x_rows.numpy(), y_rows.numpy())) <= file_keys
+
+
+def test_digits_split_partitions_the_file_and_is_fixed():
+    pixels, labels = digits_reference()
+    task = TASKS["digits_rows"]
+    train_images, train_labels = task.images("train")
+    test_images, test_labels = task.images("test")
+    assert train_images.shape == (1437, 8, 8) and test_images.shape == (360, 8, 8)
+    assert train_images.dtype == np.float32 and train_labels.dtype == np.int64
+    assert train_images.min() >= 0.0 and train_images.max() <= 1.0
+    train_keys = image_keys(train_images, train_labels)
+    test_keys = image_keys(test_images, test_labels)
+    assert not set(train_keys) & set(test_keys)  # disjoint (the file has no duplicates)
+    assert sorted(train_keys + test_keys) == sorted(image_keys(pixels / 16, labels))
+    # shuffled, not the file's last fifth, and every digit is in the held-out set
+    assert test_keys != image_keys(pixels[-360:] / 16, labels[-360:])
+    assert np.bincount(test_labels, minlength=10).min() >= 20
+    # a fresh instance (a new process) draws the same split, and the same batches
+    fresh = DigitsRowsTask()
+    for split in ("train", "test"):
+        (fresh_images, fresh_labels), (images, labels) = fresh.images(split), task.images(split)
+        assert np.array_equal(fresh_images, images) and np.array_equal(fresh_labels, labels)
+        x1, y1 = fresh.sample(16, 8, gen(23), split=split)
+        x2, y2 = task.sample(16, 8, gen(23), split=split)
+        assert torch.equal(x1, x2) and torch.equal(y1, y2)
+    # images() hands out copies
+    train_images[:] = -1.0
+    assert task.images("train")[0].min() >= 0.0
+    with pytest.raises(ValueError):
+        task.images("valid")
+
+
+@pytest.mark.parametrize("split", ["train", "test"])
+def test_digits_draws_are_uniform_over_their_split_only(split):
+    task = TASKS["digits_pixels"]
+    images, labels = task.images(split)
+    index = {key: i for i, key in enumerate(image_keys(images, labels))}
+    n = 30 * len(labels)
+    x, y = task.sample(n, 64, gen(24), split=split)
+    drawn = [index[key] for key in image_keys(x[..., 0].numpy(), y.numpy())]  # KeyError: leak
+    counts = np.bincount(drawn, minlength=len(labels))
+    assert counts.min() > 0  # every image is reachable
+    p = 1 / len(labels)
+    assert np.abs(counts - n * p).max() < N_SE * math.sqrt(n * p * (1 - p))
+
+
+@pytest.mark.parametrize("name", DIGITS_TASKS)
+def test_digits_randomness_comes_only_from_the_generator(name):
+    task_type = {"digits_rows": DigitsRowsTask, "digits_pixels": DigitsPixelsTask}[name]
+    task, seq_len = task_type(), digits_seq_len(name)  # fresh: the first use loads the file
+    numpy_state = np.random.get_state()
+    with torch.random.fork_rng():
+        torch.manual_seed(5)
+        torch_state = torch.get_rng_state()
+        x1, y1 = task.sample(32, seq_len, gen(25))
+        task.baseline_loss(seq_len)
+        assert torch.equal(torch.get_rng_state(), torch_state)
+        torch.manual_seed(6)
+        x2, y2 = task.sample(32, seq_len, gen(25))
+    after = np.random.get_state()
+    assert numpy_state[0] == after[0] and np.array_equal(numpy_state[1], after[1])
+    assert numpy_state[2:] == after[2:]
+    assert torch.equal(x1, x2) and torch.equal(y1, y2)
+
+
+def test_digits_first_use_from_many_threads_loads_once(monkeypatch):
+    task = DigitsPixelsTask()
+    loads = []
+    load = task._load
+
+    def counting_load():
+        loads.append(1)
+        return load()
+
+    monkeypatch.setattr(task, "_load", counting_load)
+    results = [None] * 8
+    start = threading.Barrier(len(results))
+
+    def worker(i):
+        start.wait()
+        results[i] = task.sample(4, 64, gen(26))
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(results))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(loads) == 1
+    assert all(torch.equal(r[0], results[0][0]) and torch.equal(r[1], results[0][1])
+               for r in results)
+
+
+@pytest.mark.parametrize("name", DIGITS_TASKS)
+def test_digits_loss_and_accuracy_score_only_the_last_step(name):
+    task, T = TASKS[name], digits_seq_len(name)
+    y = torch.tensor([3, 7, 0])
+    outputs = torch.zeros(3, T, 10)
+    outputs[:, :-1, :] = torch.randn(3, T - 1, 10, generator=gen(27)) * 50  # never scored
+    outputs[:, :-1, 7] = 100.0  # earlier steps would get the second digit right
+    outputs[0, -1, 3] = math.log(9)  # P(3) = 9 / (9 + 9) = 1/2: right, loss ln 2
+    # second: uniform, argmax picks class 0, wrong, loss ln 10
+    outputs[2, -1, 5] = math.log(4)  # P(0) = 1 / (4 + 9) : wrong, loss ln 13
+    expected = (math.log(2) + math.log(10) + math.log(13)) / 3
+    assert task.loss(outputs, y).item() == pytest.approx(expected, rel=1e-6)
+    assert task.metric(outputs, y) == pytest.approx(1 / 3)
+    outputs[2, -1, 0] = 10.0
+    assert task.metric(outputs, y) == pytest.approx(2 / 3)
+
+
+@pytest.mark.parametrize("name", DIGITS_TASKS)
+def test_digits_baseline_is_the_train_label_entropy(name):
+    task, seq_len = TASKS[name], digits_seq_len(name)
+    _, train_labels = task.images("train")
+    _, counts = np.unique(train_labels, return_counts=True)
+    assert counts.sum() == 1437 and len(counts) == 10
+    p = counts / counts.sum()
+    entropy = float(-(p * np.log(p)).sum())
+    assert task.baseline_loss(seq_len) == pytest.approx(entropy, rel=1e-12)
+    assert math.log(10) - 0.01 < entropy < math.log(10)  # nearly balanced classes
+    with pytest.raises(ValueError):
+        task.baseline_loss(seq_len + 1)
+    # the label-frequency predictor scores exactly the entropy on the whole train split
+    frequencies = log_probs(p).expand(len(train_labels), seq_len, 10)
+    whole_split = task.loss(frequencies, torch.from_numpy(train_labels)).item()
+    assert whole_split == pytest.approx(entropy, rel=1e-6)
+    # and, in expectation, on the task's own batches (uniform draws with replacement)
+    g, per_sample = gen(28), []
+    for _ in range(20):
+        _, y = task.sample(500, seq_len, g)
+        outputs = log_probs(p).expand(500, seq_len, 10)
+        per_sample.append(-F.log_softmax(outputs[:, -1].double(), dim=-1)[torch.arange(500), y])
+        assert task.loss(outputs, y).item() == pytest.approx(per_sample[-1].mean().item(), 1e-5)
+    assert_mc_mean(torch.cat(per_sample).numpy(), entropy)
+    # guessing uniformly costs ln 10, a little more than the label frequencies
+    uniform = torch.zeros(len(train_labels), seq_len, 10)
+    uniform_loss = task.loss(uniform, torch.from_numpy(train_labels)).item()
+    assert uniform_loss == pytest.approx(math.log(10), rel=1e-6)
+
+
+def test_digits_small_file(tmp_path):
+    # 10 images whose pixel k is (k + image) % 17, label = image
+    rows = [[(k + i) % 17 for k in range(64)] + [i] for i in range(10)]
+    path = tmp_path / "digits.csv.gz"
+    with gzip.open(path, "wt") as f:
+        f.write("".join(",".join(map(str, row)) + "\n" for row in rows))
+    task = DigitsRowsTask(path)
+    train_images, train_labels = task.images("train")
+    test_images, test_labels = task.images("test")
+    assert len(train_labels) == 8 and len(test_labels) == 2
+    assert sorted(train_labels.tolist() + test_labels.tolist()) == list(range(10))
+    for images, labels in ((train_images, train_labels), (test_images, test_labels)):
+        for image, label in zip(images, labels, strict=True):
+            expected = (np.arange(64).reshape(8, 8) + label) % 17 / 16
+            np.testing.assert_allclose(image, expected, rtol=0, atol=1e-7)
+    x, y = task.sample(200, 8, gen(29), split="test")
+    assert set(y.tolist()) == set(test_labels.tolist())
+    assert task.baseline_loss(8) == pytest.approx(math.log(8), rel=1e-12)  # 8 distinct labels
+    bad = tmp_path / "bad.csv.gz"
+    with gzip.open(bad, "wt") as f:
+        f.write("1,2,3\n")
+    with pytest.raises(ValueError, match="65 columns"):
+        DigitsPixelsTask(bad).images()
 
 
 # ---------------------------------------------------------------- provenance
