@@ -9,7 +9,8 @@ server rerun.
 
 Colours are colour-blind safe: ``DIVERGING`` (blue negative, red positive, always
 centred on zero) for activations, ``SEQUENTIAL`` (Viridis) for magnitudes and
-probabilities, ``PALETTE`` (Okabe-Ito) for lines.
+probabilities, ``PALETTE`` (Okabe-Ito) for lines, ``INK`` (white to black) for
+pixel inputs.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from rnn_core.text_units import DIVERGING_RGB
 DIVERGING = [[i / (len(DIVERGING_RGB) - 1), f"rgb({r},{g},{b})"]
              for i, (r, g, b) in enumerate(DIVERGING_RGB)]
 SEQUENTIAL = "Viridis"
+INK = [[0.0, "#ffffff"], [1.0, "#000000"]]  # grey levels, high values dark (pixel inputs)
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442",
            "#000000"]
 
@@ -299,8 +301,11 @@ def sequence_figure(inputs, targets, outputs, *, kind: str, scored_steps,
     """Inputs, targets and the net's outputs for one sequence.
 
     inputs (T, I), outputs (T, O). Regression: targets (T, 1), or (1,) for a single
-    scored step (adding); classification: targets (T,) symbol indices and outputs
-    logits. ``scored_steps``: the task's slice (``task.scored_steps(seq_len)``) or indices.
+    scored step (adding); classification: targets (T,) symbol indices, or one label
+    (shape (1,) or ()) for a single scored step (digits), and outputs logits.
+    ``scored_steps``: the task's slice (``task.scored_steps(seq_len)``) or indices.
+    One-hot inputs are shown as their symbols; other inputs (pixels) as a grey heatmap,
+    one column per step, channel 0 at the top.
     """
     inputs = np.asarray(inputs, dtype=np.float32)
     outputs = np.asarray(outputs, dtype=np.float32)
@@ -346,21 +351,34 @@ def _regression_sequence(inputs, targets, outputs, t, scored, title) -> go.Figur
     return fig
 
 
+def _is_one_hot(inputs: np.ndarray) -> bool:
+    """Every step is exactly one symbol: values 0 or 1, one 1 a step, several channels."""
+    return (inputs.ndim == 2 and inputs.shape[1] > 1 and bool(np.isin(inputs, (0, 1)).all())
+            and bool((inputs.sum(axis=1) == 1).all()))
+
+
 def _classification_sequence(inputs, targets, outputs, t, scored, alphabet, title):
     n_symbols = outputs.shape[1]
-    labels = _symbol_labels(alphabet, max(n_symbols, inputs.shape[1]))
+    n_inputs = inputs.shape[1]
+    symbols = _is_one_hot(inputs)
+    labels = _symbol_labels(alphabet, max(n_symbols, n_inputs if symbols else 0))
     logits = outputs.astype(np.float64)
     p = np.exp(logits - logits.max(axis=1, keepdims=True))
     p /= p.sum(axis=1, keepdims=True)
     # whole percent in uint8: 1 byte a cell and an exact hover value
     percent = np.rint(100 * p.T).astype(np.uint8)  # (O, T)
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.1, 0.9],
-                        vertical_spacing=0.04)
-    shown = [labels[i] for i in inputs.argmax(axis=1)]
-    fig.add_trace(go.Scatter(x=t, y=["input"] * t.size, mode="text", text=shown,
-                             name="input", showlegend=False, textfont={"size": FONT_SIZE},
-                             hovertemplate="t = %{x}<br>input %{text}<extra></extra>"),
-                  row=1, col=1)
+    # pixel inputs get a taller top row: 0.09 of the plot for one channel, 0.3 for eight
+    top_share = 0.1 if symbols else min(0.35, 0.06 + 0.03 * n_inputs)
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True,
+                        row_heights=[top_share, 1 - top_share], vertical_spacing=0.04)
+    if symbols:
+        shown = [labels[i] for i in inputs.argmax(axis=1)]
+        fig.add_trace(go.Scatter(x=t, y=["input"] * t.size, mode="text", text=shown,
+                                 name="input", showlegend=False, textfont={"size": FONT_SIZE},
+                                 hovertemplate="t = %{x}<br>input %{text}<extra></extra>"),
+                      row=1, col=1)
+    else:
+        _input_heatmap(fig, inputs, t)
     fig.add_trace(go.Heatmap(
         x=t, y=labels[:n_symbols], z=percent, zmin=0, zmax=100, colorscale=SEQUENTIAL,
         name="P(symbol)", colorbar={"title": {"text": "P (%)"}, "len": 0.85, "y": 0.42},
@@ -371,7 +389,10 @@ def _classification_sequence(inputs, targets, outputs, t, scored, alphabet, titl
         marker={"symbol": "circle-open", "size": 14, "color": PALETTE[1],
                 "line": {"width": 3}},
         hovertemplate="t = %{x}<br>target %{y}<extra></extra>"), row=2, col=1)
-    _style(fig, title, height=int(np.clip(200 + 16 * n_symbols, 420, 900)),
+    extra = 0 if symbols else 12 * n_inputs
+    # showlegend: plotly hides a legend of one entry when the other traces are heatmaps
+    _style(fig, title, height=int(np.clip(200 + 16 * n_symbols, 420, 900)) + extra,
+           showlegend=True,
            legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1,
                    "xanchor": "right"}, top=110)
     fig.update_yaxes(showgrid=False, row=1, col=1)
@@ -379,6 +400,21 @@ def _classification_sequence(inputs, targets, outputs, t, scored, alphabet, titl
                      categoryarray=labels[:n_symbols], row=2, col=1)
     fig.update_xaxes(title_text="time step t", row=2, col=1)
     return fig
+
+
+def _input_heatmap(fig: go.Figure, inputs: np.ndarray, t: np.ndarray) -> None:
+    """Real-valued inputs (T, I) as grey cells, dark = high (ink), channel 0 on top."""
+    lo, hi = float(inputs.min()), float(inputs.max())
+    if not hi > lo:
+        hi = lo + 1.0
+    n_inputs = inputs.shape[1]
+    channels = ["input"] if n_inputs == 1 else [f"input {c}" for c in range(n_inputs)]
+    fig.add_trace(go.Heatmap(
+        x=t, y=channels, z=inputs.T, zmin=lo, zmax=hi, colorscale=INK, showscale=False,
+        name="input", hovertemplate="t = %{x}<br>%{y}<br>value %{z:.3g}<extra></extra>"),
+        row=1, col=1)
+    fig.update_yaxes(categoryorder="array", categoryarray=channels, autorange="reversed",
+                     row=1, col=1)
 
 
 # --------------------------------------------------------------- animated over training

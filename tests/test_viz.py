@@ -165,7 +165,7 @@ def test_loss_empty_input_has_baseline():
 @pytest.mark.parametrize("name", list(TASKS))
 def test_sequence_figure_for_every_task(name):
     task = TASKS[name]
-    seq_len = 12
+    seq_len = max(task.min_seq_len, min(12, task.max_seq_len or 12))  # digits: 8 or 64 only
     probe = Trainer(RunConfig(task=name, hidden_size=8, batch_size=4, seq_len=seq_len)).probe()
     scored = np.arange(task.total_len(seq_len))[task.scored_steps(seq_len)]
     fig = viz.sequence_figure(probe.inputs[0], probe.targets[0], probe.outputs[0],
@@ -184,9 +184,14 @@ def test_sequence_figure_for_every_task(name):
         assert z.shape == (task.output_size, task.total_len(seq_len))
         assert np.abs(z.sum(axis=0) - 100).max() <= task.output_size  # rounded percent
         labels = list(heat.y)
-        assert list(target.y) == [labels[i] for i in probe.targets[0][scored]]
-        shown = list(trace(fig, "input").text)
-        assert shown == [labels[i] for i in probe.inputs[0].argmax(axis=1)]
+        targets = probe.targets[0].reshape(-1)  # digits: one label for the last step
+        targets = targets[scored] if targets.size == task.total_len(seq_len) else targets
+        assert list(target.y) == [labels[i] for i in targets]
+        if task.alphabet is not None:  # one-hot symbols, shown as text
+            shown = list(trace(fig, "input").text)
+            assert shown == [labels[i] for i in probe.inputs[0].argmax(axis=1)]
+        else:  # pixels, shown as grey cells
+            np.testing.assert_array_equal(trace(fig, "input").z, probe.inputs[0].T)
     assert fig.layout.xaxis2.title.text == "time step t"
     json.loads(fig.to_json())
 
@@ -198,6 +203,43 @@ def test_sequence_labels_make_whitespace_visible():
                               alphabet=TASKS["char_lm"].alphabet)
     labels = list(trace(fig, "P(symbol)").y)
     assert "↵" in labels and "␣" in labels and len(set(labels)) == len(labels)
+
+
+@pytest.mark.parametrize("target_shape", [(), (1,)])
+@pytest.mark.parametrize(("T", "n_inputs"), [(8, 8), (64, 1)])
+def test_sequence_figure_single_label_and_pixel_inputs(T, n_inputs, target_shape):
+    rng = np.random.default_rng(0)
+    inputs = rng.integers(0, 17, size=(T, n_inputs)) / 16  # grey levels, not one-hot
+    logits = np.zeros((T, 10))
+    logits[:, 3] = np.log(9)  # P(3) = 1/2 at every step
+    target = np.full(target_shape, 7)
+    fig = viz.sequence_figure(inputs, target, logits, kind="classification",
+                              scored_steps=slice(T - 1, T), title="digit")
+    marker = trace(fig, "target")
+    assert list(marker.x) == [T - 1] and list(marker.y) == ["7"]
+    assert fig.layout.showlegend is True  # one legend entry next to two heatmaps
+    pixels = trace(fig, "input")
+    assert pixels.type == "heatmap" and pixels.showscale is False
+    np.testing.assert_array_equal(pixels.z, inputs.T)  # channels down, steps across
+    assert list(pixels.x) == list(range(T)) and len(pixels.y) == n_inputs
+    assert (pixels.zmin, pixels.zmax) == (inputs.min(), inputs.max())
+    assert fig.layout.yaxis.autorange == "reversed"  # channel 0 (image column 0) on top
+    z = np.asarray(trace(fig, "P(symbol)").z)
+    assert z.shape == (10, T) and (z[3] == 50).all() and (z[7] == 6).all()
+    json.loads(fig.to_json())
+
+
+def test_sequence_figure_one_hot_inputs_stay_symbols():
+    inputs = np.eye(4)[[0, 3, 1]]
+    fig = viz.sequence_figure(inputs, np.array([3, 1, 1]), np.zeros((3, 4)),
+                              kind="classification", scored_steps=slice(0, 3))
+    shown = trace(fig, "input")
+    assert shown.type == "scatter" and list(shown.text) == ["0", "3", "1"]
+    # a constant one-channel input is not a symbol stream
+    flat = viz.sequence_figure(np.ones((3, 1)), np.array(2), np.zeros((3, 4)),
+                               kind="classification", scored_steps=slice(2, 3))
+    assert trace(flat, "input").type == "heatmap"
+    assert list(trace(flat, "target").x) == [2]
 
 
 # ------------------------------------------------------------- animated heatmaps
