@@ -15,10 +15,10 @@ shows medians over rounds. Not a test: run `python3 bench/bench_models.py`.
 Prints: milliseconds per step and the ratio to the LSTM at the same T; each model's
 growth from the shortest to the longest T against linear growth in the task's real
 length (copy_memory runs T + 20 steps, so 100 -> 1000 is 1020/120 = 8.5x); a PASS/FAIL
-line for the issue's requirement that the TCN's cost grow no worse than linearly in T
-(for the TCN a budget gives at each T: its levels grow with T to cover the sequence,
-so a "tcn fixed" row also times the longest-T TCN at every T, separating the effect of T
-from that of the shape); and the measured time over budget.py's prediction (cost x
+line for the issue's requirement that the TCN's cost grow no worse than linearly in T,
+judged on a fixed network (the "tcn fixed" row times the longest-T TCN at every T); the
+TCN a budget gives at each T also gains levels with T to cover the sequence, and its
+growth is printed beside it; and the measured time over budget.py's prediction (cost x
 5.2e-11 s, config.py's calibration) as a check of the cost model.
 """
 
@@ -159,18 +159,20 @@ def main() -> None:
         print(f"{row:>11} {g:>7.2f}x {g / linear:>8.2f} {p:>9.2f}x")
 
     if "tcn" in rows and len(lengths) > 1:
-        g = ms[hi, "tcn"] / ms[lo, "tcn"]
-        verdict = "PASS" if g <= linear * NOISE_MARGIN else "FAIL"
-        print(f"\n{verdict}: TCN (matched-budget shapes) step time grows {g:.2f}x from "
-              f"T={lo} to T={hi}; linear is {linear:.2f}x, allowed up to "
-              f"{linear * NOISE_MARGIN:.2f}x (a {NOISE_MARGIN}x noise margin); "
-              f"measured / linear = {g / linear:.2f}")
+        # The requirement is about the TCN's cost in T, so the verdict holds the network
+        # fixed (the T=hi shape at every T). A budget's TCN also gains levels as T grows
+        # (to keep covering the sequence), which adds a log T factor: printed, not judged.
         f = ms[hi, FIXED_TCN] / ms[lo, FIXED_TCN]
-        print(f"  of which T itself: the T={hi} TCN run at every T grows {f:.2f}x "
-              f"({f / linear:.2f} of linear); the shape change: at T={lo} the T={hi} shape "
-              f"({len(shapes[hi, 'tcn'].kwargs['channels'])} levels) costs "
-              f"{ms[lo, FIXED_TCN] / ms[lo, 'tcn']:.2f}x the T={lo} shape "
-              f"({len(shapes[lo, 'tcn'].kwargs['channels'])} levels)")
+        verdict = "PASS" if f <= linear * NOISE_MARGIN else "FAIL"
+        print(f"\n{verdict}: a fixed TCN ({len(shapes[hi, 'tcn'].kwargs['channels'])} levels) "
+              f"grows {f:.2f}x from T={lo} to T={hi}; linear is {linear:.2f}x, allowed up to "
+              f"{linear * NOISE_MARGIN:.2f}x (a {NOISE_MARGIN}x noise margin); "
+              f"measured / linear = {f / linear:.2f}")
+        g = ms[hi, "tcn"] / ms[lo, "tcn"]
+        print(f"  the TCN a budget gives at each T grows {g:.2f}x ({g / linear:.2f} of linear):"
+              f" its levels grow from {len(shapes[lo, 'tcn'].kwargs['channels'])} to "
+              f"{len(shapes[hi, 'tcn'].kwargs['channels'])} with T, and at T={lo} the T={hi} "
+              f"shape costs {ms[lo, FIXED_TCN] / ms[lo, 'tcn']:.2f}x the T={lo} shape")
 
     print(f"\nCost model check: budget.py's cost x {SECONDS_PER_COST} s vs measured "
           f"(cost/cap > 1: RunConfig would refuse the run)")

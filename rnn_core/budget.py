@@ -36,12 +36,16 @@ _ELEMENTWISE_COST = 200  # per recurrent gate unit and step
 _PER_STEP_COST = 1_650_000  # per recurrent time step and layer
 _FEEDFORWARD_ELEMENTWISE = 20  # per channel and step (activations, residuals, norms)
 # A dilated Conv1d on CPU pays about this much per channel, level and step beyond its
-# multiply-adds (padding copies, im2col, ReLUs): fitted to measured steps at 32-128
-# channels, T = 1000 (a 7-level TCN of 32 channels took 0.62 s, not the 0.42 s its
-# multiply-adds alone predict).
+# multiply-adds (padding copies, im2col, ReLUs), plus a fixed cost per level and step:
+# fitted to measured steps (bench/bench_models.py; a 7-level TCN of 32 channels at
+# T = 1000 took 0.62 s where its multiply-adds alone predict 0.42 s, and the 10K-budget
+# TCNs of about 10 channels took twice what channels alone predict).
 _TCN_CHANNEL_COST = 300
+_TCN_LEVEL_COST = 3_000
+# Per transformer layer and position: layer norms, GELU, softmax and the dispatch of
+# many small kernels (a 10K-budget transformer at T = 100 took twice its multiply-adds).
+_ATTENTION_LAYER_COST = 20_000
 _ATTENTION_CELL_COST = 100  # per (query, key) pair and head: scores, mask, softmax, backward
-_IMAGE_SIDE = 8
 
 
 @dataclass(frozen=True)
@@ -130,7 +134,7 @@ def _transformer_kwargs(cfg, task, budget: int | None) -> dict:
 
 
 def _cnn_kwargs(cfg, task, budget: int | None) -> dict:
-    image = getattr(task, "image_shape", None) or (_IMAGE_SIDE, _IMAGE_SIDE)
+    image = task.image_shape
     if budget is None:
         return {"channels1": max(1, cfg.hidden_size // 2), "channels2": cfg.hidden_size,
                 "image_shape": image}
@@ -174,12 +178,12 @@ def _cost(model: str, task, seq_len: int, batch: int, kw: dict) -> int:
         macs, width = 0, inp
         for c in widths:
             macs += k * width * c + k * c * c + (width * c if width != c else 0)
-            macs += _TCN_CHANNEL_COST * c
+            macs += _TCN_CHANNEL_COST * c + _TCN_LEVEL_COST
             width = c
         return batch * steps * (macs + width * out)
     if model == "transformer":
         d, f, heads, layers = kw["d_model"], kw["ff_size"], kw["heads"], kw["layers"]
-        per_step = inp * d + d * out + layers * (4 * d * d + 2 * d * f
+        per_step = inp * d + d * out + layers * (4 * d * d + 2 * d * f + _ATTENTION_LAYER_COST
                                                  + _FEEDFORWARD_ELEMENTWISE * (d + f))
         pairs = steps * (steps + 1) // 2  # causal: each query sees the keys up to itself
         attention = layers * pairs * (2 * d + heads * _ATTENTION_CELL_COST)

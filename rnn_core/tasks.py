@@ -92,6 +92,11 @@ class Task:
         """The output steps that enter the loss."""
         return slice(0, self.total_len(seq_len))
 
+    def memory_span(self, seq_len: int) -> int:
+        """How many input steps (ending at it) a scored output may need: a model that
+        sees fewer, such as a TCN with a short receptive field, cannot solve the task."""
+        return self.total_len(seq_len)
+
     def check_seq_len(self, seq_len: int) -> None:
         low, high = self.min_seq_len, self.max_seq_len
         if seq_len < low or (high is not None and seq_len > high):
@@ -239,6 +244,10 @@ class CopyMemoryTask(_SymbolTask):
 
     def metric(self, outputs, y):
         return _accuracy(outputs[:, -self.n_digits :], y[:, -self.n_digits :])
+
+    def memory_span(self, seq_len):
+        # recalled digit i (output step seq_len + n + i) was shown at step i
+        return seq_len + self.n_digits + 1
 
     def baseline_loss(self, seq_len):
         self.check_seq_len(seq_len)

@@ -19,8 +19,8 @@ from ui import session
 STEP_CHUNK = 10  # the Step button's steps
 
 
-def _toggle() -> None:
-    job_map = session.jobs()
+def _toggle(jobs=session.jobs) -> None:
+    job_map = jobs()
     if session.any_active(job_map):
         for job in job_map.values():
             job.pause()
@@ -29,29 +29,26 @@ def _toggle() -> None:
             job.start()
 
 
-def _step() -> None:
-    for job in session.jobs().values():
+def _step(jobs=session.jobs) -> None:
+    for job in jobs().values():
         job.request_steps(STEP_CHUNK)
 
 
-def _reset() -> None:
-    session.reset_jobs()
-
-
-def run_controls() -> None:
-    """Start/Pause, Step and Reset for every job of the session's run."""
-    job_map = session.jobs()
+def run_controls(jobs=session.jobs, reset=session.reset_jobs, notes=None) -> None:
+    """Start/Pause, Step and Reset for every job of a run: by default the session's
+    run; the race page passes its own ``jobs``/``reset`` functions and ``notes``."""
+    job_map = jobs()
     active = session.any_active(job_map)
     c1, c2, c3 = st.columns(3)
     c1.button("Pause" if active else "Start", key="train_toggle", on_click=_toggle,
-              type="primary", icon=":material/pause:" if active else ":material/play_arrow:",
-              width="stretch")
-    c2.button(f"Step ×{STEP_CHUNK}", key="train_step", on_click=_step,
+              args=(jobs,), type="primary",
+              icon=":material/pause:" if active else ":material/play_arrow:", width="stretch")
+    c2.button(f"Step ×{STEP_CHUNK}", key="train_step", on_click=_step, args=(jobs,),
               icon=":material/skip_next:", width="stretch",
               help="Run 10 optimizer steps, then pause. Works before Start.")
-    c3.button("Reset", key="train_reset", on_click=_reset, icon=":material/restart_alt:",
+    c3.button("Reset", key="train_reset", on_click=reset, icon=":material/restart_alt:",
               width="stretch", help="Back to step 0 with the same seed.")
-    for note in session.session_runs().notes:
+    for note in session.session_runs().notes if notes is None else notes:
         st.info(session.escape_markdown(note))
 
 
@@ -109,10 +106,10 @@ def throttled(key: str, token, seconds: float, build):
     return cached[2]
 
 
-def live_jobs() -> dict[str, Job]:
-    """For a live fragment: the session's jobs, marked seen (a page is open, so the idle
-    timer restarts), each with its status line. Main job first."""
-    job_map = session.jobs()
+def live_jobs(jobs=session.jobs) -> dict[str, Job]:
+    """For a live fragment: the session's jobs (or ``jobs()``), marked seen (a page is
+    open, so the idle timer restarts), each with its status line. Main job first."""
+    job_map = jobs()
     for job in job_map.values():
         job.touch()
         status_line(job)

@@ -13,14 +13,15 @@ import os
 import re
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import streamlit as st
 import torch
 
-from rnn_core import CHOICES, TASKS, ConfigError, RunConfig, Trainer
+from rnn_core import TASKS, ConfigError, RunConfig, Trainer
 from rnn_core.jobs import Job, JobManager
-from rnn_core.models import MODEL_TITLES
+from rnn_core.models import MODEL_TITLES, RECURRENT
 from rnn_core.presets import PRESETS
 
 PAGES = {
@@ -77,6 +78,7 @@ class SessionRuns:
     jobs: dict[str, Job] = field(default_factory=dict)  # model -> job, main first
     previous: list[RunRecord] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # why a companion was skipped
+    race: Any = None  # the CNN vs RNN page's jobs (ui.race.RaceRuns), same owner
 
 
 def _release(runs: SessionRuns) -> None:
@@ -101,12 +103,12 @@ def parse_compare(raw: str, main_model: str) -> tuple[tuple[str, ...], list[str]
         name = name.strip()
         if not name:
             continue
-        if name in CHOICES["model"] and name != main_model and name not in models:
+        if name in RECURRENT and name != main_model and name not in models:
             models.append(name)
-        elif name not in CHOICES["model"]:
+        elif name not in RECURRENT:
             bad.append(name[:20])
     problems = [f"compare: {', '.join(repr(b) for b in bad)} is not one of "
-                f"{', '.join(CHOICES['model'])}."] if bad else []
+                f"{', '.join(RECURRENT)}."] if bad else []
     return tuple(models[:3]), problems
 
 
@@ -124,6 +126,12 @@ def init_from_url() -> None:
             problems.append(f"preset: {name[:30]!r} is not one of {', '.join(PRESETS)}.")
         cfg, errors = RunConfig.from_query(query, lenient=True)
         problems += [str(e) for e in errors]
+        if cfg.model not in RECURRENT:
+            # The run pages look inside a recurrent cell; other models race on their page.
+            problems.append(f"model: {cfg.model} is not a recurrent cell here (one of "
+                            f"{', '.join(RECURRENT)}); it races on the CNN vs RNN page.")
+            cfg, errors = RunConfig.from_query({**query, "model": RunConfig().model},
+                                               lenient=True)
         compare, compare_problems = parse_compare(query.get("compare", ""), cfg.model)
         problems += compare_problems
     st.session_state[CONFIG_KEY] = cfg

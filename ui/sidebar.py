@@ -10,7 +10,7 @@ import streamlit as st
 
 from rnn_core import CHOICES, LIMITS, TASKS, ConfigError, RunConfig
 from rnn_core.config import DEFAULT_LR, field_names
-from rnn_core.models import MODEL_TITLES
+from rnn_core.models import MODEL_TITLES, RECURRENT
 from ui import session
 
 PREFIX = "cfg."
@@ -54,7 +54,7 @@ def config_sidebar() -> None:
     s = st.session_state
     with st.sidebar:
         st.header("Run settings")
-        st.selectbox("Cell", CHOICES["model"], format_func=MODEL_TITLES.get,
+        st.selectbox("Cell", RECURRENT, format_func=MODEL_TITLES.get,
                      key=PREFIX + "model")
         st.selectbox("Task", CHOICES["task"], format_func=lambda t: TASKS[t].title,
                      key=PREFIX + "task")
@@ -82,7 +82,7 @@ def config_sidebar() -> None:
                     disabled=not s[PREFIX + "use_scale"])
             _number("Seed", "seed", 1)
         st.multiselect("Train alongside (same task, data and seed)",
-                       [m for m in CHOICES["model"] if m != s[PREFIX + "model"]],
+                       [m for m in RECURRENT if m != s[PREFIX + "model"]],
                        format_func=MODEL_TITLES.get, key=PREFIX + "compare",
                        max_selections=3)
         try:

@@ -1,0 +1,271 @@
+"""CNN vs RNN (and attention): the same task, the same seed, side by side."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from rnn_core import LIMITS, TASKS, ConfigError, RunConfig, viz_compare
+from rnn_core.budget import tcn_levels
+from rnn_core.models import MODEL_TITLES
+from rnn_core.presets import RACE_PRESETS
+from rnn_core.tcn import receptive_field
+from ui import controls, race, session, sweep_panel
+
+st.title("CNN vs RNN (and attention)")
+st.markdown(
+    "Several models learn the **same task** from the **same data stream and seed**, each "
+    "sized to the same number of parameters, so what differs is the architecture. Bai, "
+    "Kolter & Koltun (2018) found that a temporal convolutional network (**TCN**: causal, "
+    "dilated 1-D convolutions) beat LSTMs and GRUs of equal size, most of all on long "
+    "memory. A convolution sees a fixed window, its *receptive field*, all at once; a "
+    "recurrent net must carry everything in its state, one step at a time; attention looks "
+    "back at every earlier step directly.")
+
+cols = st.columns(len(RACE_PRESETS))
+for col, (name, preset) in zip(cols, RACE_PRESETS.items(), strict=True):
+    if col.button(preset.title, key=f"race.preset.{name}", help=preset.blurb, wrap=True,
+                  icon=":material/flag:", width="stretch"):
+        race.go_to_preset(name)
+
+# ----------------------------------------------------------------------------- settings
+SYNCED = "race._synced"
+
+
+def _push_to_widgets(cfg: RunConfig, models: tuple[str, ...]) -> None:
+    s = st.session_state
+    s["race.task"], s["race.seq_len"], s["race.models"] = cfg.task, cfg.seq_len, list(models)
+    s["race.budget"] = cfg.param_budget or 10_000
+    s["race.seed"], s["race.batch_size"] = cfg.seed, cfg.batch_size
+    s["race.tcn_kernel"], s["race.tcn_levels"] = cfg.tcn_kernel, cfg.tcn_levels or 0
+    s["race.attn_heads"], s["race.attn_layers"] = cfg.attn_heads, cfg.attn_layers
+    s[SYNCED] = (cfg, models)
+
+
+def _on_task_change() -> None:
+    # A new task: its own length range (digits are fixed-length) and suitable models.
+    s = st.session_state
+    task = TASKS[s["race.task"]]
+    low, high = task.min_seq_len, task.max_seq_len or int(LIMITS["seq_len"][1])
+    s["race.seq_len"] = min(max(int(s["race.seq_len"]), low), high)
+    s["race.models"] = [m for m in s["race.models"] if m in race.model_choices(task.name)]
+
+
+def settings() -> None:
+    cfg, models = race.config(), race.models()
+    if st.session_state.get(SYNCED) != (cfg, models):
+        _push_to_widgets(cfg, models)
+    s = st.session_state
+    with st.container(border=True):
+        c1, c2, c3 = st.columns([2, 1, 2])
+        c1.selectbox("Task", race.RACE_TASKS, format_func=lambda t: TASKS[t].title,
+                     key="race.task", on_change=_on_task_change)
+        task = TASKS[s["race.task"]]
+        high = task.max_seq_len or int(LIMITS["seq_len"][1])
+        c2.number_input(f"Sequence length T ({task.min_seq_len}–{high})",
+                        min_value=task.min_seq_len, max_value=high, step=10,
+                        key="race.seq_len", disabled=task.min_seq_len == high)
+        c3.slider("Parameter budget (each model)", 1_000, 50_000, step=500, key="race.budget",
+                  help="Each model's width is chosen so its parameter count is within 10% "
+                       "of this (Bai et al. compared models at equal size).")
+        st.multiselect(f"Models ({race.MIN_MODELS} to {race.MAX_MODELS})",
+                       race.model_choices(task.name), format_func=MODEL_TITLES.get,
+                       key="race.models", max_selections=race.MAX_MODELS)
+        with st.expander("More settings"):
+            a1, a2, a3 = st.columns(3)
+            a1.number_input("TCN kernel size (2–8)", 2, 8, key="race.tcn_kernel")
+            a2.number_input("TCN levels (0 = enough to cover the sequence)", 0, 10,
+                            key="race.tcn_levels")
+            a3.number_input("Seed", 0, int(LIMITS["seed"][1]), key="race.seed")
+            b1, b2, b3 = st.columns(3)
+            b1.number_input("Attention heads (1–4)", 1, 4, key="race.attn_heads")
+            b2.number_input("Attention layers (1–2)", 1, 2, key="race.attn_layers")
+            b3.number_input("Batch size (1–256)", 1, 256, key="race.batch_size")
+    chosen = tuple(s["race.models"])
+    if len(chosen) < race.MIN_MODELS:
+        st.warning(f"Pick at least {race.MIN_MODELS} models; the race on screen is unchanged.")
+        return
+    try:
+        new = cfg.replace(task=task.name, seq_len=int(s["race.seq_len"]),
+                          param_budget=int(s["race.budget"]), seed=int(s["race.seed"]),
+                          batch_size=int(s["race.batch_size"]),
+                          tcn_kernel=int(s["race.tcn_kernel"]),
+                          tcn_levels=int(s["race.tcn_levels"]) or None,
+                          attn_heads=int(s["race.attn_heads"]),
+                          attn_layers=int(s["race.attn_layers"]))
+    except ConfigError as err:
+        st.error(f"Not applied: {session.escape_markdown(str(err))}")
+        return
+    if (new, chosen) != (cfg, models):
+        race.set_race(new, chosen)
+        s[SYNCED] = (new, chosen)
+        st.toast("Race settings changed: the race was reset.", icon=":material/restart_alt:")
+
+
+settings()
+race.sync_url()
+cfg, task = race.config(), TASKS[race.config().task]
+colours = viz_compare.model_colours([MODEL_TITLES[m] for m in race.models()])
+
+with st.expander("About this task", expanded=False):
+    st.markdown(task.description)
+controls.run_controls(jobs=race.jobs, reset=race.reset_jobs, notes=race.notes())
+if not race.jobs():
+    st.error("No model of this race can train with these settings (see above). Change the "
+             "settings or pick a preset.")
+    st.stop()
+
+
+def _headline(frame: pd.DataFrame) -> float:
+    if frame.empty:
+        return math.nan
+    if task.has_split:
+        tests = frame["test_metric"].dropna()
+        return float(tests.iloc[-1]) if len(tests) else math.nan
+    return float(frame["metric"].tail(20).mean())
+
+
+def _fmt(value: float, digits: int = 3) -> str:
+    return "–" if not math.isfinite(value) else f"{value:.{digits}g}"
+
+
+def race_table(job_map, frames) -> pd.DataFrame:
+    rows = []
+    metric = task.metric_name + (" (held out)" if task.has_split else " (last 20 steps)")
+    for model, job in job_map.items():
+        frame, trainer = frames[model], job.trainer
+        steps = len(frame)
+        seconds = float(frame["seconds"].iloc[-1]) if steps else math.nan
+        rows.append({
+            "model": job.label, "parameters": f"{trainer.num_parameters:,}",
+            "shape": trainer.shape.summary, "steps": steps,
+            "loss (last 20)": _fmt(float(frame["loss"].tail(20).mean()) if steps else math.nan,
+                                   4),
+            metric: _fmt(_headline(frame)),
+            "ms per step": _fmt(1000 * seconds / steps if steps else math.nan),
+            "steps per second": controls.steps_per_second(job),
+        })
+    return pd.DataFrame(rows)
+
+
+@st.fragment(run_every=0.5 if session.any_active(race.jobs()) else None)
+def live() -> None:
+    job_map = controls.live_jobs(race.jobs)
+    frames = {model: job.trainer.history for model, job in job_map.items()}
+    st.dataframe(race_table(job_map, frames), hide_index=True, width="stretch",
+                 key="race.table")
+    baseline = next(iter(job_map.values())).trainer.baseline_loss
+    o1, o2 = st.columns(2)
+    log_y = o1.toggle("Log scale", key="race.log_y")
+    smooth = o2.slider("Smoothing", 0.0, 0.99, 0.6, 0.01, key="race.smooth")
+    by_step = {job.label: (frames[m]["step"].to_numpy(), frames[m]["loss"].to_numpy())
+               for m, job in job_map.items()}
+    by_time = {job.label: (frames[m]["seconds"].to_numpy(), frames[m]["loss"].to_numpy())
+               for m, job in job_map.items()}
+    c1, c2 = st.columns(2)
+    with c1:
+        controls.chart(viz_compare.race_figure(
+            by_step, baseline, x_title="training step", title="Loss against steps",
+            smooth=smooth, log_y=log_y, colours=colours), "race.loss_steps",
+            "one line per model, same data at every step. The dashed line is the loss of "
+            "ignoring the input: a model on it has learned nothing.")
+    with c2:
+        controls.chart(viz_compare.race_figure(
+            by_time, baseline, x_title="seconds of training", title="Loss against time",
+            smooth=smooth, log_y=log_y, colours=colours), "race.loss_time",
+            "the same losses against each model's own training time: a model that learns "
+            "in fewer steps may still be slower per step.")
+
+    latest = {job.label: job.trainer.snapshots[-1] for job in job_map.values()
+              if job.trainer.snapshots}
+    if latest:
+        token = tuple((label, snap.step) for label, snap in latest.items())
+        fig = controls.throttled("race.saliency_cache", token, 2.0, lambda: (
+            viz_compare.saliency_figure(
+                {label: snap.saliency for label, snap in latest.items()},
+                scored_steps=task.scored_steps(cfg.seq_len), colours=colours,
+                title="Where each model looks: ‖∂L/∂x_t‖ on one probe batch")))
+        controls.chart(fig, "race.saliency",
+                       "how much the loss changes when input step t changes, for each "
+                       "model's latest snapshot. A model that has learned to copy has large "
+                       "values at the steps that showed the digits; a flat low line means "
+                       "those inputs barely matter to it.")
+
+    active = session.any_active(job_map)
+    if st.session_state.get("race.was_active") and not active:
+        st.session_state["race.was_active"] = False
+        st.rerun()  # the race stopped by itself: refresh the buttons
+    st.session_state["race.was_active"] = active
+
+
+live()
+
+# --------------------------------------------------------------------- receptive field
+if "tcn" in race.models():
+    st.subheader("The TCN's receptive field")
+    levels = tcn_levels(cfg, task)
+    field = receptive_field(cfg.tcn_kernel, levels)
+    need = task.memory_span(cfg.seq_len)
+    total = task.total_len(cfg.seq_len)
+    st.markdown(
+        f"With kernel size k = {cfg.tcn_kernel} and n = {levels} levels of two convolutions "
+        f"(dilations 1, 2, …, {2 ** (levels - 1)}), each output sees the last "
+        f"1 + 2(k−1)(2ⁿ−1) = **{field}** input steps and nothing before them.")
+    if field < need:
+        st.warning(f"The receptive field ({field} steps) is shorter than the span this task "
+                   f"needs ({need} steps): the TCN cannot see the inputs its last outputs "
+                   f"depend on, whatever it learns. Add levels or widen the kernel.",
+                   icon=":material/visibility_off:")
+    controls.chart(viz_compare.receptive_field_figure(
+        total, field, need, task.scored_steps(cfg.seq_len),
+        title="What the last scored output can see"), "race.receptive_field",
+        "the grey bar is the stretch of input the last scored output depends on; the "
+        "coloured bar is what the TCN can see from there (green: enough, red: too short).")
+
+# ----------------------------------------------------------------------- attention maps
+attention_job = race.jobs().get("transformer")
+if attention_job is not None:
+    st.subheader("Attention maps over training")
+    snaps = [s for s in attention_job.trainer.snapshots if s.attention is not None]
+    st.button("Show the latest snapshots", key="race.attention_refresh",
+              icon=":material/refresh:",
+              help="Animations load once so they can play; press to fetch newer snapshots.")
+    if not snaps:
+        st.info("No snapshots yet: start the race, then press *Show the latest snapshots*.")
+    else:
+        layers, heads = snaps[-1].attention.shape[:2]
+        a1, a2 = st.columns(2)
+        layer = a1.selectbox("Layer", range(layers), index=layers - 1, key="race.attn_layer",
+                             format_func=lambda i: f"layer {i + 1}")
+        head = a2.radio("Head", range(heads), horizontal=True, key="race.attn_head",
+                        format_func=lambda i: f"head {i + 1}")
+        fig = viz_compare.attention_figure(
+            [np.asarray(s.attention[layer, head], dtype=np.float32) for s in snaps],
+            [s.step for s in snaps], stride=snaps[-1].attention_stride,
+            title=f"Layer {layer + 1}, head {head + 1}: how much each step attends to each "
+                  f"earlier step")
+        controls.chart(fig, "race.attention",
+                       "row = the step doing the looking (query), column = the step looked "
+                       "at (key); each row sums to 1, and nothing above the diagonal (the "
+                       "future) is visible. Press Play to watch it over training.")
+
+# ------------------------------------------------------------------ memory-horizon sweep
+sweep_panel.show(cfg, race.models(), colours)
+
+# ------------------------------------------------------------------------- image demo
+st.subheader("An image or a sequence?")
+st.markdown(
+    "Convolutions suit data laid out in space; recurrence suits data that arrives in time. "
+    "The 8×8 handwritten digits below can be either: a **2-D CNN** sees the whole image "
+    "at once, an RNN reads it **row by row** (8 steps of 8 pixels) or **pixel by pixel** "
+    "(64 steps of one pixel, a real memory problem). Race them with the *Digits* preset "
+    "above (or pick the pixel-by-pixel task) and compare accuracy and time per step in "
+    "the table.")
+digits = TASKS["digits_rows"]
+images, labels = digits.images("test")
+pick = st.slider("Example digit", 0, len(images) - 1, 0, key="race.digit")
+controls.chart(viz_compare.digit_readings_figure(images[pick], int(labels[pick])),
+               "race.digit_readings",
+               "dark is ink. Left: the image the CNN gets. Right: the same pixels as a "
+               "sequence of rows, time running left to right. Bottom: one pixel per step.")
