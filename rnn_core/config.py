@@ -256,7 +256,7 @@ def _check_joint(cfg: RunConfig) -> None:
     if not task.min_seq_len <= cfg.seq_len <= hi:
         raise ConfigError("seq_len", f"seq_len: {cfg.seq_len} is out of range for task "
                                      f"{cfg.task}; allowed {task.min_seq_len} to {hi}.")
-    if cfg.model == "cnn2d" and getattr(task, "image_shape", None) is None:
+    if cfg.model == "cnn2d" and task.image_shape is None:
         raise ConfigError("model", f"model: the 2-D CNN reads images; task {cfg.task} is "
                                    f"not an image (use a digits task).")
     shape = cfg.shape
