@@ -132,19 +132,21 @@ def _fmt(value: float, digits: int = 3) -> str:
 
 def race_table(job_map, frames) -> pd.DataFrame:
     rows = []
-    metric = task.metric_name + (" (held out)" if task.has_split else " (last 20 steps)")
+    # the metric's name without its definition (in "About this task"), so columns fit
+    metric = task.metric_name.split(" (")[0] + (" (held out)" if task.has_split
+                                                 else " (last 20)")
     for model, job in job_map.items():
         frame, trainer = frames[model], job.trainer
         steps = len(frame)
         seconds = float(frame["seconds"].iloc[-1]) if steps else math.nan
         rows.append({
-            "model": job.label, "parameters": f"{trainer.num_parameters:,}",
-            "shape": trainer.shape.summary, "steps": steps,
+            "model": job.label, "parameters": f"{trainer.num_parameters:,}", "steps": steps,
             "loss (last 20)": _fmt(float(frame["loss"].tail(20).mean()) if steps else math.nan,
                                    4),
             metric: _fmt(_headline(frame)),
             "ms per step": _fmt(1000 * seconds / steps if steps else math.nan),
             "steps per second": controls.steps_per_second(job),
+            "shape": trainer.shape.summary,
         })
     return pd.DataFrame(rows)
 

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from rnn_core.presets import PRESETS
-from ui import session
+from rnn_core.presets import PRESETS, RACE_PRESETS
+from ui import race, session
 
 st.title("RNN Explorer")
 st.markdown(
@@ -39,8 +39,8 @@ SECTIONS = [
      "A convolution sees a fixed window (its receptive field) and processes all steps in "
      "parallel; a recurrent net carries a state of any length but one step at a time. "
      "Bai, Kolter & Koltun (2018) found convolutions winning on long memory; this task is "
-     "where recurrent nets struggle.",
-     ["copy"]),
+     "where recurrent nets struggle. The CNN vs RNN page races them at equal size.",
+     ["copy", "race_copy", "race_digits"]),
 ]
 
 for heading, text, preset_names in SECTIONS:
@@ -48,11 +48,15 @@ for heading, text, preset_names in SECTIONS:
     st.markdown(text)
     cols = st.columns(len(preset_names))
     for col, name in zip(cols, preset_names, strict=True):
-        preset = PRESETS[name]
+        preset = PRESETS.get(name) or RACE_PRESETS[name]
         if col.button(preset.title, key=f"welcome.{name}", icon=":material/play_arrow:", wrap=True,
                       help=preset.blurb, width="stretch"):
-            session.go_to_preset(name)
+            if name in PRESETS:
+                session.go_to_preset(name)
+            else:
+                race.go_to_preset(name)
 
 st.divider()
 st.caption("Short links for talks: add `?preset=NAME` to this page's address, with NAME one "
-           f"of {', '.join(f'`{n}`' for n in PRESETS)}.")
+           f"of {', '.join(f'`{n}`' for n in PRESETS)}; or to the CNN vs RNN page's address, "
+           f"with NAME one of {', '.join(f'`{n}`' for n in RACE_PRESETS)}.")
