@@ -5,7 +5,8 @@ A Streamlit server is one process serving many browser tabs, and each tab owns r
 
 - at most ``max_running`` jobs hold a slot and train at once; the others wait in a FIFO
   queue and can show their position;
-- a run finishes at ``step_cap`` steps and pauses once no page has touched it for
+- a run finishes at ``step_cap`` steps (or its own ``max_steps``, or when its status
+  says "finished") and pauses once no page has touched it for
   ``idle_timeout`` seconds; a job nobody has touched for ``forget_after`` seconds is
   dropped, so a closed tab's runs do not live as long as the server;
 - a pause takes effect within about one slice: a worker advances its trainer in chunks
@@ -160,12 +161,16 @@ class Job:
         m._reap_if_due_locked()  # first: it may idle-pause this very job
         if self.state != RUNNING:
             return 0
+        if trainer.status == "finished":  # a trainer-like object that ends by itself
+            self._set("finished", trainer.message or "Finished.")
+            return 0
         if trainer.status != "ok":  # a Trainer's only other status is "diverged"
             self._set("diverged", trainer.message)
             return 0
-        left = m.step_cap - trainer.steps_done
+        cap = _step_cap(trainer, m.step_cap)
+        left = cap - trainer.steps_done
         if left <= 0:
-            self._set("finished", f"Reached the step cap of {m.step_cap}.")
+            self._set("finished", f"Reached the step cap of {cap}.")
             return 0
         if self._stop_at is not None:
             if self._stop_at <= trainer.steps_done:
@@ -209,6 +214,16 @@ class Job:
                     if self.state == RUNNING:
                         self._set("failed", "Training failed: internal error.")
                     m._release_locked(self)
+
+
+def _step_cap(trainer, default: int) -> int:
+    # A trainer that knows its own size (a sweep.Sweep: max_steps) is capped there, not at
+    # the manager's per-run step_cap. step_cap bounds an open-ended run that one visitor
+    # watches; a sweep is bounded by its validated spec (at most 8 lengths x 6 models x
+    # 5,000 steps) and its finished table is cached on disk for every later visitor, so
+    # cutting it at step_cap would throw the work away and never fill the cache.
+    cap = getattr(trainer, "max_steps", None)
+    return default if cap is None else int(cap)
 
 
 def _next_chunk_size(chunk: int, seconds_per_step: float, slice_seconds: float) -> int:

@@ -107,6 +107,57 @@ def test_step_cap_finishes_the_run(make_manager):
     assert manager.running_count() == 0 and job.steps_done == 20
 
 
+class _SelfSizedRun:
+    """A trainer-like object (the shape of sweep.Sweep): it knows its size
+    (``max_steps``, optional) and may end by itself (status "finished")."""
+
+    def __init__(self, ends_after: int | None = None, max_steps: int | None = None):
+        self.steps_done, self.status, self.message = 0, "ok", ""
+        self.ends_after = ends_after
+        if max_steps is not None:
+            self.max_steps = max_steps
+
+    def step(self, n=1):
+        if self.ends_after is not None:
+            n = min(n, self.ends_after - self.steps_done)
+        time.sleep(0.0005 * n)
+        self.steps_done += n
+        if self.ends_after is not None and self.steps_done >= self.ends_after:
+            self.status, self.message = "finished", f"All {self.steps_done} steps done."
+        return n
+
+
+def test_a_trainer_that_finishes_by_itself_settles_as_finished(make_manager):
+    manager = make_manager(step_cap=10**6)
+    job = manager.submit(_SelfSizedRun(ends_after=25), owner="a")
+    job.start()
+    assert job.wait_paused(10)
+    assert job.state == "finished" and job.reason == "All 25 steps done."
+    assert job.steps_done == 25 and manager.running_count() == 0
+    job.start()  # finished is terminal
+    assert job.state == "finished"
+    # Already finished when submitted (a sweep loaded from its cache): no step at all.
+    done = _SelfSizedRun(ends_after=0)
+    done.status, done.message = "finished", "Loaded."
+    done.step = None  # calling it would fail the job
+    cached = manager.submit(done, owner="a")
+    cached.start()
+    assert cached.wait_paused(10) and (cached.state, cached.reason) == ("finished", "Loaded.")
+
+
+def test_a_trainer_with_max_steps_is_capped_there_not_at_step_cap(make_manager):
+    manager = make_manager(step_cap=10)
+    sized = manager.submit(_SelfSizedRun(max_steps=40), owner="a")
+    plain = manager.submit(_SelfSizedRun(), owner="b")
+    sized.start()
+    plain.start()
+    assert sized.wait_paused(10) and plain.wait_paused(10)
+    assert (sized.state, sized.steps_done) == ("finished", 40)
+    assert sized.reason == "Reached the step cap of 40."
+    assert (plain.state, plain.steps_done) == ("finished", 10)
+    assert plain.reason == "Reached the step cap of 10."
+
+
 def test_a_diverging_run_stops_alone(make_manager):
     manager = make_manager()
     bad = manager.submit(Trainer(RunConfig(model="rnn_relu", init="identity", clip=None,
