@@ -23,6 +23,15 @@ def model_colours(labels) -> dict[str, str]:
     return {label: PALETTE[i % len(PALETTE)] for i, label in enumerate(labels)}
 
 
+def _shade_scored(fig: go.Figure, scored_steps: slice, total_len: int) -> None:
+    """Shade the output steps that enter the loss, unless that is every step."""
+    start, stop = scored_steps.start or 0, scored_steps.stop or total_len
+    if start > 0 or stop < total_len:
+        fig.add_vrect(x0=start - 0.5, x1=stop - 0.5, fillcolor=PALETTE[5], opacity=0.15,
+                      line_width=0, annotation_text="scored outputs",
+                      annotation_position="top left")
+
+
 def race_figure(curves: dict, baseline: float | None, *, x_title: str, title: str,
                 smooth: float = 0.0, log_y: bool = False, y_title: str = "loss",
                 colours: dict | None = None, max_points: int = 1500) -> go.Figure:
@@ -85,10 +94,7 @@ def receptive_field_figure(total_len: int, receptive_field: int, needed_span: in
         fig.add_trace(go.Bar(x=[out - start + 1], y=[name], base=[start], orientation="h",
                              marker={"color": colour}, name=name, width=0.5,
                              hovertemplate=text + "<extra></extra>"))
-    scored_from = scored_steps.start or 0
-    fig.add_vrect(x0=scored_from - 0.5, x1=out + 0.5, fillcolor=PALETTE[5], opacity=0.15,
-                  line_width=0, annotation_text="scored outputs",
-                  annotation_position="top left")
+    _shade_scored(fig, scored_steps, total_len)
     fig.add_vline(x=out, line={"color": "#2a3f5f", "width": 2})
     _style(fig, title, "time step t (input sequence)", None, showlegend=False,
            height=260, top=70)
@@ -113,11 +119,7 @@ def saliency_figure(saliency: dict, *, scored_steps: slice | None, title: str,
                                  hovertemplate=f"{label}<br>t = %{{x}}<br>‖∂L/∂x_t‖ "
                                                f"%{{y:.3g}}<extra></extra>"))
     if scored_steps is not None and arrays:
-        total = arrays[0].size
-        fig.add_vrect(x0=(scored_steps.start or 0) - 0.5,
-                      x1=(scored_steps.stop or total) - 0.5, fillcolor=PALETTE[5],
-                      opacity=0.15, line_width=0, annotation_text="scored outputs",
-                      annotation_position="top left")
+        _shade_scored(fig, scored_steps, arrays[0].size)
     y_title = "‖∂L/∂x_t‖" + (" (log scale)" if log_y else "")
     _style(fig, title, "input time step t", y_title,
            legend={"orientation": "h", "y": -0.25}, bottom=110)
@@ -135,10 +137,13 @@ def attention_figure(frames, frame_labels, *, stride: int = 1, title: str) -> go
     """One head's attention map (query step x key step) per training snapshot, animated.
     ``frames``: (T', T') arrays whose cells each cover ``stride`` steps a side."""
     cell = "" if stride == 1 else f" (each cell: {stride} steps)"
-    return animated_heatmap(frames, frame_labels, zmin=0.0, zmax=1.0, colorscale=SEQUENTIAL,
-                            title=title + cell, x_title="key step (attended to)",
-                            y_title="query step", colorbar_title="weight",
-                            key_prefix="attention")
+    fig = animated_heatmap(frames, frame_labels, zmin=0.0, zmax=1.0, colorscale=SEQUENTIAL,
+                           title=title + cell, x_title="key step (attended to)",
+                           y_title="query step", colorbar_title="weight",
+                           key_prefix="attention")
+    # Matrix layout: query 0 on top, so the masked future is the upper-right triangle.
+    fig.update_yaxes(autorange="reversed")
+    return fig
 
 
 def sweep_figure(results: pd.DataFrame, *, y: str, y_title: str, reference: float,

@@ -61,6 +61,8 @@ def test_saliency_figure_plots_each_models_values_over_t():
     np.testing.assert_allclose(_xy(fig.data[1])[1], sal["LSTM"])
     assert fig.layout.yaxis.type == "log"
     assert len(fig.layout.shapes) == 1  # the scored steps
+    every = vc.saliency_figure(sal, scored_steps=slice(0, 3), title="s")
+    assert len(every.layout.shapes) == 0  # no shading when every step is scored
     linear = vc.saliency_figure(sal, scored_steps=None, title="s", log_y=False)
     assert _xy(linear.data[0])[1].tolist() == [0.0, 2.0, 3.0]
 
@@ -69,6 +71,7 @@ def test_attention_figure_animates_one_frame_per_snapshot():
     frames = [np.tri(5) / np.tri(5).sum(1, keepdims=True) for _ in range(3)]
     fig = vc.attention_figure(frames, [0, 25, 50], stride=2, title="head")
     assert len(fig.frames) == 3
+    assert fig.layout.yaxis.autorange == "reversed"  # query 0 on top, like a matrix
     assert "each cell: 2 steps" in fig.layout.title.text
     quantum = fig.layout.meta["quantum"]
     z = np.asarray(fig.data[0].z, dtype=float) * quantum + fig.layout.meta["offset"]

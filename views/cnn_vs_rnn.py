@@ -204,6 +204,11 @@ def live() -> None:
 live()
 
 # --------------------------------------------------------------------- receptive field
+def _dilations(levels: int) -> str:
+    shown = [str(2**i) for i in range(levels)]
+    return ", ".join(shown) if levels <= 4 else f"{', '.join(shown[:3])}, …, {shown[-1]}"
+
+
 if "tcn" in race.models():
     st.subheader("The TCN's receptive field")
     levels = tcn_levels(cfg, task)
@@ -212,7 +217,7 @@ if "tcn" in race.models():
     total = task.total_len(cfg.seq_len)
     st.markdown(
         f"With kernel size k = {cfg.tcn_kernel} and n = {levels} levels of two convolutions "
-        f"(dilations 1, 2, …, {2 ** (levels - 1)}), each output sees the last "
+        f"(dilations {_dilations(levels)}), each output sees the last "
         f"1 + 2(k−1)(2ⁿ−1) = **{field}** input steps and nothing before them.")
     if field < need:
         st.warning(f"The receptive field ({field} steps) is shorter than the span this task "
