@@ -124,6 +124,8 @@ def saliency_figure(saliency: dict, *, scored_steps: slice | None, title: str,
     _style(fig, title, "input time step t", y_title,
            legend={"orientation": "h", "y": -0.25}, bottom=110)
     if log_y:
+        # 10⁻⁴ rather than plotly's SI "100µ", which reads as a unit on a gradient axis
+        fig.update_yaxes(exponentformat="power")
         positive = [a for a in arrays if (a > 0).any()]
         if positive:
             floor = min(float(a[a > 0].min()) for a in positive)

@@ -59,7 +59,7 @@ def test_saliency_figure_plots_each_models_values_over_t():
     np.testing.assert_array_equal(tx, [1, 2])  # log scale: the exact zero is left out
     np.testing.assert_array_equal(ty, [2.0, 3.0])
     np.testing.assert_allclose(_xy(fig.data[1])[1], sal["LSTM"])
-    assert fig.layout.yaxis.type == "log"
+    assert fig.layout.yaxis.type == "log" and fig.layout.yaxis.exponentformat == "power"
     assert len(fig.layout.shapes) == 1  # the scored steps
     every = vc.saliency_figure(sal, scored_steps=slice(0, 3), title="s")
     assert len(every.layout.shapes) == 0  # no shading when every step is scored
