@@ -38,7 +38,7 @@ class Probe:
     gate names for LSTM and GRU) to one value per layer.
 
     A light probe (``take_light_probe``; every model) has no recurrent fields (None or
-    empty) and instead ``saliency``, (T,): the batch mean of ||dL_b/dx_t||, and for the
+    empty) and instead ``saliency``, (B, T): ||dL_b/dx_t|| of each sequence b, and for the
     transformer ``attention``, (layers, heads, T', T') for the first sequence, pooled
     by ``attention_stride`` steps when T is long.
     """
@@ -57,7 +57,7 @@ class Probe:
     grad_norm: np.ndarray | None  # (T,)
     spectral_radius: dict[str, np.ndarray]  # block -> (L,)
     max_singular_value: dict[str, np.ndarray]  # block -> (L,)
-    saliency: np.ndarray | None = None  # (T,): batch mean of ||dL_b/dx_t|| (light probes)
+    saliency: np.ndarray | None = None  # (B, T): ||dL_b/dx_t|| per sequence (light probes)
     attention: np.ndarray | None = None  # (layers, heads, T', T'), sequence 0 (transformer)
     attention_stride: int = 1  # steps pooled into one cell of ``attention``
 
@@ -95,7 +95,7 @@ class Probe:
             preactivations={}, grad_h=None, grad_norm=self.grad_norm,
             spectral_radius=self.spectral_radius,
             max_singular_value=self.max_singular_value,
-            saliency=self.saliency,
+            saliency=cut(self.saliency),
             attention=None if self.attention is None else self.attention.astype(np.float16),
             attention_stride=self.attention_stride,
         )
@@ -170,8 +170,8 @@ def pool_attention(weights: np.ndarray, side: int = MAX_ATTENTION_SIDE) -> tuple
 
 def input_saliency(model: torch.nn.Module, task, x: torch.Tensor,
                    y: torch.Tensor) -> tuple[torch.Tensor, float, float, np.ndarray]:
-    """(outputs, loss, metric, saliency (T,)): the batch mean over sequences b of
-    ||dL_b/dx_t||, each sequence's own loss (the batch mean scaled by B)."""
+    """(outputs, loss, metric, saliency (B, T)): ||dL_b/dx_t|| for each sequence b and
+    step t, L_b being sequence b's own loss (the batch mean scaled by B)."""
     x = x.detach().clone().requires_grad_(True)
     with torch.enable_grad():
         outputs = model(x)
@@ -179,7 +179,7 @@ def input_saliency(model: torch.nn.Module, task, x: torch.Tensor,
         (grad_x,) = torch.autograd.grad(loss * x.shape[0], x)
     with torch.no_grad():
         metric = float(task.metric(outputs, y))
-    return outputs.detach(), float(loss.detach()), metric, _np(grad_x.norm(dim=2).mean(dim=0))
+    return outputs.detach(), float(loss.detach()), metric, _np(grad_x.norm(dim=2))
 
 
 def take_light_probe(model: torch.nn.Module, task, x: torch.Tensor, y: torch.Tensor,

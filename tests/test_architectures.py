@@ -176,10 +176,11 @@ def test_saliency_is_each_steps_input_gradient_norm():
     x, y = task.sample(4, 10, torch.Generator().manual_seed(0))
     _, loss, _, saliency = input_saliency(Pick(), task, x, y)
     residual = (2 * x[:, 3, 0] + 0.5 * x[:, 7, 1]) - y[:, 0]
-    expected3 = (2 * residual * 2).abs().mean()  # d(B * mean sq err)/dx = 2 r * coeff
-    expected7 = (2 * residual * 0.5).abs().mean()
-    assert np.count_nonzero(saliency) == 2
-    np.testing.assert_allclose(saliency[[3, 7]], [expected3, expected7], rtol=1e-5)
+    assert saliency.shape == (4, 10)  # one row per sequence
+    assert np.count_nonzero(saliency[:, [0, 1, 2, 4, 5, 6, 8, 9]]) == 0
+    # d(B * mean squared error)/dx for sequence b = 2 r_b * coefficient
+    np.testing.assert_allclose(saliency[:, 3], (4 * residual).abs().numpy(), rtol=1e-5)
+    np.testing.assert_allclose(saliency[:, 7], (1 * residual).abs().numpy(), rtol=1e-5)
     assert math.isclose(loss, float((residual**2).mean()), rel_tol=1e-5)
 
 
@@ -192,7 +193,8 @@ def test_light_probe_snapshots(model):
     snaps = tr.snapshots
     assert [s.step for s in snaps] == [0, 2, 4]
     for snap in snaps:
-        assert snap.saliency.shape == (32,) and np.isfinite(snap.saliency).all()
+        # two sequences kept per snapshot (the Trainer's snapshot_sequences)
+        assert snap.saliency.shape == (2, 32) and np.isfinite(snap.saliency).all()
         assert snap.hidden_layers is None
         if model == "transformer":
             assert snap.attention.shape == (2, 2, 32, 32)

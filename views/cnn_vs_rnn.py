@@ -185,12 +185,13 @@ def live() -> None:
         token = tuple((label, snap.step) for label, snap in latest.items())
         fig = controls.throttled("race.saliency_cache", token, 2.0, lambda: (
             viz_compare.saliency_figure(
-                {label: snap.saliency for label, snap in latest.items()},
+                {label: snap.saliency[0] for label, snap in latest.items()},
                 scored_steps=task.scored_steps(cfg.seq_len), colours=colours,
-                title="Where each model looks: ‖∂L/∂x_t‖ on one probe batch")))
+                title="Where each model looks: ‖∂L/∂x_t‖ on one probe sequence")))
         controls.chart(fig, "race.saliency",
-                       "how much the loss changes when input step t changes, for each "
-                       "model's latest snapshot. A model that has learned to copy has large "
+                       "how much this sequence's loss changes when input step t changes, "
+                       "for each model's latest snapshot (every model gets the same "
+                       "sequence). A model that has learned to copy has large "
                        "values at the steps that showed the digits; a flat low line means "
                        "those inputs barely matter to it.")
 
