@@ -121,7 +121,7 @@ RACE_PRESETS: dict[str, RacePreset] = {
     for p in (
         RacePreset(
             name="race_copy",
-            title="Copy memory, T=100: TCN vs LSTM vs GRU at 10K parameters",
+            title="Copy memory, T=100: TCN vs LSTM vs GRU",
             blurb="Bai, Kolter & Koltun (2018): at matched size the TCN learns to copy "
                   "within a few hundred steps; the LSTM stays at chance (12.5%).",
             config=RunConfig(task="copy_memory", seq_len=100, param_budget=10_000),
@@ -129,15 +129,16 @@ RACE_PRESETS: dict[str, RacePreset] = {
         ),
         RacePreset(
             name="race_adding",
-            title="Adding, T=50: TCN, LSTM and GRU solve it; the tanh RNN does not",
-            blurb="Two marked values among 50 to add up: every model with a long memory "
-                  "path gets there; the plain tanh RNN stays on the baseline.",
+            title="Adding, T=50: four models, one budget",
+            blurb="Two marked values among 50 to add up, every model at 10K parameters: "
+                  "the TCN, LSTM and GRU get there; the plain tanh RNN stays on the "
+                  "baseline.",
             config=RunConfig(task="adding", seq_len=50, param_budget=10_000),
             models=("tcn", "lstm", "gru", "rnn_tanh"),
         ),
         RacePreset(
             name="race_digits",
-            title="Digits: a 2-D CNN reads the image, RNNs read it row by row",
+            title="Digits: CNN on the image, RNNs on rows",
             blurb="The same 8x8 handwritten digits: the CNN sees the whole image at once, "
                   "the LSTM and GRU one row per step. Compare accuracy and time per step.",
             config=RunConfig(task="digits_rows", seq_len=8, param_budget=5_000),
@@ -145,7 +146,7 @@ RACE_PRESETS: dict[str, RacePreset] = {
         ),
         RacePreset(
             name="race_attention",
-            title="Attention on copy memory, T=50: where does each model look?",
+            title="Attention on copy memory, T=50",
             blurb="A small causal transformer against a TCN and an LSTM. Watch its attention "
                   "map: to recall a digit, a query step must attend to the step that "
                   "showed it.",

@@ -23,9 +23,10 @@ st.markdown(
     "recurrent net must carry everything in its state, one step at a time; attention looks "
     "back at every earlier step directly.")
 
-cols = st.columns(len(RACE_PRESETS))
-for col, (name, preset) in zip(cols, RACE_PRESETS.items(), strict=True):
-    if col.button(preset.title, key=f"race.preset.{name}", help=preset.blurb, wrap=True,
+# Two a row: four in one row wrap into tall slivers on a 1024-pixel projector.
+cols = st.columns(2)
+for i, (name, preset) in enumerate(RACE_PRESETS.items()):
+    if cols[i % 2].button(preset.title, key=f"race.preset.{name}", help=preset.blurb, wrap=True,
                   icon=":material/flag:", width="stretch"):
         race.go_to_preset(name)
 
