@@ -6,6 +6,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
 from rnn_core import RunConfig
@@ -94,11 +96,16 @@ def test_hostile_race_parameters_give_one_warning_and_a_valid_race():
 
 @pytest.mark.parametrize("query", [{"models": "tcn"}, {"models": ""},
                                    {"models": "x" * 5000}, {"task": "char_lm"},
-                                   {"preset": "nope", "models": "gru,lstm"}])
+                                   {"preset": "nope", "models": "gru,lstm"},
+                                   {"param_budget": "none"},
+                                   {"param_budget": "none", "batch_size": "256",
+                                    "seq_len": "2000", "hidden_size": "1"}])
 def test_races_that_cannot_run_fall_back_with_a_message(query):
     at = _race_app(query)
     assert not at.exception, at.exception
     assert len(at.warning) == 1
+    cfg = at.session_state["race.state.config"]
+    assert cfg.param_budget is not None  # a race is always at equal size
     models = at.session_state["race.state.models"]
     assert race.MIN_MODELS <= len(models) <= race.MAX_MODELS
     assert at.session_state["race.state.config"].task in race.RACE_TASKS
@@ -182,3 +189,22 @@ def test_a_task_alone_in_the_link_gets_a_length_it_accepts(task):
     assert problems == [] and cfg.task == task
     cfg, _, problems = race.parse_query({"task": task, "seq_len": "99999"})
     assert cfg.task == task and any("seq_len" in p for p in problems)
+
+
+HOSTILE = st.one_of(st.text(max_size=30), st.sampled_from(
+    ["none", "nan", "-1", "0", "99999999", "1e400", "tcn,lstm", "cnn2d,tcn", "digits_rows",
+     "transformer,transformer", "<script>", "", " 8 ", "gru,lstm,tcn,transformer,rnn_tanh,"
+     "rnn_relu"]))
+
+
+@settings(max_examples=150, deadline=None)
+@given(query=st.dictionaries(st.sampled_from(
+    [*RunConfig().to_query(), "models", "preset", "x"]), HOSTILE, max_size=7))
+def test_any_race_link_gives_a_race_that_can_be_built(query):
+    cfg, models, problems = race.parse_query(query)
+    assert isinstance(cfg, RunConfig) and cfg.param_budget is not None
+    assert cfg.task in race.RACE_TASKS
+    assert race.MIN_MODELS <= len(models) <= race.MAX_MODELS
+    assert len(set(models)) == len(models)
+    assert all(m in race.model_choices(cfg.task) for m in models)
+    assert race.parse_query(race.query_for(cfg, models))[:2] == (cfg, models)

@@ -106,6 +106,12 @@ def parse_query(query: dict) -> tuple[RunConfig, tuple[str, ...], list[str]]:
     if "task" in values and "seq_len" not in values:
         merged["seq_len"] = str(default_length(task))
     defaults = {**DEFAULT.config.to_query(), "seq_len": str(default_length(task))}
+    if str(merged["param_budget"]).strip().lower() in ("none", "null", ""):
+        # the page races at equal size only (checked before the loop, so the default
+        # budget still meets the cost cap together with the other settings)
+        problems.append(f"param_budget: a race matches every model's size; using "
+                        f"{DEFAULT.config.param_budget:,}.")
+        merged["param_budget"] = defaults["param_budget"]
     for _ in range(len(defaults)):
         # A bad value falls back to the default race's (not RunConfig's) value; each
         # pass replaces at least one field, and the default race itself is valid.
