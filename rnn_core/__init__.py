@@ -5,10 +5,13 @@ A plain Python + PyTorch library (no streamlit). The public API:
 - ``RunConfig``, ``ConfigError``, ``LIMITS``, ``CHOICES``: one validated description of
   a run, its ranges and choices, and its URL round trip (``to_query``/``from_query``).
 - ``TASKS``: name -> task (``sample``, ``loss``, ``metric``, ``baseline_loss``).
-- ``MODELS``: name -> builder of a fused ``torch.nn.RNN/LSTM/GRU`` plus a linear head.
+- ``MODELS``: name -> builder: fused ``torch.nn.RNN/LSTM/GRU`` plus a linear head, a TCN,
+  a small causal transformer, a 2-D CNN for image tasks (``budget.py`` sizes them to a
+  ``RunConfig.param_budget``).
 - ``Trainer``: a resumable run (``step(n)``, ``history``, ``status``, ``probe()``,
   ``snapshots``).
-- ``Probe``: hidden states, gates, total dL/dh_t through time and spectra, as numpy.
+- ``Probe``: hidden states, gates, total dL/dh_t through time and spectra, as numpy; or,
+  for any model, input saliency ||dL/dx_t|| and attention maps (light probes).
 - ``unroll``: manual cells over a fused module's own weights.
 - ``grad_norms_through_time``: batch mean of ||dL/dh_t|| for every step t.
 """
