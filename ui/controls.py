@@ -69,6 +69,22 @@ def status_line(job: Job) -> None:
         st.caption(f"{job.label}: {text}")
 
 
+def headline(task, frame) -> tuple[str, float]:
+    """The task's metric for a history: held-out where the task has a split (the last
+    evaluation), else the mean of the last 20 training steps."""
+    if frame.empty:
+        return task.metric_name, math.nan
+    if task.has_split:
+        tests = frame["test_metric"].dropna()
+        return f"{task.metric_name} (held out)", float(tests.iloc[-1]) if len(tests) else math.nan
+    return task.metric_name, float(frame["metric"].tail(20).mean())
+
+
+def fmt(value: float, digits: int = 4) -> str:
+    """A number for a metric or table cell; a dash while there is none."""
+    return "–" if not math.isfinite(value) else f"{value:.{digits}g}"
+
+
 def steps_per_second(job: Job) -> str:
     sps = job.steps_per_second
     return "–" if sps is None or not math.isfinite(sps) else f"{sps:.1f}"

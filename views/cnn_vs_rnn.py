@@ -118,19 +118,6 @@ if not race.jobs():
     st.stop()
 
 
-def _headline(frame: pd.DataFrame) -> float:
-    if frame.empty:
-        return math.nan
-    if task.has_split:
-        tests = frame["test_metric"].dropna()
-        return float(tests.iloc[-1]) if len(tests) else math.nan
-    return float(frame["metric"].tail(20).mean())
-
-
-def _fmt(value: float, digits: int = 3) -> str:
-    return "–" if not math.isfinite(value) else f"{value:.{digits}g}"
-
-
 def race_table(job_map, frames) -> pd.DataFrame:
     rows = []
     # the metric's name without its definition (in "About this task"), so columns fit
@@ -142,10 +129,10 @@ def race_table(job_map, frames) -> pd.DataFrame:
         seconds = float(frame["seconds"].iloc[-1]) if steps else math.nan
         rows.append({
             "model": job.label, "parameters": f"{trainer.num_parameters:,}", "steps": steps,
-            "loss (last 20)": _fmt(float(frame["loss"].tail(20).mean()) if steps else math.nan,
-                                   4),
-            metric: _fmt(_headline(frame)),
-            "ms per step": _fmt(1000 * seconds / steps if steps else math.nan),
+            "loss (last 20)": controls.fmt(float(frame["loss"].tail(20).mean())
+                                           if steps else math.nan),
+            metric: controls.fmt(controls.headline(task, frame)[1], 3),
+            "ms per step": controls.fmt(1000 * seconds / steps if steps else math.nan, 3),
             "steps per second": controls.steps_per_second(job),
             "shape": trainer.shape.summary,
         })

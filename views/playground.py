@@ -1,6 +1,5 @@
 """Playground: train the session's run live and watch its loss against the baseline."""
 
-import math
 
 import streamlit as st
 import torch
@@ -32,32 +31,18 @@ if task.name == "char_lm":
                               help="Low: the model's favourite characters. High: more variety.")
 
 
-def _headline(frame) -> tuple[str, float]:
-    """The task's metric: held-out where the task has a split, else recent training."""
-    if frame.empty:
-        return task.metric_name, math.nan
-    if task.has_split:
-        tests = frame["test_metric"].dropna()
-        return f"{task.metric_name} (held out)", float(tests.iloc[-1]) if len(tests) else math.nan
-    return task.metric_name, float(frame["metric"].tail(20).mean())
-
-
-def _fmt(value: float, digits: int = 4) -> str:
-    return "–" if not math.isfinite(value) else f"{value:.{digits}g}"
-
-
 @st.fragment(run_every=0.5 if session.any_active(session.jobs()) else None)
 def live() -> None:
     job_map = controls.live_jobs()
     main = next(iter(job_map.values()))
     frame = main.trainer.history
     steps = main.steps_done
-    name, value = _headline(frame)
+    name, value = controls.headline(task, frame)
     m1, m2, m3, m4 = st.columns(4)
     m1.metric("Step", f"{steps:,}")
-    m2.metric("Loss (last 20)", _fmt(float(frame["loss"].tail(20).mean()))
+    m2.metric("Loss (last 20)", controls.fmt(float(frame["loss"].tail(20).mean()))
               if len(frame) else "–", help=f"Trivial baseline: {main.trainer.baseline_loss:.4g}")
-    m3.metric(name.capitalize(), _fmt(value, 3))
+    m3.metric(name.capitalize(), controls.fmt(value, 3))
     m4.metric("Steps per second", controls.steps_per_second(main))
     cap = manager.step_cap
     st.progress(min(1.0, steps / cap), text=f"{steps:,} of {cap:,} steps (this server's cap "
