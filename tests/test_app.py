@@ -34,5 +34,4 @@ def test_a_race_demo_on_welcome_opens_the_race_page():
     assert at.query_params["models"] == "tcn,lstm,gru"
     from ui.session import job_manager
 
-    for job in job_manager().jobs():
-        job.stop()
+    job_manager().shutdown()  # stop the race and wait for its worker threads

@@ -35,12 +35,11 @@ def _race_app(query: dict[str, str] | None = None) -> AppTest:
 
 @pytest.fixture(autouse=True)
 def _stop_jobs():
-    """The JobManager is process-wide: each test starts and ends with no jobs."""
-    for job in job_manager().jobs():
-        job.stop()
+    """The JobManager is process-wide: each test starts and ends with no jobs, and no
+    worker thread still inside a torch op (one alive at interpreter exit aborts it)."""
+    job_manager().shutdown()
     yield
-    for job in job_manager().jobs():
-        job.stop()
+    job_manager().shutdown()
 
 
 def _racers() -> dict:

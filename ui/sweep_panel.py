@@ -39,7 +39,9 @@ def spec_for(cfg: RunConfig, models: tuple[str, ...]):
 def _job_for(spec) -> tuple[Sweep, Job | None]:
     """The session's sweep for ``spec``: a finished one from the cache, or a job."""
     runs = race.race_runs()
-    if runs.sweep_spec != spec:
+    if runs.sweep_spec != spec or (runs.sweep_job is None and not runs.sweep.finished):
+        # A new spec, or one never run here that another visitor (or server process)
+        # may have finished since: a fresh Sweep looks in the cache first.
         if runs.sweep_job is not None:
             runs.sweep_job.stop()
         runs.sweep_spec, runs.sweep_job = spec, None
@@ -50,7 +52,9 @@ def _job_for(spec) -> tuple[Sweep, Job | None]:
 def _run(spec) -> None:
     runs = race.race_runs()
     sweep, job = _job_for(spec)
-    if job is None:
+    if job is None or job.state == "stopped":
+        # (a job untouched for long is dropped by the manager; the Sweep keeps its
+        # finished cells, so a new job resumes where it stopped)
         job = session.job_manager().submit(sweep, owner=session.session_runs().owner,
                                            label="Memory-horizon sweep")
         runs.sweep_job = job
