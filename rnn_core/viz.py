@@ -178,12 +178,13 @@ def _log_range(floor: float, *arrays) -> list[float]:
 
 
 # ----------------------------------------------------------------------- loss curves
-def _curve(steps, loss, smooth: float, log_y: bool, max_points: int):
-    """(x, y, first non-finite step or None) of one loss curve, ready to draw."""
-    steps = np.asarray(steps, dtype=np.int64).reshape(-1)
+def _curve(steps, loss, smooth: float, log_y: bool, max_points: int, x_dtype=np.int64):
+    """(x, y, first non-finite step or None) of one loss curve, ready to draw. ``x_dtype``
+    float64 draws against seconds instead of steps."""
+    steps = np.asarray(steps, dtype=x_dtype).reshape(-1)
     loss = np.asarray(loss, dtype=np.float64).reshape(-1)
     finite = np.isfinite(loss)
-    diverged_at = int(steps[~finite][0]) if (~finite).any() else None
+    diverged_at = steps[~finite][0].item() if (~finite).any() else None
     x, y = steps[finite], loss[finite]
     if smooth > 0 and y.size:
         # adjust=True is the debiased EMA, so early values are not pulled towards 0

@@ -12,7 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from rnn_core.viz import INK, PALETTE, SEQUENTIAL, _log_range, _style, _thin, animated_heatmap
+from rnn_core.viz import INK, PALETTE, SEQUENTIAL, _curve, _log_range, _style, animated_heatmap
 
 BASELINE_STYLE = {"color": "#555555", "dash": "dash", "width": 2}
 GOOD, BAD = "#009E73", "#D55E00"  # Okabe-Ito green and vermilion
@@ -43,16 +43,7 @@ def race_figure(curves: dict, baseline: float | None, *, x_title: str, title: st
     fig = go.Figure()
     spans = []
     for label, (x, y) in curves.items():
-        x = np.asarray(x, dtype=np.float64).reshape(-1)
-        y = np.asarray(y, dtype=np.float64).reshape(-1)
-        ok = np.isfinite(y) & np.isfinite(x)
-        x, y = x[ok], y[ok]
-        if smooth > 0 and y.size:
-            y = pd.Series(y).ewm(alpha=1.0 - smooth, adjust=True).mean().to_numpy()
-        if log_y:
-            x, y = x[y > 0], y[y > 0]
-        keep = _thin(x.size, max_points)
-        x, y = x[keep], y[keep]
+        x, y, _ = _curve(x, y, smooth, log_y, max_points, x_dtype=np.float64)
         spans.append(x)
         fig.add_trace(go.Scatter(
             x=x, y=y, mode="lines", name=str(label),

@@ -143,11 +143,7 @@ def init_from_url() -> None:
 
 
 def show_url_warnings() -> None:
-    problems = st.session_state.pop(WARNINGS_KEY, None)
-    if problems:
-        lines = "\n".join(f"- {session.escape_markdown(p)}" for p in problems)
-        st.warning("This link had race settings that could not be used; defaults are used "
-                   f"instead:\n{lines}", icon=":material/link_off:")
+    session.show_url_warnings(WARNINGS_KEY)
 
 
 def config() -> RunConfig:
@@ -167,9 +163,7 @@ def query_for(cfg: RunConfig, race_models: tuple[str, ...]) -> dict[str, str]:
 
 
 def sync_url() -> None:
-    wanted = query_for(config(), models())
-    if st.query_params.to_dict() != wanted:
-        st.query_params.from_dict(wanted)
+    session.write_url(query_for(config(), models()))
 
 
 def set_race(cfg: RunConfig, race_models: tuple[str, ...]) -> None:

@@ -141,13 +141,20 @@ def init_from_url() -> None:
     st.session_state[WARNINGS_KEY] = problems
 
 
-def show_url_warnings() -> None:
-    """One warning naming every URL setting that was replaced by its default."""
-    problems = st.session_state.pop(WARNINGS_KEY, None)
+def show_url_warnings(key: str = WARNINGS_KEY) -> None:
+    """One warning naming every URL setting (stored under ``key`` by the first run)
+    that was replaced by its default."""
+    problems = st.session_state.pop(key, None)
     if problems:
         lines = "\n".join(f"- {escape_markdown(p)}" for p in problems)
         st.warning("This link had settings that could not be used; their defaults are "
                    f"used instead:\n{lines}", icon=":material/link_off:")
+
+
+def write_url(wanted: dict[str, str]) -> None:
+    """Make the address bar say ``wanted`` (a no-op when it already does)."""
+    if st.query_params.to_dict() != wanted:
+        st.query_params.from_dict(wanted)
 
 
 def config() -> RunConfig:
@@ -169,9 +176,7 @@ def query_for(cfg: RunConfig, models: tuple[str, ...]) -> dict[str, str]:
 
 def sync_url() -> None:
     """Write the run's configuration to the URL (every page, every run)."""
-    wanted = query_for(config(), compare())
-    if st.query_params.to_dict() != wanted:
-        st.query_params.from_dict(wanted)
+    write_url(query_for(config(), compare()))
 
 
 def set_config(cfg: RunConfig, models: tuple[str, ...] | None = None) -> None:

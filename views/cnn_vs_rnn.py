@@ -149,23 +149,21 @@ def live() -> None:
     o1, o2 = st.columns(2)
     log_y = o1.toggle("Log scale", key="race.log_y")
     smooth = o2.slider("Smoothing", 0.0, 0.99, 0.6, 0.01, key="race.smooth")
-    by_step = {job.label: (frames[m]["step"].to_numpy(), frames[m]["loss"].to_numpy())
-               for m, job in job_map.items()}
-    by_time = {job.label: (frames[m]["seconds"].to_numpy(), frames[m]["loss"].to_numpy())
-               for m, job in job_map.items()}
-    c1, c2 = st.columns(2)
-    with c1:
-        controls.chart(viz_compare.race_figure(
-            by_step, baseline, x_title="training step", title="Loss against steps",
-            smooth=smooth, log_y=log_y, colours=colours), "race.loss_steps",
-            "one line per model, same data at every step. The dashed line is the loss of "
-            "ignoring the input: a model on it has learned nothing.")
-    with c2:
-        controls.chart(viz_compare.race_figure(
-            by_time, baseline, x_title="seconds of training", title="Loss against time",
-            smooth=smooth, log_y=log_y, colours=colours), "race.loss_time",
-            "the same losses against each model's own training time: a model that learns "
-            "in fewer steps may still be slower per step.")
+    charts = [
+        ("step", "training step", "Loss against steps", "race.loss_steps",
+         "one line per model, same data at every step. The dashed line is the loss of "
+         "ignoring the input: a model on it has learned nothing."),
+        ("seconds", "seconds of training", "Loss against time", "race.loss_time",
+         "the same losses against each model's own training time: a model that learns in "
+         "fewer steps may still be slower per step."),
+    ]
+    for column, (x, x_title, title, key, how) in zip(st.columns(2), charts, strict=True):
+        curves = {job.label: (frames[m][x].to_numpy(), frames[m]["loss"].to_numpy())
+                  for m, job in job_map.items()}
+        with column:
+            controls.chart(viz_compare.race_figure(
+                curves, baseline, x_title=x_title, title=title, smooth=smooth, log_y=log_y,
+                colours=colours), key, how)
 
     latest = {job.label: job.trainer.snapshots[-1] for job in job_map.values()
               if job.trainer.snapshots}

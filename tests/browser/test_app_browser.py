@@ -7,28 +7,16 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from tests.browser.pagetools import chart_script, wait_for
+
 pytestmark = pytest.mark.browser
 
 PAGES = ["", "playground", "hidden_states", "gradients", "inside_cell"]
 SMALL = "hidden_size=16&seq_len=20&batch_size=16"
 
-# Streamlit ships numpy arrays to plotly.js as {dtype, bdata} (base64 typed arrays);
-# the figure's data keeps that form, so decode it here.
-TRACE0 = """(key) => {
-  const el = document.querySelector(`.st-key-${key} .js-plotly-plot`);
+TRACE0 = chart_script("""
   if (!el || !el.data || !el.data.length) return null;
-  const decode = (v) => {
-    if (v == null) return [];
-    if (Array.isArray(v) || ArrayBuffer.isView(v)) return Array.from(v, Number);
-    if (v.bdata === undefined) return [];
-    const bin = atob(v.bdata), bytes = new Uint8Array(bin.length);
-    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-    const kinds = {i1: Int8Array, u1: Uint8Array, i2: Int16Array, u2: Uint16Array,
-                   i4: Int32Array, u4: Uint32Array, f4: Float32Array, f8: Float64Array};
-    return Array.from(new kinds[v.dtype](bytes.buffer), Number);
-  };
-  return {x: decode(el.data[0].x), y: decode(el.data[0].y)};
-}"""
+  return {x: decode(el.data[0].x), y: decode(el.data[0].y)};""")
 
 FRAMES = """(key) => {
   const el = document.querySelector(`.st-key-${key} .js-plotly-plot`);
@@ -42,16 +30,6 @@ FRAMES = """(key) => {
 def _last_step(page, key="loss_chart") -> int:
     trace = page.evaluate(TRACE0, key)
     return int(trace["x"][-1]) if trace and trace["x"] else 0
-
-
-def _wait_for(predicate, timeout=45.0, interval=0.25):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("condition not met in time")
 
 
 def _no_exception(page):
@@ -75,7 +53,7 @@ def test_every_page_loads_without_exception(open_app, path, artifacts_dir):
 def test_start_advances_the_loss_chart_and_pause_stops_it(open_app):
     page = open_app(f"playground?{SMALL}")
     page.locator(".st-key-train_toggle button").first.click()
-    _wait_for(lambda: _last_step(page) >= 30)
+    wait_for(lambda: _last_step(page) >= 30)
     page.locator(".st-key-train_toggle button").first.click()  # Pause
     page.locator(".st-key-train_toggle button", has_text="Start").wait_for(timeout=15_000)
     time.sleep(1.5)  # let a last refresh arrive
@@ -88,11 +66,11 @@ def test_start_advances_the_loss_chart_and_pause_stops_it(open_app):
 def test_hidden_state_heatmap_has_a_frame_per_snapshot(open_app, artifacts_dir):
     page = open_app(f"playground?{SMALL}")
     page.locator(".st-key-train_toggle button").first.click()
-    _wait_for(lambda: _last_step(page) >= 80)  # snapshots at steps 0, 25, 50, 75
+    wait_for(lambda: _last_step(page) >= 80)  # snapshots at steps 0, 25, 50, 75
     page.locator(".st-key-train_toggle button").first.click()
     page.get_by_role("link", name="Hidden states").click()  # same session
     page.locator(".st-key-hidden_heatmap .js-plotly-plot").wait_for(timeout=30_000)
-    info = _wait_for(lambda: page.evaluate(FRAMES, "hidden_heatmap"))
+    info = wait_for(lambda: page.evaluate(FRAMES, "hidden_heatmap"))
     assert info["frames"] >= 4
     assert info["slider"] == info["frames"]
     page.screenshot(path=str(artifacts_dir / "hidden_states-trained.png"), full_page=True)
@@ -107,7 +85,7 @@ def test_a_copied_url_restores_the_run_in_a_new_browser_context(browser, open_ap
     assert query["model"] == ["gru"] and query["clip"] == ["none"]
     assert set(query) >= {"lr", "init", "optimizer", "recurrent_scale", "task"}  # exact link
     page.locator(".st-key-train_step button").first.click()
-    _wait_for(lambda: _last_step(page) == 10)
+    wait_for(lambda: _last_step(page) == 10)
     first = page.evaluate(TRACE0, "loss_chart")
 
     context = browser.new_context(viewport={"width": 1280, "height": 800})
@@ -120,13 +98,13 @@ def test_a_copied_url_restores_the_run_in_a_new_browser_context(browser, open_ap
         summary.wait_for(timeout=30_000)
         assert summary.inner_text().startswith("GRU on Adding problem, T = 24, hidden size 12")
         # Poll: the number inputs mount with their minimum before the state arrives.
-        _wait_for(lambda: other.locator(".st-key-cfg-seq_len input").input_value() == "24",
+        wait_for(lambda: other.locator(".st-key-cfg-seq_len input").input_value() == "24",
                   timeout=10)
-        _wait_for(lambda: other.locator(".st-key-cfg-hidden_size input").input_value() == "12",
+        wait_for(lambda: other.locator(".st-key-cfg-hidden_size input").input_value() == "12",
                   timeout=10)
         assert parse_qs(urlparse(other.url).query) == query
         other.locator(".st-key-train_step button").first.click()
-        _wait_for(lambda: _last_step(other) == 10)
+        wait_for(lambda: _last_step(other) == 10)
         # Same seed, same data: the same curve, step for step.
         assert other.evaluate(TRACE0, "loss_chart") == first
         _no_exception(other)
