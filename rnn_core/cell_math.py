@@ -2,7 +2,8 @@
 
 For the "Inside a cell" page (CNN Explainer style): every term of the cell's equations
 for one probe sequence at one time step, per hidden unit, recomputed in numpy from the
-model's weights and checked against the probe's own states.
+weights a full probe carries (taken with its states, so a run that trains on meanwhile
+cannot tear them apart) and checked against the probe's own states.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from torch import nn
 
-from rnn_core.models import RecurrentModel, gate_names
+from rnn_core.models import GATE_NAMES
 from rnn_core.probes import Probe
 
 EQUATIONS = {
@@ -35,6 +37,10 @@ EQUATIONS = {
 }
 
 
+# torch's block order inside an LSTM's weight_ih / weight_hh (i, f, g, o)
+LSTM_GATES = GATE_NAMES[nn.LSTM]
+
+
 @dataclass
 class StepBreakdown:
     kind: str
@@ -49,34 +55,34 @@ def _sigmoid(z):
     return 1.0 / (1.0 + np.exp(-z))
 
 
-def step_breakdown(model: RecurrentModel, probe: Probe, seq: int = 0, t: int = 0,
+def step_breakdown(kind: str, probe: Probe, seq: int = 0, t: int = 0,
                    units: int = 8) -> StepBreakdown:
-    """Every term of the last layer's update at step t for sequence ``seq``."""
-    rnn = model.rnn
-    layer = rnn.num_layers - 1
-    hsize = rnn.hidden_size
+    """Every term of the last layer's update at step t for sequence ``seq`` of a full
+    probe of a ``kind`` model (rnn_tanh, rnn_relu, lstm, gru)."""
+    if kind not in EQUATIONS or not probe.weights:
+        raise ValueError(f"a step breakdown needs a full probe of a recurrent cell "
+                         f"({', '.join(EQUATIONS)}), not {kind!r}")
+    w_ih, w_hh, b_ih, b_hh = (probe.weights[name].astype(np.float64) for name in
+                              ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+    layer = probe.hidden_layers.shape[0] - 1
+    hsize = w_hh.shape[1]
     shown = slice(0, min(units, hsize))
-    w_ih = getattr(rnn, f"weight_ih_l{layer}").detach().double().numpy()
-    w_hh = getattr(rnn, f"weight_hh_l{layer}").detach().double().numpy()
-    b_ih = getattr(rnn, f"bias_ih_l{layer}").detach().double().numpy()
-    b_hh = getattr(rnn, f"bias_hh_l{layer}").detach().double().numpy()
     layer_input = probe.inputs if layer == 0 else probe.hidden_layers[layer - 1]
     x_t = layer_input[seq, t].astype(np.float64)
     h_seq = probe.hidden_layers[layer][seq].astype(np.float64)  # (T, H)
     h_prev = h_seq[t - 1] if t > 0 else np.zeros(hsize)
     xw = w_ih @ x_t + b_ih  # (G*H,)
     hw = w_hh @ h_prev + b_hh
-    names = gate_names(rnn)
     cols: dict[str, np.ndarray] = {"h_{t-1}": h_prev}
-    if model.kind in ("rnn_tanh", "rnn_relu"):
+    if kind in ("rnn_tanh", "rnn_relu"):
         pre = xw + hw
-        h_t = np.tanh(pre) if model.kind == "rnn_tanh" else np.maximum(pre, 0)
+        h_t = np.tanh(pre) if kind == "rnn_tanh" else np.maximum(pre, 0)
         cols.update({"W_ih x_t + b_ih": xw, "W_hh h_{t-1} + b_hh": hw, "pre-activation": pre})
-    elif model.kind == "lstm":
+    elif kind == "lstm":
         c_seq = probe.cell[seq].astype(np.float64) if probe.cell is not None else None
         c_prev = c_seq[t - 1] if t > 0 else np.zeros(hsize)
         acts = {}
-        for name, xs, hs in zip(names, np.split(xw, 4), np.split(hw, 4), strict=True):
+        for name, xs, hs in zip(LSTM_GATES, np.split(xw, 4), np.split(hw, 4), strict=True):
             pre = xs + hs
             acts[name] = np.tanh(pre) if name == "cell" else _sigmoid(pre)
             cols[f"{name}: pre"] = pre
@@ -99,5 +105,5 @@ def step_breakdown(model: RecurrentModel, probe: Probe, seq: int = 0, t: int = 0
     table = pd.DataFrame({k: v[shown] for k, v in cols.items()})
     table.index.name = "unit"
     error = float(np.abs(h_t[shown] - h_seq[t][shown]).max())
-    return StepBreakdown(kind=model.kind, t=t, equations=EQUATIONS[model.kind], table=table,
+    return StepBreakdown(kind=kind, t=t, equations=EQUATIONS[kind], table=table,
                          x_t=x_t, max_error=error)

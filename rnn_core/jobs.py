@@ -17,6 +17,13 @@ A job holding a slot trains in its own daemon thread (torch ops release the GIL,
 jobs use two cores). Every state change happens under the manager's one lock, which is
 never held while a trainer steps; the worker decides to exit and gives up its slot in the
 same critical section, so a start() racing with that exit cannot be lost.
+
+Pages read a job, never its trainer's model. What a job publishes (``history``,
+``snapshots``, the fixed facts of its run) is readable from any thread; anything that
+needs the model itself (a fresh probe, sampled text) is a question, ``job.ask(name)``:
+the job's own worker answers it between two chunks of steps, or, when no worker holds
+the trainer, the asking thread answers it under the trainer's step lock. A backend that
+trains in another process offers the same interface: it can be asked, not reached into.
 """
 
 from __future__ import annotations
@@ -31,13 +38,40 @@ RUNNING, QUEUED = "running", "queued"
 _TERMINAL = frozenset({"finished", "diverged", "stopped", "failed"})
 _MAX_CHUNK = 1000
 _REAP_EVERY = 1.0  # seconds between the reaps the manager runs by itself
+# How long ask() waits for a busy worker: one chunk (about slice_seconds, at least one
+# step) plus the answer itself, a full probe at the largest shape the cost cap allows.
+ASK_TIMEOUT = 60.0
+
+
+class JobBusyError(TimeoutError):
+    """A question was not answered in time (the run is busy); ask again later."""
+
+
+class _Question:
+    """One ask(): what was asked, and the answer or error once ``done`` is set."""
+
+    __slots__ = ("name", "kwargs", "done", "answer", "error")
+
+    def __init__(self, name: str, kwargs: dict):
+        self.name, self.kwargs = name, kwargs
+        self.done = threading.Event()
+        self.answer, self.error = None, None
+
+    def settle(self, trainer) -> None:
+        try:
+            self.answer = trainer.answer(self.name, **self.kwargs)
+        except Exception as exc:  # noqa: BLE001 - the asker gets it, the job carries on
+            self.error = exc
+        self.done.set()
 
 
 class Job:
     """One Trainer under a JobManager; create it with ``JobManager.submit``.
 
-    ``state`` and ``reason`` change only under the manager's lock. The trainer stays
-    readable from any thread (history, snapshots) whatever the job's state.
+    ``state`` and ``reason`` change only under the manager's lock. The read side
+    (``history``, ``snapshots``, ``config``, ``shape``, ``num_parameters``,
+    ``baseline_loss``, ``steps_done``) is readable from any thread whatever the job's
+    state; the model is reached only through ``ask``.
     """
 
     def __init__(self, manager: JobManager, trainer, owner: str, label: str):
@@ -52,6 +86,7 @@ class Job:
         self._thread: threading.Thread | None = None  # set while this job holds a slot
         self._stop_at: int | None = None  # the trainer step to pause at (Step button)
         self._speed: collections.deque = collections.deque(maxlen=8)  # (steps, seconds)
+        self._questions: list[_Question] = []  # for the worker; only while it holds a slot
 
     @property
     def thread_name(self) -> str:
@@ -105,7 +140,59 @@ class Job:
                 lambda: self._thread is None and self.state not in (RUNNING, QUEUED),
                 timeout)
 
+    def ask(self, question: str, timeout: float = ASK_TIMEOUT, **kwargs):
+        """The trainer's answer to ``question`` (one of its ``QUESTIONS``, e.g. "probe"),
+        taken between two steps: by the worker after its current chunk while the job
+        trains, at once otherwise. Raises the trainer's own error for a bad question,
+        JobBusyError when no answer came within ``timeout`` seconds."""
+        if not hasattr(self.trainer, "answer"):
+            raise ValueError(f"{self.label or 'this job'} answers no questions")
+        asked = _Question(question, kwargs)
+        with self._manager._lock:
+            self.last_seen = time.monotonic()
+            worker_answers = self._thread is not None
+            if worker_answers:
+                self._questions.append(asked)
+        if not worker_answers:
+            # No worker holds the trainer; one that starts meanwhile waits at the
+            # trainer's step lock, which every answer holds.
+            asked.settle(self.trainer)
+        elif not asked.done.wait(timeout):
+            with self._manager._lock:
+                if asked in self._questions:
+                    self._questions.remove(asked)
+            raise JobBusyError(f"{self.label or 'the run'} did not answer within {timeout:g} s")
+        if asked.error is not None:
+            raise asked.error
+        return asked.answer
+
     # ------------------------------------------------------------------ read side
+    @property
+    def history(self):
+        """The run's history so far (a DataFrame copy, one row per step)."""
+        return self.trainer.history
+
+    @property
+    def snapshots(self) -> list:
+        """The snapshots published so far (a list copy; each snapshot is never changed)."""
+        return self.trainer.snapshots
+
+    @property
+    def config(self):
+        return self.trainer.config
+
+    @property
+    def shape(self):
+        return self.trainer.shape
+
+    @property
+    def num_parameters(self) -> int:
+        return self.trainer.num_parameters
+
+    @property
+    def baseline_loss(self) -> float:
+        return self.trainer.baseline_loss
+
     @property
     def queue_position(self) -> int | None:
         with self._manager._lock:
@@ -194,9 +281,15 @@ class Job:
                     n = 0 if error is not None else self._next_chunk_locked(chunk)
                     if error is not None and self.state != "stopped":
                         self._set("failed", f"Training failed: {error}")
+                    # Taken in the same critical section as the release below, so every
+                    # question is either answered here or asked of a job with no worker.
+                    questions, self._questions = self._questions, []
                     if n == 0:
                         m._release_locked(self)
-                        return
+                for asked in questions:
+                    asked.settle(self.trainer)
+                if n == 0:
+                    return
                 start = time.perf_counter()
                 try:
                     done = self.trainer.step(n)
@@ -209,11 +302,15 @@ class Job:
         finally:
             # Only reached with the slot still held if this loop itself has a bug: give
             # the slot back anyway so the other visitors' queued runs still start.
+            leftover: list[_Question] = []
             with m._lock:
                 if self._thread is threading.current_thread():
                     if self.state == RUNNING:
                         self._set("failed", "Training failed: internal error.")
                     m._release_locked(self)
+                    leftover, self._questions = self._questions, []
+            for asked in leftover:
+                asked.settle(self.trainer)
 
 
 def _step_cap(trainer, default: int) -> int:

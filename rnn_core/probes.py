@@ -11,7 +11,7 @@ so taking them cannot change training.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 import torch
@@ -41,6 +41,10 @@ class Probe:
     empty) and instead ``saliency``, (B, T): ||dL_b/dx_t|| of each sequence b, and for the
     transformer ``attention``, (layers, heads, T', T') for the first sequence, pooled
     by ``attention_stride`` steps when T is long.
+
+    ``weights`` (full probes only) holds the last recurrent layer's ``weight_ih``,
+    ``weight_hh``, ``bias_ih`` and ``bias_hh`` as taken with the states, so a reader can
+    recompute a step from this probe alone, never from a model that may be training.
     """
 
     step: int
@@ -60,6 +64,7 @@ class Probe:
     saliency: np.ndarray | None = None  # (B, T): ||dL_b/dx_t|| per sequence (light probes)
     attention: np.ndarray | None = None  # (layers, heads, T', T'), sequence 0 (transformer)
     attention_stride: int = 1  # steps pooled into one cell of ``attention``
+    weights: dict[str, np.ndarray] = field(default_factory=dict)  # last layer, full probes
 
     @property
     def hidden(self) -> np.ndarray:
@@ -99,6 +104,13 @@ class Probe:
             attention=None if self.attention is None else self.attention.astype(np.float16),
             attention_stride=self.attention_stride,
         )
+
+
+def last_layer_weights(rnn: torch.nn.RNNBase) -> dict[str, np.ndarray]:
+    """Copies of the last layer's weights and biases (float32 numpy)."""
+    layer = rnn.num_layers - 1
+    return {name: _np(getattr(rnn, f"{name}_l{layer}")).copy()
+            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
 
 
 def _np(t: torch.Tensor) -> np.ndarray:
@@ -146,6 +158,7 @@ def take_probe(model: RecurrentModel, task, x: torch.Tensor, y: torch.Tensor,
         grad_norm=_np(grad_h.norm(dim=2).mean(dim=0)),
         spectral_radius=rho,
         max_singular_value=sigma,
+        weights=last_layer_weights(model.rnn),
     )
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 import torch
 
 from rnn_core.config import RunConfig
+from rnn_core.generate import sample_text
 from rnn_core.models import RecurrentModel, build_model, count_parameters
 from rnn_core.probes import Probe, take_light_probe, take_probe
 from rnn_core.tasks import TASKS
@@ -60,7 +61,15 @@ class Trainer:
     """Train ``config``'s model on its task, one resumable step at a time.
 
     Readable from any thread while ``step()`` runs: ``history`` (a DataFrame copy),
-    ``snapshots`` (a list copy), ``status``, ``steps_done``.
+    ``snapshots`` (a list copy), ``status``, ``steps_done``, and the fixed facts
+    ``config``, ``shape``, ``num_parameters``, ``baseline_loss``.
+
+    The model itself belongs to whoever steps it. The optimiser updates the weights in
+    place, so a probe of a model that another thread is training reads half-updated
+    weights or fails in backward ("modified by an inplace operation"). Everything that
+    reads the model (``probe``, ``sample``; ``answer`` dispatches to them by name) holds
+    the same lock as ``step``, and a JobManager asks its own worker thread to answer
+    between two chunks of steps (``Job.ask``), so a page never touches a live model.
 
     probe_every: take a snapshot probe every k steps (k doubles when the snapshot
         memory budget fills, keeping every other snapshot, so early training stays).
@@ -141,15 +150,45 @@ class Trainer:
                     self._snapshot()
         return done
 
-    def probe(self) -> Probe:
-        """A probe of the current weights on the fixed probe batch."""
-        with _denormals_flushed():
-            return self._take_probe()
+    # ------------------------------------------------------------------ questions
+    # What a page may ask of the model, by name (``answer``): a run in another thread or
+    # process can only be asked, and every answer is plain data (numpy, str, numbers).
+    QUESTIONS = ("probe", "sample")
 
-    def _take_probe(self) -> Probe:
+    def answer(self, question: str, **kwargs):
+        """The answer to one of ``QUESTIONS`` (ValueError for any other name)."""
+        if question not in self.QUESTIONS:
+            raise ValueError(f"a Trainer answers {', '.join(self.QUESTIONS)}, not "
+                             f"{question!r}")
+        return getattr(self, question)(**kwargs)
+
+    def probe(self, sequences: int | None = None) -> Probe:
+        """A probe of the current weights on the fixed probe batch (its first
+        ``sequences`` sequences when given: a page that shows one needs no eight).
+        Waits for a ``step()`` in progress to return."""
+        with self._step_lock, _denormals_flushed():
+            return self._take_probe(sequences)
+
+    @torch.no_grad()
+    def sample(self, prime: str = "def ", length: int = 300,
+               temperature: float = 0.8) -> tuple[int, str]:
+        """(step, text): ``length`` characters continuing ``prime``, drawn at the current
+        step from a generator seeded by the run's seed and that step, so the same run,
+        step and temperature give the same text. Character tasks only."""
+        if not hasattr(self.task, "encode") or not isinstance(self.model, RecurrentModel):
+            raise ValueError(f"{self.task.title} is not a character task: nothing to sample")
+        with self._step_lock, _denormals_flushed():
+            step = self.steps_done
+            gen = torch.Generator().manual_seed(self.config.seed + step)
+            return step, sample_text(self.model, self.task, prime=prime, length=length,
+                                     temperature=temperature, generator=gen)
+
+    def _take_probe(self, sequences: int | None = None) -> Probe:
         # Callers hold _denormals_flushed(); it is not re-entrant (its exit clears the flag).
         probe = take_light_probe if self.light_probes else take_probe
-        return probe(self.model, self.task, self._probe_x, self._probe_y, self.steps_done)
+        n = self._probe_x.shape[0] if sequences is None else max(1, int(sequences))
+        return probe(self.model, self.task, self._probe_x[:n], self._probe_y[:n],
+                     self.steps_done)
 
     def _one_step(self) -> None:
         start = time.perf_counter()
@@ -189,15 +228,20 @@ class Trainer:
         test_loss = test_metric = math.nan
         if self._eval is not None and self.status == "ok" \
                 and self.steps_done % self._eval_every == 0:
-            test_loss, test_metric = self.evaluate()
+            test_loss, test_metric = self._evaluate()
         self._seconds += time.perf_counter() - start
         with self._lock:
             self._rows.append((self.steps_done, loss, metric, grad_norm, bool(clipped),
                                self._seconds, test_loss, test_metric))
 
-    @torch.no_grad()
     def evaluate(self) -> tuple[float, float]:
-        """(loss, metric) on the fixed held-out batch (tasks with a split)."""
+        """(loss, metric) of the current weights on the fixed held-out batch (tasks with
+        a split). Waits for a ``step()`` in progress to return."""
+        with self._step_lock, _denormals_flushed():
+            return self._evaluate()
+
+    @torch.no_grad()
+    def _evaluate(self) -> tuple[float, float]:
         if self._eval is None:
             return math.nan, math.nan
         x, y = self._eval

@@ -76,3 +76,38 @@ def test_import_every_rnn_core_module_does_not_import_streamlit():
 def test_no_streamlit_import_in_rnn_core_sources():
     assert list((REPO_ROOT / "rnn_core").rglob("*.py")), "rnn_core/ has no Python files"
     assert streamlit_imports(REPO_ROOT) == []
+
+
+# The app's side of the job boundary: a page reads what a job publishes and asks it for
+# anything that needs the model (rnn_core/jobs.py), so no file under views/ or ui/ may
+# reach a job's trainer, or import the helpers that run a model directly.
+MODEL_RUNNERS = {"rnn_core.generate", "rnn_core.cells"}
+
+
+def live_model_reaches(root: Path) -> list[str]:
+    """`path:line what` for every `.trainer` attribute and model-runner import in the app."""
+    found = []
+    for folder in ("views", "ui"):
+        for path in sorted((root / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+                what = None
+                if isinstance(node, ast.Attribute) and node.attr == "trainer":
+                    what = ast.unparse(node)
+                elif isinstance(node, ast.ImportFrom) and node.module in MODEL_RUNNERS:
+                    what = f"from {node.module} import ..."
+                elif isinstance(node, ast.Import):
+                    what = next((a.name for a in node.names if a.name in MODEL_RUNNERS), None)
+                if what:
+                    found.append(f"{path.relative_to(root)}:{node.lineno} {what}")
+    return found
+
+
+def test_pages_never_reach_a_jobs_trainer(tmp_path):
+    assert live_model_reaches(REPO_ROOT) == []
+    # the check itself finds the patterns it forbids
+    (tmp_path / "views").mkdir()
+    (tmp_path / "ui").mkdir()
+    (tmp_path / "views" / "page.py").write_text(
+        "from rnn_core.generate import sample_text\nx = job.trainer.model\n")
+    assert live_model_reaches(tmp_path) == [
+        "views/page.py:1 from rnn_core.generate import ...", "views/page.py:2 job.trainer"]

@@ -7,16 +7,18 @@ contract (browser tests click them): keep them exactly.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import time
 
 import streamlit as st
 
 from rnn_core import viz
-from rnn_core.jobs import Job
+from rnn_core.jobs import Job, JobBusyError
 from ui import session
 
 STEP_CHUNK = 10  # the Step button's steps
+_LOG = logging.getLogger(__name__)
 
 
 def _toggle(jobs=session.jobs) -> None:
@@ -92,9 +94,9 @@ def steps_per_second(job: Job) -> str:
 
 def downloads(job: Job, key: str) -> None:
     """The run's history as CSV and its configuration as JSON (exact, re-loadable)."""
-    cfg = job.trainer.config
+    cfg = job.config
     c1, c2 = st.columns(2)
-    c1.download_button("History (CSV)", job.trainer.history.to_csv(index=False),
+    c1.download_button("History (CSV)", job.history.to_csv(index=False),
                        file_name=f"rnn-explorer-{cfg.model}-{cfg.task}-history.csv",
                        mime="text/csv", key=f"{key}.csv", icon=":material/download:",
                        on_click="ignore")
@@ -102,6 +104,21 @@ def downloads(job: Job, key: str) -> None:
                        file_name=f"rnn-explorer-{cfg.model}-{cfg.task}-config.json",
                        mime="application/json", key=f"{key}.json",
                        icon=":material/download:", on_click="ignore")
+
+
+def ask(job: Job, question: str, **kwargs):
+    """``job.ask(question, **kwargs)`` for a page: None, with a note on the page, when
+    the run is too busy to answer in time or the answer failed (logged in full)."""
+    try:
+        return job.ask(question, **kwargs)
+    except JobBusyError:
+        st.info(f"{job.label} is busy training and did not answer in time; this view "
+                "shows it at the next refresh.", icon=":material/hourglass_top:")
+    except Exception as exc:  # noqa: BLE001 - one view fails, the page and the run go on
+        _LOG.exception("question %r to job %s failed", question, job.id)
+        st.error(f"Could not read the model for this view: "
+                 f"{session.escape_markdown(str(exc) or type(exc).__name__)}")
+    return None
 
 
 def chart(fig, key: str, how_to_read: str) -> None:
@@ -140,11 +157,11 @@ def race_loss_figure(job_map: dict[str, Job], frame, *, smooth: float, title: st
     others = {}
     for job in job_map.values():
         if job is not main:
-            history = job.trainer.history  # a DataFrame built per read: read it once
+            history = job.history  # a DataFrame built per read: read it once
             others[job.label] = (history["step"].to_numpy(), history["loss"].to_numpy())
     tests = frame.dropna(subset=["test_loss"]) if with_test else frame.iloc[:0]
     return viz.loss_figure(
-        frame["step"].to_numpy(), frame["loss"].to_numpy(), main.trainer.baseline_loss,
+        frame["step"].to_numpy(), frame["loss"].to_numpy(), main.baseline_loss,
         clipped_steps=frame.loc[frame["clipped"], "step"].to_numpy(), log_y=log_y,
         smooth=smooth, test_steps=tests["step"].to_numpy() if len(tests) else None,
         test_loss=tests["test_loss"].to_numpy() if len(tests) else None,

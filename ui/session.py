@@ -195,8 +195,8 @@ def go_to_preset(name: str) -> None:
 
 # --------------------------------------------------------------------------------- jobs
 def _record(job: Job) -> RunRecord:
-    snaps = job.trainer.snapshots
-    return RunRecord(label=f"{job.label} (seed {job.trainer.config.seed})",
+    snaps = job.snapshots
+    return RunRecord(label=f"{job.label} (seed {job.config.seed})",
                      grad_norm=snaps[-1].grad_norm if snaps else None)
 
 

@@ -124,17 +124,17 @@ def race_table(job_map, frames) -> pd.DataFrame:
     metric = task.metric_name.split(" (")[0] + (" (held out)" if task.has_split
                                                  else " (last 20)")
     for model, job in job_map.items():
-        frame, trainer = frames[model], job.trainer
+        frame = frames[model]
         steps = len(frame)
         seconds = float(frame["seconds"].iloc[-1]) if steps else math.nan
         rows.append({
-            "model": job.label, "parameters": f"{trainer.num_parameters:,}", "steps": steps,
+            "model": job.label, "parameters": f"{job.num_parameters:,}", "steps": steps,
             "loss (last 20)": controls.fmt(float(frame["loss"].tail(20).mean())
                                            if steps else math.nan),
             metric: controls.fmt(controls.headline(task, frame)[1], 3),
             "ms per step": controls.fmt(1000 * seconds / steps if steps else math.nan, 3),
             "steps per second": controls.steps_per_second(job),
-            "shape": trainer.shape.summary,
+            "shape": job.shape.summary,
         })
     return pd.DataFrame(rows)
 
@@ -142,10 +142,10 @@ def race_table(job_map, frames) -> pd.DataFrame:
 @st.fragment(run_every=0.5 if session.any_active(race.jobs()) else None)
 def live() -> None:
     job_map = controls.live_jobs(race.jobs)
-    frames = {model: job.trainer.history for model, job in job_map.items()}
+    frames = {model: job.history for model, job in job_map.items()}
     st.dataframe(race_table(job_map, frames), hide_index=True, width="stretch",
                  key="race.table")
-    baseline = next(iter(job_map.values())).trainer.baseline_loss
+    baseline = next(iter(job_map.values())).baseline_loss
     o1, o2 = st.columns(2)
     log_y = o1.toggle("Log scale", key="race.log_y")
     smooth = o2.slider("Smoothing", 0.0, 0.99, 0.6, 0.01, key="race.smooth")
@@ -165,8 +165,8 @@ def live() -> None:
                 curves, baseline, x_title=x_title, title=title, smooth=smooth, log_y=log_y,
                 colours=colours), key, how)
 
-    latest = {job.label: job.trainer.snapshots[-1] for job in job_map.values()
-              if job.trainer.snapshots}
+    latest = {job.label: job.snapshots[-1] for job in job_map.values()
+              if job.snapshots}
     if latest:
         token = tuple((label, snap.step) for label, snap in latest.items())
         fig = controls.throttled("race.saliency_cache", token, 2.0, lambda: (
@@ -221,7 +221,7 @@ if "tcn" in race.models():
 attention_job = race.jobs().get("transformer")
 if attention_job is not None:
     st.subheader("Attention maps over training")
-    snaps = [s for s in attention_job.trainer.snapshots if s.attention is not None]
+    snaps = [s for s in attention_job.snapshots if s.attention is not None]
     st.button("Show the latest snapshots", key="race.attention_refresh",
               icon=":material/refresh:",
               help="Animations load once so they can play; press to fetch newer snapshots.")

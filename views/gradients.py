@@ -39,7 +39,7 @@ for col, (key, (label, change)) in zip((fix1, fix2, fix3), FIXES.items(), strict
 def live() -> None:
     current = controls.live_jobs()
     main = next(iter(current.values()))
-    frame = main.trainer.history
+    frame = main.history
     fig = controls.race_loss_figure(current, frame, smooth=0.6, title="Loss of every run")
     controls.chart(fig, "grad.loss",
                    "the loss of every run trained alongside, on the same data and seed; the "
@@ -58,7 +58,7 @@ live()
 st.button("Show the latest snapshots", key="grad.refresh", icon=":material/refresh:",
           help="Animations load once so they can play; press to fetch newer snapshots.")
 
-snaps = job.trainer.snapshots
+snaps = job.snapshots
 if not snaps:
     st.info("No snapshots yet: press **Start** or **Step** to train.")
     st.stop()
@@ -86,8 +86,8 @@ controls.chart(spec, "grad.spectra",
                "slope: 1 for tanh and ReLU), gradients must vanish; above it they can "
                "explode (Pascanu, Mikolov & Bengio 2013).")
 
-runs = {f"{j.label} (now)": j.trainer.snapshots[-1].grad_norm
-        for j in job_map.values() if j.trainer.snapshots}
+runs = {f"{j.label} (now)": j.snapshots[-1].grad_norm
+        for j in job_map.values() if j.snapshots}
 for record in session.session_runs().previous:
     if record.grad_norm is not None:
         runs.setdefault(f"{record.label} (earlier)", record.grad_norm)

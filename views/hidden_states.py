@@ -18,7 +18,7 @@ controls.status_line(job)
 st.button("Show the latest snapshots", key="hidden.refresh", icon=":material/refresh:",
           help="Animations load once so they can play; press to fetch newer snapshots.")
 
-snaps = job.trainer.snapshots
+snaps = job.snapshots
 if not snaps:
     st.info("No snapshots yet: press **Start** or **Step** to train, then come back or "
             "press *Show the latest snapshots*.")

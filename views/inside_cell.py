@@ -13,15 +13,22 @@ cfg, task, job = session.page_run()
 
 st.title("Inside a cell")
 st.markdown(f"The **{MODEL_TITLES[cfg.model]}**'s equations at one time step of a probe "
-            f"sequence, with the trained model's actual numbers (training step "
-            f"{job.steps_done}).")
+            "sequence, with the trained model's actual numbers.")
 controls.run_controls()
 if cfg.hidden_size > SHOWN_UNITS:
     st.caption(f"Showing units 0–{SHOWN_UNITS - 1} of {cfg.hidden_size}; a hidden size of "
                f"{SHOWN_UNITS} or less shows every unit.")
 
-probe = job.trainer.probe()
+# A fresh probe of sequence 0 with the weights it was taken with: the job answers between
+# two training steps, so the states and weights are of one step. Asked again only when
+# the run has moved on (moving t reuses it).
+probe = controls.throttled("cell.probe_cache", (job.id, job.steps_done), 0.0,
+                           lambda: controls.ask(job, "probe", sequences=1))
+if probe is None:
+    st.session_state.pop("cell.probe_cache", None)  # ask again at the next rerun
+    st.stop()
 total = probe.inputs.shape[1]
+st.caption(f"The model as it was at training step {probe.step}.")
 T_KEY = "cell.t"
 st.session_state.setdefault(T_KEY, 0)
 st.session_state[T_KEY] = min(st.session_state[T_KEY], total - 1)
@@ -37,19 +44,24 @@ b2.slider("Time step t", 0, total - 1, key=T_KEY)
 b3.button("t+1 ▶", key="cell.next", on_click=_move, args=(1,), width="stretch")
 t = st.session_state[T_KEY]
 
-breakdown = step_breakdown(job.trainer.model, probe, seq=0, t=t, units=SHOWN_UNITS)
+breakdown = step_breakdown(cfg.model, probe, seq=0, t=t, units=SHOWN_UNITS)
 eq_col, in_col = st.columns([3, 2])
 with eq_col:
     for equation in breakdown.equations:
         st.latex(equation)
 with in_col:
-    st.markdown("**Input x_t** (what the cell reads at this step)")
-    names = task.alphabet if task.alphabet and probe.inputs.shape[-1] == len(task.alphabet) \
-        else None
-    if names is not None:
-        symbol = names[int(np.argmax(breakdown.x_t))]
+    layers = probe.hidden_layers.shape[0]
+    if layers > 1:
+        # The equations are the last layer's: its input is the layer below's state.
+        st.markdown(f"**Input x_t** (what layer {layers} reads at this step: layer "
+                    f"{layers - 1}'s hidden state h_t)")
+        st.dataframe({"x_t": breakdown.x_t}, width="stretch")
+    elif task.alphabet and probe.inputs.shape[-1] == len(task.alphabet):
+        st.markdown("**Input x_t** (what the cell reads at this step)")
+        symbol = task.alphabet[int(np.argmax(breakdown.x_t))]
         st.code(f"one-hot symbol {symbol!r}", language=None)
     else:
+        st.markdown("**Input x_t** (what the cell reads at this step)")
         st.dataframe({"x_t": breakdown.x_t}, width="stretch")
 st.dataframe(breakdown.table, width="stretch",
              column_config={c: st.column_config.NumberColumn(format="%.4f")

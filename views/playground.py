@@ -2,10 +2,8 @@
 
 
 import streamlit as st
-import torch
 
 from rnn_core import TASKS, viz
-from rnn_core.generate import sample_text
 from rnn_core.models import MODEL_TITLES
 from ui import controls, session
 
@@ -35,13 +33,13 @@ if task.name == "char_lm":
 def live() -> None:
     job_map = controls.live_jobs()
     main = next(iter(job_map.values()))
-    frame = main.trainer.history
+    frame = main.history
     steps = main.steps_done
     name, value = controls.headline(task, frame)
     m1, m2, m3, m4 = st.columns(4)
     m1.metric("Step", f"{steps:,}")
     m2.metric("Loss (last 20)", controls.fmt(float(frame["loss"].tail(20).mean()))
-              if len(frame) else "–", help=f"Trivial baseline: {main.trainer.baseline_loss:.4g}")
+              if len(frame) else "–", help=f"Trivial baseline: {main.baseline_loss:.4g}")
     m3.metric(name.capitalize(), controls.fmt(value, 3))
     m4.metric("Steps per second", controls.steps_per_second(main))
     cap = manager.step_cap
@@ -55,7 +53,7 @@ def live() -> None:
                    "model that ignores its input can reach; a curve that stays on it has "
                    "learned nothing. Crosses mark steps whose gradient was clipped.")
 
-    snaps = main.trainer.snapshots
+    snaps = main.snapshots
     if snaps:
         snap = snaps[-1]
         seq_fig = controls.throttled(
@@ -69,17 +67,23 @@ def live() -> None:
                        "it should answer at the scored steps, and what it answered.")
 
     if temperature is not None:
-        def sample() -> tuple[int, float, str]:
-            gen = torch.Generator().manual_seed(cfg.seed + steps)  # reproducible per step
-            return steps, temperature, sample_text(main.trainer.model, task, prime="def ",
-                                                   length=300, temperature=temperature,
-                                                   generator=gen)
+        def sample() -> tuple[int, float, str] | None:
+            # The job answers between two training steps; the text is reproducible for
+            # its step (the generator is seeded by the run's seed and that step).
+            answer = controls.ask(main, "sample", prime="def ", length=300,
+                                  temperature=temperature)
+            if answer is None:
+                return None
+            at_step, text = answer
+            return at_step, temperature, text
 
-        at_step, at_temperature, text = controls.throttled(
-            "play.sample_cache", (main.id, steps, temperature), 3.0, sample)
-        st.markdown(f"**Sampled from the model at step {at_step}** (temperature "
-                    f"{at_temperature:.2f}):")
-        st.code("def " + text, language=None)
+        sampled = controls.throttled("play.sample_cache", (main.id, steps, temperature), 3.0,
+                                     sample)
+        if sampled is not None:
+            at_step, at_temperature, text = sampled
+            st.markdown(f"**Sampled from the model at step {at_step}** (temperature "
+                        f"{at_temperature:.2f}):")
+            st.code("def " + text, language=None)
 
     active = session.any_active(job_map)
     if st.session_state.get("play.was_active") and not active:
