@@ -33,7 +33,11 @@ class Probe:
     Arrays are float32 numpy, batch-first (training snapshots are ``compact``: float16
     states, no pre-activations or grad_h). ``grad_h[b]`` is the derivative of sequence
     b's own loss (so its size does not depend on the probe batch size); ``grad_norm``
-    is its norm over units, averaged over the batch. ``spectral_radius`` and
+    is its norm over units, averaged over the batch: the gradient of the whole loss,
+    every scored step's term included. ``connectivity`` is the same for the loss term of
+    one output step only, ``target_step`` (the last scored step): on a task scored at
+    every step, each h_t has its own output's direct term in ``grad_norm``, which hides
+    how little of a late step's loss reaches back to early states. ``spectral_radius`` and
     ``max_singular_value`` map each recurrent block ("recurrent" for a plain RNN, the
     gate names for LSTM and GRU) to one value per layer.
 
@@ -58,13 +62,15 @@ class Probe:
     gates: dict[str, np.ndarray]  # last layer, post-activation, (B, T, H)
     preactivations: dict[str, np.ndarray]  # same keys, before the nonlinearity
     grad_h: np.ndarray | None  # (B, T, H): total dL_b/dh_t, last layer (None in snapshots)
-    grad_norm: np.ndarray | None  # (T,)
+    grad_norm: np.ndarray | None  # (T,): the whole loss, batch mean of ||dL_b/dh_t||
     spectral_radius: dict[str, np.ndarray]  # block -> (L,)
     max_singular_value: dict[str, np.ndarray]  # block -> (L,)
     saliency: np.ndarray | None = None  # (B, T): ||dL_b/dx_t|| per sequence (light probes)
     attention: np.ndarray | None = None  # (layers, heads, T', T'), sequence 0 (transformer)
     attention_stride: int = 1  # steps pooled into one cell of ``attention``
     weights: dict[str, np.ndarray] = field(default_factory=dict)  # last layer, full probes
+    connectivity: np.ndarray | None = None  # (T,): one step's loss term, as grad_norm
+    target_step: int | None = None  # the output step whose loss term ``connectivity`` is
 
     @property
     def hidden(self) -> np.ndarray:
@@ -103,7 +109,35 @@ class Probe:
             saliency=cut(self.saliency),
             attention=None if self.attention is None else self.attention.astype(np.float16),
             attention_stride=self.attention_stride,
+            connectivity=self.connectivity, target_step=self.target_step,
         )
+
+
+# The gate that multiplies a gated cell's carried state at each step: the LSTM's cell
+# state c_t = f_t * c_(t-1) + ..., the GRU's h_t = z_t * h_(t-1) + (1 - z_t) * n_t.
+CARRY_GATES = {"lstm": "forget", "gru": "update"}
+
+
+def carry_products(gate, target_step: int) -> np.ndarray:
+    """(T, H): per unit, the product of the carry gate from step t + 1 to
+    ``target_step`` (1 at t = target_step, NaN after it), averaged over sequences.
+
+    It is the factor by which the carried path alone (the LSTM's cell state, the GRU's
+    z-weighted h) multiplies a unit's state, and its gradient, between t and the target
+    step; the paths through the gates add to it. ``gate`` is (B, T, H) or (T, H)."""
+    g = np.asarray(gate, dtype=np.float64)
+    g = g[None] if g.ndim == 2 else g  # (B, T, H)
+    T = g.shape[1]
+    if not 0 <= target_step < T:
+        raise ValueError(f"target_step must be in [0, {T - 1}], got {target_step}")
+    with np.errstate(divide="ignore"):
+        logs = np.log(np.clip(g[:, 1:target_step + 1], 0.0, 1.0))  # f_1 .. f_tau
+    # suffix sums: log of f_(t+1) * ... * f_tau for t = 0 .. tau - 1, then 0 at tau
+    tail = np.cumsum(logs[:, ::-1], axis=1)[:, ::-1]
+    tail = np.concatenate([tail, np.zeros_like(g[:, :1])], axis=1)  # (B, tau + 1, H)
+    carry = np.full((T, g.shape[2]), np.nan)
+    carry[:target_step + 1] = np.exp(tail).mean(axis=0)
+    return carry
 
 
 def last_layer_weights(rnn: torch.nn.RNNBase) -> dict[str, np.ndarray]:
@@ -132,13 +166,40 @@ def recurrent_spectra(model: RecurrentModel) -> tuple[dict, dict]:
             {k: np.array(v) for k, v in sigma.items()})
 
 
+def one_step_grad_norms(unrolled, outputs: torch.Tensor, loss: torch.Tensor,
+                        target_step: int) -> torch.Tensor:
+    """(B, T): ||d l_b/dh_t||, l_b being the term of sequence b's loss that output step
+    ``target_step`` contributes (zero for t after it). Keeps the graph.
+
+    Every task's loss is a sum of per-step terms, so the loss's gradient with respect to
+    the output at one step is that step's term's gradient; pulling it back alone through
+    the unrolled graph gives the term's gradient at every h_t: how strongly that one
+    output is connected to each earlier state."""
+    (grad_out,) = torch.autograd.grad(loss, outputs, retain_graph=True)  # (B, T, O)
+    term = (grad_out[:, target_step].detach() * outputs[:, target_step]).sum()
+    reach = unrolled.steps[:target_step + 1]
+    grads = torch.autograd.grad(term, reach, retain_graph=True, allow_unused=True)
+    norms = [torch.zeros(h.shape[0]) if g is None else g.norm(dim=1)
+             for g, h in zip(grads, reach, strict=True)]
+    later = [torch.zeros(outputs.shape[0])] * (outputs.shape[1] - len(reach))
+    return torch.stack(norms + later, dim=1)
+
+
 def take_probe(model: RecurrentModel, task, x: torch.Tensor, y: torch.Tensor,
-               step: int) -> Probe:
-    """Unroll ``model`` on (x, y) and collect everything the pages draw."""
+               step: int, target_step: int | None = None) -> Probe:
+    """Unroll ``model`` on (x, y) and collect everything the pages draw.
+
+    ``target_step``: the output step whose loss term ``connectivity`` follows back
+    (default: the last)."""
     unrolled = unroll(model.rnn, x)
     outputs = model.head(unrolled.output)
+    T = outputs.shape[1]
+    target_step = T - 1 if target_step is None else int(target_step)
+    if not 0 <= target_step < T:
+        raise ValueError(f"target_step must be in [0, {T - 1}], got {target_step}")
     # Scale the batch-mean loss by B so grad_h[b] is sequence b's own gradient.
     loss = task.loss(outputs, y)
+    connectivity = one_step_grad_norms(unrolled, outputs, loss * x.shape[0], target_step)
     grad_h = grad_h_through_time(unrolled, loss * x.shape[0])
     rho, sigma = recurrent_spectra(model)
     with torch.no_grad():
@@ -159,6 +220,8 @@ def take_probe(model: RecurrentModel, task, x: torch.Tensor, y: torch.Tensor,
         spectral_radius=rho,
         max_singular_value=sigma,
         weights=last_layer_weights(model.rnn),
+        connectivity=_np(connectivity.mean(dim=0)),
+        target_step=target_step,
     )
 
 

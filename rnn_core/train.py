@@ -103,6 +103,9 @@ class Trainer:
             self._eval = self.task.sample(
                 eval_batch, config.seq_len,
                 torch.Generator().manual_seed(seed + _EVAL_STREAM), split="test")
+        # The output step whose loss term a probe's ``connectivity`` follows back.
+        total = self.task.total_len(config.seq_len)
+        self.last_scored_step = range(total)[self.task.scored_steps(config.seq_len)][-1]
         self.probe_every = probe_every
         self.snapshot_bytes = snapshot_bytes
         self.snapshot_sequences = snapshot_sequences
@@ -162,12 +165,13 @@ class Trainer:
                              f"{question!r}")
         return getattr(self, question)(**kwargs)
 
-    def probe(self, sequences: int | None = None) -> Probe:
+    def probe(self, sequences: int | None = None, target_step: int | None = None) -> Probe:
         """A probe of the current weights on the fixed probe batch (its first
-        ``sequences`` sequences when given: a page that shows one needs no eight).
-        Waits for a ``step()`` in progress to return."""
+        ``sequences`` sequences when given: a page that shows one needs no eight), with
+        ``connectivity`` from output step ``target_step`` (default: the last scored
+        step). Waits for a ``step()`` in progress to return."""
         with self._step_lock, _denormals_flushed():
-            return self._take_probe(sequences)
+            return self._take_probe(sequences, target_step)
 
     @torch.no_grad()
     def sample(self, prime: str = "def ", length: int = 300,
@@ -183,12 +187,15 @@ class Trainer:
             return step, sample_text(self.model, self.task, prime=prime, length=length,
                                      temperature=temperature, generator=gen)
 
-    def _take_probe(self, sequences: int | None = None) -> Probe:
+    def _take_probe(self, sequences: int | None = None,
+                    target_step: int | None = None) -> Probe:
         # Callers hold _denormals_flushed(); it is not re-entrant (its exit clears the flag).
-        probe = take_light_probe if self.light_probes else take_probe
         n = self._probe_x.shape[0] if sequences is None else max(1, int(sequences))
-        return probe(self.model, self.task, self._probe_x[:n], self._probe_y[:n],
-                     self.steps_done)
+        x, y = self._probe_x[:n], self._probe_y[:n]
+        if self.light_probes:
+            return take_light_probe(self.model, self.task, x, y, self.steps_done)
+        target = self.last_scored_step if target_step is None else target_step
+        return take_probe(self.model, self.task, x, y, self.steps_done, target)
 
     def _one_step(self) -> None:
         start = time.perf_counter()

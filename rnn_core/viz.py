@@ -513,8 +513,10 @@ def time_step_bars(hidden, *, title: str = "Hidden state at each time step") -> 
 
 
 def grad_norm_figure(frames, frame_labels, *,
-                     title: str = f"Gradient through time {GRAD_LABEL}") -> go.Figure:
-    """||dL/dh_t|| over t on a log axis, one frame per training snapshot.
+                     title: str = f"Gradient through time {GRAD_LABEL}",
+                     label: str = GRAD_LABEL) -> go.Figure:
+    """||dL/dh_t|| (or what ``label`` names) over t on a log axis, one frame per
+    training snapshot.
 
     Zeros, underflows and non-finite values are drawn at a floor (the smallest
     positive value / 10, or 1e-45) as a separate marked trace, so the log axis holds.
@@ -536,8 +538,8 @@ def grad_norm_figure(frames, frame_labels, *,
 
     names = _frame_names("step", labels)
     line, flagged = traces(arrays[-1])
-    line.update(mode="lines+markers", name=GRAD_LABEL, line={"color": PALETTE[0], "width": 2},
-                marker={"size": 4}, hovertemplate=f"t = %{{x}}<br>{GRAD_LABEL} = %{{y:.3e}}"
+    line.update(mode="lines+markers", name=label, line={"color": PALETTE[0], "width": 2},
+                marker={"size": 4}, hovertemplate=f"t = %{{x}}<br>{label} = %{{y:.3e}}"
                                                   "<extra></extra>")
     any_flagged = any((~(np.isfinite(a) & (a > 0))).any() for a in arrays)
     flagged.update(mode="markers", name=f"at floor ({floor:.0e})", showlegend=any_flagged,
@@ -546,7 +548,7 @@ def grad_norm_figure(frames, frame_labels, *,
     fig = go.Figure(data=[line, flagged],
                     frames=[go.Frame(data=traces(a), traces=[0, 1], name=n)
                             for a, n in zip(arrays, names, strict=True)])
-    _style(fig, title, "time step t", GRAD_LABEL, bottom=150)
+    _style(fig, title, "time step t", label, bottom=150)
     length = max(a.size for a in arrays)
     fig.update_xaxes(range=[-0.5, max(length - 0.5, 0.5)])
     fig.update_yaxes(type="log", range=_log_range(floor, *arrays))
@@ -556,7 +558,8 @@ def grad_norm_figure(frames, frame_labels, *,
 
 # --------------------------------------------------------------------- static figures
 def grad_heatmap(steps, grad_norms, *,
-                 title: str = f"log10 {GRAD_LABEL} over training") -> go.Figure:
+                 title: str = f"log10 {GRAD_LABEL} over training",
+                 label: str = GRAD_LABEL) -> go.Figure:
     """log10 of grad_norms (S snapshots, T steps): training step × time step t.
 
     Zeros and underflows are drawn at the floor (smallest positive / 10, or 1e-45);
@@ -573,18 +576,21 @@ def grad_heatmap(steps, grad_norms, *,
     fig = go.Figure(go.Heatmap(
         x=np.arange(norms.shape[1]), y=np.asarray(steps, dtype=np.int64).reshape(-1),
         z=z.astype(np.float32), colorscale=SEQUENTIAL,
-        colorbar={"title": {"text": f"log10 {GRAD_LABEL}"}},
+        colorbar={"title": {"text": f"log10 {label}"}},
         hovertemplate="training step %{y}<br>t = %{x}<br>log10 norm = %{z:.2f}<extra></extra>"))
     return _style(fig, title, "time step t", "training step")
 
 
-def spectra_figure(steps, radius: dict, singular: dict, *, gamma: float = 1.0,
+def spectra_figure(steps, radius: dict, singular: dict, *, gamma: float | None = 1.0,
                    title: str = "Recurrent weight spectra over training") -> go.Figure:
-    """Spectral radius (solid) and largest singular value (dashed) per block, with 1/γ.
+    """Spectral radius (solid) and largest singular value (dashed) per block, with 1/γ
+    unless ``gamma`` is None.
 
-    gamma bounds the activation's derivative (tanh 1, sigmoid 1/4, relu 1). Pascanu
-    et al. (2013): a largest singular value below 1/γ makes gradients vanish; above
-    it they can explode.
+    gamma bounds the activation's derivative (tanh 1, relu 1). Pascanu et al. (2013),
+    for a plain RNN h_t = f(W h_(t-1) + ...): a largest singular value of W below 1/γ
+    makes gradients vanish; above it they can explode. The bound says nothing about
+    gated cells (LSTM, GRU), whose memory runs through gates, not through W alone: pass
+    gamma=None for them.
     """
     steps = np.asarray(steps, dtype=np.int64).reshape(-1)
     fig = go.Figure()
@@ -602,6 +608,8 @@ def spectra_figure(steps, radius: dict, singular: dict, *, gamma: float = 1.0,
                 legendgroup=block, line={"color": colour, "dash": dash, "width": 2},
                 marker={"size": 5},
                 hovertemplate=f"step %{{x}}<br>{kind} ({block}) %{{y:.3f}}<extra></extra>"))
+    if gamma is None:
+        return _style(fig, title, "training step", "spectral radius ρ / largest singular value σ")
     bound = 1.0 / gamma
     lo, hi = (int(steps.min()), int(steps.max())) if steps.size else (0, 1)
     fig.add_trace(go.Scatter(
@@ -614,19 +622,55 @@ def spectra_figure(steps, radius: dict, singular: dict, *, gamma: float = 1.0,
     return _style(fig, title, "training step", "spectral radius ρ / largest singular value σ")
 
 
-def overlay_grad_norms(runs: dict, *, title: str = f"{GRAD_LABEL} by run") -> go.Figure:
-    """One ||dL/dh_t|| line per run on a shared log axis (e.g. tanh RNN vs LSTM)."""
-    arrays = {label: np.asarray(v, dtype=np.float64).reshape(-1) for label, v in runs.items()}
+def overlay_grad_norms(runs: dict, *, title: str = f"{GRAD_LABEL} by run",
+                       label: str = GRAD_LABEL) -> go.Figure:
+    """One ||dL/dh_t|| (or ``label``) line per run on a shared log axis."""
+    arrays = {name: np.asarray(v, dtype=np.float64).reshape(-1) for name, v in runs.items()}
     floor = _log_floor(*arrays.values())
     fig = go.Figure()
-    for i, (label, a) in enumerate(arrays.items()):
+    for i, (name, a) in enumerate(arrays.items()):
         fig.add_trace(go.Scatter(
             x=np.arange(a.size), y=np.where(np.isfinite(a) & (a > 0), a, floor), mode="lines",
-            name=str(label), line={"color": PALETTE[i % len(PALETTE)], "width": 2},
-            hovertemplate=f"{label}<br>t = %{{x}}<br>{GRAD_LABEL} = %{{y:.3e}}"
+            name=str(name), line={"color": PALETTE[i % len(PALETTE)], "width": 2},
+            hovertemplate=f"{name}<br>t = %{{x}}<br>{label} = %{{y:.3e}}"
                           f"<br>(zeros and non-finite drawn at {floor:.0e})<extra></extra>"))
-    _style(fig, title, "time step t", GRAD_LABEL)
+    _style(fig, title, "time step t", label)
     fig.update_yaxes(type="log", range=_log_range(floor, *arrays.values()))
+    return fig
+
+
+def carry_figure(carry, *, gate: str, target_step: int,
+                 title: str = "How much of each unit's memory survives") -> go.Figure:
+    """A gated cell's carry: ``carry`` (T, H) from ``probes.carry_products``, against t
+    on a log axis: the median unit, the band of the middle 80% of units, and the unit
+    that carries most from t = 0."""
+    carry = np.asarray(carry, dtype=np.float64)
+    if carry.ndim != 2:
+        raise ValueError(f"carry must be (T, H), got shape {carry.shape}")
+    t = np.arange(carry.shape[0])
+    upto = t <= target_step
+    kept = carry[upto]
+    floor = _log_floor(kept)
+    shown = np.where(np.isfinite(kept) & (kept > 0), kept, floor)
+    low, mid, high = np.percentile(shown, [10, 50, 90], axis=1)
+    best = int(np.argmax(shown[0]))
+    symbol = "∏ f" if gate == "forget" else "∏ z"
+    fig = go.Figure([
+        go.Scatter(x=t[upto], y=high, mode="lines", line={"width": 0}, showlegend=False,
+                   hoverinfo="skip"),
+        go.Scatter(x=t[upto], y=low, mode="lines", line={"width": 0}, fill="tonexty",
+                   fillcolor="rgba(0,114,178,0.2)", name="middle 80% of units",
+                   hoverinfo="skip"),
+        go.Scatter(x=t[upto], y=mid, mode="lines", name="median unit",
+                   line={"color": PALETTE[0], "width": 2},
+                   hovertemplate=f"t = %{{x}}<br>median {symbol} = %{{y:.3e}}<extra></extra>"),
+        go.Scatter(x=t[upto], y=shown[:, best], mode="lines", name=f"unit {best} (carries most)",
+                   line={"color": PALETTE[1], "width": 2, "dash": "dash"},
+                   hovertemplate=f"t = %{{x}}<br>unit {best}: {symbol} = %{{y:.3e}}"
+                                 "<extra></extra>"),
+    ])
+    _style(fig, title, "time step t", f"{symbol} from t + 1 to {target_step}")
+    fig.update_yaxes(type="log", range=_log_range(floor, shown))
     return fig
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from rnn_core import RunConfig
+from rnn_core import TASKS, RunConfig
 from rnn_core.presets import PRESETS
 from ui.session import PAGES
 
@@ -198,4 +198,94 @@ def test_earlier_runs_of_the_session_are_overlaid_on_the_gradients_page():
     overlay = next(c for c in at.get("plotly_chart") if c.proto.id and "overlay" in c.proto.id)
     names = [t["name"] for t in json.loads(overlay.proto.spec)["data"]]
     assert any("LSTM" in n and "now" in n for n in names)
-    assert any("tanh RNN" in n and "earlier" in n for n in names)
+    assert any("tanh RNN (same settings), earlier" in n for n in names)
+    # A run on another length is not "the same task": it is not overlaid.
+    at.switch_page(PAGES["welcome"]).run()
+    at.number_input(key="cfg.seq_len").set_value(14).run()
+    at.switch_page(PAGES["playground"]).run()
+    _step_until(at, "10")
+    at.switch_page(PAGES["gradients"]).run()
+    assert not at.exception
+    assert not [c for c in at.get("plotly_chart") if c.proto.id and "overlay" in c.proto.id]
+    # Back to T = 12: the runs at 12 are overlaid again, the one at 14 is not.
+    at.switch_page(PAGES["welcome"]).run()
+    at.number_input(key="cfg.seq_len").set_value(12).run()
+    at.switch_page(PAGES["playground"]).run()
+    _step_until(at, "10")
+    at.switch_page(PAGES["gradients"]).run()
+    overlay = next(c for c in at.get("plotly_chart") if c.proto.id and "overlay" in c.proto.id)
+    spec = json.loads(overlay.proto.spec)
+    names = [t["name"] for t in spec["data"]]
+    assert sum("earlier" in n for n in names) == 2, names
+    assert any("tanh RNN (same settings), earlier" in n for n in names)
+    assert "T = 12" in spec["layout"]["title"]["text"]
+
+
+def _chart_specs(at: AppTest) -> dict[str, dict]:
+    return {c.proto.id: json.loads(c.proto.spec) for c in at.get("plotly_chart")
+            if c.proto.id}
+
+
+def _spec_with(at: AppTest, key: str) -> dict | None:
+    return next((spec for cid, spec in _chart_specs(at).items() if key in cid), None)
+
+
+@pytest.mark.parametrize("model", ["rnn_tanh", "rnn_relu", "lstm", "gru"])
+def test_the_singular_value_bound_is_drawn_for_plain_rnns_only(model):
+    at = _app({"model": model, "hidden_size": "8", "seq_len": "12"}, page="gradients")
+    at.button(key="train_step").click().run()
+    deadline = time.monotonic() + 30
+    while _spec_with(at, "grad.spectra") is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+        at.run()
+    assert not at.exception, at.exception
+    spectra = _spec_with(at, "grad.spectra")
+    bounds = [t for t in spectra["data"] if t["name"].startswith("1/γ")]
+    carry = _spec_with(at, "grad.carry")
+    if model in ("lstm", "gru"):
+        assert bounds == [] and not spectra["layout"].get("annotations")
+        gate = "∏ f" if model == "lstm" else "∏ z"
+        assert carry is not None and gate in carry["layout"]["yaxis"]["title"]["text"]
+    else:
+        assert [t["name"] for t in bounds] == ["1/γ = 1"]
+        assert carry is None
+
+
+def test_gradients_page_says_which_gradient_it_draws():
+    """Parity is scored at every step: the page offers the last step's loss term (by
+    default) and the whole loss, and draws the one chosen."""
+    at = _app({"model": "rnn_tanh", "task": "parity", "hidden_size": "8", "seq_len": "12"},
+              page="gradients")
+    at.button(key="train_step").click().run()
+    deadline = time.monotonic() + 30
+    while _spec_with(at, "grad.norm_anim") is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+        at.run()
+    anim = _spec_with(at, "grad.norm_anim")
+    assert anim["layout"]["yaxis"]["title"]["text"] == "‖∂ℓ_11/∂h_t‖"
+    at.radio(key="grad.whole").set_value(True).run()
+    assert _spec_with(at, "grad.norm_anim")["layout"]["yaxis"]["title"]["text"] == "‖∂L/∂h_t‖"
+    assert not at.exception
+    # the adding problem is scored at one step: no choice to make, and the page says why
+    at = _app({"hidden_size": "8", "seq_len": "12"}, page="gradients")
+    assert not at.exception
+    at.button(key="train_step").click().run()
+    assert not [r for r in at.radio if r.key == "grad.whole"]
+
+
+@pytest.mark.parametrize("task", sorted(TASKS))
+@pytest.mark.parametrize("layers", [1, 2, 4])
+def test_inside_a_cell_works_for_every_task_and_depth(task, layers):
+    t = TASKS[task]
+    seq_len = max(t.min_seq_len, min(12, t.max_seq_len or 12))
+    at = _app({"task": task, "num_layers": str(layers), "hidden_size": "6",
+               "seq_len": str(seq_len), "batch_size": "4"}, page="inside_cell")
+    assert not at.exception, at.exception
+    at.button(key="train_step").click().run()
+    total = t.total_len(seq_len)
+    for step in range(total):  # every time step, as the t+1 button walks them
+        at.slider(key="cell.t").set_value(step).run()
+        assert not at.exception, (task, layers, step, at.exception)
+    if layers > 1:
+        assert any(f"layer {layers - 1}'s hidden state" in m.value for m in at.markdown)
+        assert not any("one-hot symbol" in c.value for c in at.code)

@@ -67,10 +67,17 @@ def job_manager() -> JobManager:
 
 @dataclass
 class RunRecord:
-    """What stays of a finished run for overlays: small arrays, no model."""
+    """What stays of a replaced run for overlays: small arrays, no model."""
 
-    label: str
-    grad_norm: np.ndarray | None
+    config: RunConfig
+    steps: int  # training steps done when it was replaced
+    grad_norm: np.ndarray | None  # the whole loss's gradient through time
+    connectivity: np.ndarray | None  # the last scored step's loss term's
+
+    def comparable(self, cfg: RunConfig) -> bool:
+        """Drawn beside ``cfg``'s run only on the same task and sequence length: the
+        gradients through time of different tasks or lengths do not line up."""
+        return (self.config.task, self.config.seq_len) == (cfg.task, cfg.seq_len)
 
 
 @dataclass
@@ -194,10 +201,20 @@ def go_to_preset(name: str) -> None:
 
 
 # --------------------------------------------------------------------------------- jobs
+def run_label(cfg: RunConfig, reference: RunConfig) -> str:
+    """A run's cell and the settings that set it apart from ``reference``'s run."""
+    ref = reference.to_query()
+    changed = [f"{name} {value}" for name, value in cfg.to_query().items()
+               if name != "model" and ref.get(name) != value]
+    return f"{MODEL_TITLES[cfg.model]} ({', '.join(changed) or 'same settings'})"
+
+
 def _record(job: Job) -> RunRecord:
     snaps = job.snapshots
-    return RunRecord(label=f"{job.label} (seed {job.config.seed})",
-                     grad_norm=snaps[-1].grad_norm if snaps else None)
+    last = snaps[-1] if snaps else None
+    return RunRecord(config=job.config, steps=job.steps_done,
+                     grad_norm=None if last is None else last.grad_norm,
+                     connectivity=None if last is None else last.connectivity)
 
 
 def _new_jobs(runs: SessionRuns, cfg: RunConfig, models: tuple[str, ...]) -> None:

@@ -5,6 +5,7 @@ import streamlit as st
 
 from rnn_core import TASKS, viz
 from rnn_core.models import MODEL_TITLES
+from rnn_core.probes import CARRY_GATES, carry_products
 from ui import controls, session
 
 cfg = session.config()
@@ -21,15 +22,24 @@ controls.run_controls()
 
 st.markdown("**One click away:**")
 fix1, fix2, fix3 = st.columns(3)
+GATE_BLOCKS = " (for an LSTM or GRU, every gate's block)" if cfg.model in ("lstm", "gru") \
+    else ""
 FIXES = {
-    "grad.fix_clip": ("Clip at norm 1", {"clip": 1.0}),
-    "grad.fix_orth": ("Orthogonal init", {"init": "orthogonal"}),
-    "grad.fix_irnn": ("Identity init (IRNN)", {"init": "identity"}),
+    "grad.fix_clip": ("Clip at norm 1", {"clip": 1.0},
+                      "the whole gradient is rescaled to norm 1 whenever it is longer."),
+    "grad.fix_orth": ("Orthogonal init", {"init": "orthogonal"},
+                      f"each recurrent block{GATE_BLOCKS} starts as a random orthogonal "
+                      f"matrix, biases at zero."),
+    "grad.fix_irnn": ("Identity init (IRNN)", {"init": "identity"},
+                      f"each recurrent block{GATE_BLOCKS} starts as the identity matrix, "
+                      f"biases at zero; input weights keep torch's uniform draw, and the "
+                      f"optimizer stays {cfg.optimizer} (Le, Jaitly & Hinton 2015 used "
+                      f"SGD and small Gaussian input weights)."),
 }
-for col, (key, (label, change)) in zip((fix1, fix2, fix3), FIXES.items(), strict=True):
+for col, (key, (label, change, about)) in zip((fix1, fix2, fix3), FIXES.items(), strict=True):
     if col.button(label, key=key, width="stretch", wrap=True,
                   help="Restart this run with " + ", ".join(f"{k} = {v}" for k, v in
-                                                            change.items()) + ".",
+                                                            change.items()) + ": " + about,
                   disabled=all(getattr(cfg, k) == v for k, v in change.items())):
         session.set_config(cfg.replace(**change))
         st.rerun()
@@ -63,42 +73,116 @@ if not snaps:
     st.info("No snapshots yet: press **Start** or **Step** to train.")
     st.stop()
 steps = [s.step for s in snaps]
-frames = [s.grad_norm for s in snaps]
-fig = viz.grad_norm_figure(frames, steps, title="‖∂L/∂h_t‖ through time, over training")
+target = snaps[-1].target_step
+layer_note = " of the last layer" if cfg.num_layers > 1 else ""
+scored = list(range(task.total_len(cfg.seq_len))[task.scored_steps(cfg.seq_len)])
+one_step_task = len(scored) == 1
+if one_step_task:
+    whole = False  # scored at one step: the two views are the same curve
+    st.caption(f"{task.title} is scored at one output step (t = {target}), so the loss "
+               f"and that step's loss term are the same.")
+else:
+    whole = st.radio(
+        "Gradient of", [False, True], horizontal=True, key="grad.whole",
+        format_func=lambda w: "the whole loss (every scored step)" if w
+        else f"the loss at the last scored step only (t = {target})",
+        help="The whole loss includes each step's own output, so its gradient at h_t has "
+             "a direct term at every t and stays flat even when nothing reaches far "
+             "back. The last step's loss alone shows how far back that output can "
+             "look.") or False
+if whole:
+    label, frames = "‖∂L/∂h_t‖", [s.grad_norm for s in snaps]
+    what = (f"the derivative of the whole loss (every scored step) with respect to the "
+            f"hidden state{layer_note} at each step t")
+else:
+    label, frames = f"‖∂ℓ_{target}/∂h_t‖", [s.connectivity for s in snaps]
+    what = (f"the derivative of the loss at output step {target} alone with respect to "
+            f"the hidden state{layer_note} at each earlier step t")
+fig = viz.grad_norm_figure(frames, steps, label=label,
+                           title=f"{label} through time, over training")
 controls.chart(fig, "grad.norm_anim",
-               "the total derivative of the loss with respect to the hidden state at each "
-               "step t (through every later step), averaged over probe sequences, on a log "
-               "scale. Play to watch training change it.")
-heat = viz.grad_heatmap(np.array(steps), np.stack(frames),
-                        title="log10 ‖∂L/∂h_t‖: training step × time step")
+               f"{what} (through every later step), averaged over the probe sequences' own "
+               f"losses, on a log scale. Play to watch training change it.")
+heat = viz.grad_heatmap(np.array(steps), np.stack(frames), label=label,
+                        title=f"log10 {label}: training step × time step")
 controls.chart(heat, "grad.heatmap",
                "each row is one snapshot: dark on the left means early steps get almost no "
                "gradient.")
 
+if not one_step_task:
+    with st.expander("From another output step"):
+        tau = st.select_slider("Output step τ", scored, value=scored[-1], key="grad.tau")
+        probe = controls.throttled("grad.tau_cache", (job.id, job.steps_done, tau), 0.0,
+                                   lambda: controls.ask(job, "probe", target_step=tau))
+        if probe is not None:
+            controls.chart(
+                viz.grad_norm_figure([probe.connectivity], [probe.step],
+                                     label=f"‖∂ℓ_{tau}/∂h_t‖",
+                                     title=f"‖∂ℓ_{tau}/∂h_t‖ at training step {probe.step}"),
+                "grad.tau_chart",
+                f"the derivative of the loss at output step τ = {tau} alone, for the model "
+                f"as it is now; it is zero after τ (a later state cannot change an earlier "
+                f"output).")
+
 radius = {k: np.array([s.spectral_radius[k][-1] for s in snaps]) for k in
           snaps[-1].spectral_radius}
 singular = {k: np.array([s.max_singular_value[k][-1] for s in snaps]) for k in radius}
-spec = viz.spectra_figure(np.array(steps), radius, singular, gamma=1.0,
-                          title="Recurrent matrix of the last layer: spectral radius and "
+carry_gate = CARRY_GATES.get(cfg.model)
+layer_title = "the last layer" if cfg.num_layers > 1 else "the recurrent layer"
+spec = viz.spectra_figure(np.array(steps), radius, singular,
+                          gamma=None if carry_gate else 1.0,
+                          title=f"Recurrent matrix of {layer_title}: spectral radius and "
                                 "largest singular value")
-controls.chart(spec, "grad.spectra",
-               "if the largest singular value stays below 1/γ (γ bounds the activation's "
-               "slope: 1 for tanh and ReLU), gradients must vanish; above it they can "
-               "explode (Pascanu, Mikolov & Bengio 2013).")
+if carry_gate is None:
+    controls.chart(spec, "grad.spectra",
+                   "for a plain RNN, if the largest singular value of the recurrent matrix "
+                   "stays below 1/γ (γ bounds the activation's slope: 1 for tanh and "
+                   "ReLU), gradients must vanish over long spans; above it they can "
+                   "explode (Pascanu, Mikolov & Bengio 2013).")
+else:
+    carry = carry_products(snaps[-1].gates[carry_gate], target)
+    symbol = "f" if carry_gate == "forget" else "z"
+    controls.chart(
+        viz.carry_figure(carry, gate=carry_gate, target_step=target,
+                         title=f"What carries a {MODEL_TITLES[cfg.model]}'s memory: the "
+                               f"{carry_gate} gate {symbol}, multiplied along the sequence "
+                               f"(step {snaps[-1].step})"),
+        "grad.carry",
+        f"for each unit, {symbol}_(t+1) × … × {symbol}_{target}: the factor by which the "
+        f"carried path ({'the cell state c' if carry_gate == 'forget' else 'the z-weighted h'}"
+        f") passes a unit's state, and its gradient, from step t to step {target}; the "
+        f"paths through the gates add to it. Near 1, the unit remembers across that span; "
+        f"near 0 it forgets. Averaged over the snapshot's {snaps[-1].gates[carry_gate].shape[0]} "
+        f"probe sequences.")
+    controls.chart(spec, "grad.spectra",
+                   "the recurrent matrix of each gate block, for reference. The "
+                   "singular-value bound of Pascanu, Mikolov & Bengio (2013) is for plain "
+                   "RNNs: a gated cell's memory runs through its gates (above), not through "
+                   "these matrices alone, so no bound is drawn.")
 
-runs = {f"{j.label} (now)": j.snapshots[-1].grad_norm
-        for j in job_map.values() if j.snapshots}
-for record in session.session_runs().previous:
-    if record.grad_norm is not None:
-        runs.setdefault(f"{record.label} (earlier)", record.grad_norm)
+runs = {}
+for j in job_map.values():
+    if j.snapshots:
+        last = j.snapshots[-1]
+        runs[f"{j.label} (now, step {last.step})"] = last.grad_norm if whole \
+            else last.connectivity
+earlier = [r for r in session.session_runs().previous if r.comparable(cfg)]
+for record in earlier:
+    values = record.grad_norm if whole else record.connectivity
+    if values is not None:
+        runs.setdefault(f"{session.run_label(record.config, cfg)}, earlier "
+                        f"(step {record.steps})", values)
 if len(runs) > 1:
-    over = viz.overlay_grad_norms(runs, title="Runs of this session side by side")
+    over = viz.overlay_grad_norms(runs, label=label,
+                                  title=f"Runs of this session on {task.title}, T = "
+                                        f"{cfg.seq_len}")
     controls.chart(over, "grad.overlay",
-                   "the latest ‖∂L/∂h_t‖ of each run trained in this session, same task; "
-                   "a flatter curve carries the error further back in time.")
+                   f"the latest {label} of each run of this session on this task and "
+                   f"length (earlier runs are labelled by what differed from the run on "
+                   f"screen); a flatter curve carries the error further back in time.")
 else:
     st.caption("Train another cell alongside (sidebar) or change a setting to compare runs "
-               "side by side here.")
+               "side by side here (runs on the same task and length are overlaid).")
 
 with st.expander("Download this run"):
     controls.downloads(job, "grad.download")
