@@ -70,7 +70,8 @@ class Job:
 
     ``state`` and ``reason`` change only under the manager's lock. The read side
     (``history``, ``snapshots``, ``config``, ``shape``, ``num_parameters``,
-    ``baseline_loss``, ``steps_done``) is readable from any thread whatever the job's
+    ``baseline_loss``, ``test_baseline_loss``, ``held_out_size``, ``steps_done``) is
+    readable from any thread whatever the job's
     state; the model is reached only through ``ask``.
     """
 
@@ -192,6 +193,14 @@ class Job:
     @property
     def baseline_loss(self) -> float:
         return self.trainer.baseline_loss
+
+    @property
+    def test_baseline_loss(self) -> float:
+        return self.trainer.test_baseline_loss
+
+    @property
+    def held_out_size(self) -> int:
+        return self.trainer.held_out_size
 
     @property
     def queue_position(self) -> int | None:

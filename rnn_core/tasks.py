@@ -7,9 +7,11 @@ one-hot, image pixels in [0, 1]. All randomness comes from the caller's
 torch's global RNG, which other runs in the same process share.
 
 ``baseline_loss`` is the exact loss of the best predictor that ignores the
-input (it may depend on the position), in the units of ``loss``. The UI draws
-it on every loss chart: a curve that stays on it has learned nothing about the
-input.
+input (it may depend on the position), in the units of ``loss``, on the
+sequences of one split (tasks with real data hold out a test split whose
+statistics differ from training's). The UI draws it on every loss chart, each
+curve against its own split's: a curve that stays on it has learned nothing
+about the input. ``metric(..., split)`` is scored against the same split.
 
 Bundled data (``assets/`` at the repository top, see ``assets/PROVENANCE.md``)
 is read lazily on first use and never downloaded.
@@ -116,10 +118,17 @@ class Task:
     def loss(self, outputs: Tensor, y: Tensor) -> Tensor:
         raise NotImplementedError
 
-    def metric(self, outputs: Tensor, y: Tensor) -> float:
+    def metric(self, outputs: Tensor, y: Tensor, split: str = "train") -> float:
         raise NotImplementedError
 
-    def baseline_loss(self, seq_len: int) -> float:
+    def held_out(self, batch_size: int, seq_len: int,
+                 generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        """The batch a run is scored on after training steps: ``batch_size`` sequences
+        of the test split (a task whose test split is small enough returns all of it,
+        in a fixed order, and ignores ``batch_size``)."""
+        return self.sample(batch_size, seq_len, generator, split="test")
+
+    def baseline_loss(self, seq_len: int, split: str = "train") -> float:
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -147,11 +156,12 @@ class _ForecastTask(Task):
     def loss(self, outputs: Tensor, y: Tensor) -> Tensor:
         return F.mse_loss(outputs, y)
 
-    def metric(self, outputs: Tensor, y: Tensor) -> float:
-        # R² against the trivial predictor: 1 = perfect, 0 = no better than ignoring the input
+    def metric(self, outputs: Tensor, y: Tensor, split: str = "train") -> float:
+        # R² against the trivial predictor of the same split: 1 = perfect, 0 = no better
+        # than ignoring the input, below 0 worse than that
         with torch.no_grad():
             mse = F.mse_loss(outputs, y).item()
-        return 1.0 - mse / self.baseline_loss(y.shape[1])
+        return 1.0 - mse / self.baseline_loss(y.shape[1], split)
 
 
 class AddingTask(Task):
@@ -197,13 +207,13 @@ class AddingTask(Task):
     def loss(self, outputs, y):
         return F.mse_loss(outputs[:, -1, 0], y[:, 0])
 
-    def metric(self, outputs, y):
+    def metric(self, outputs, y, split="train"):
         with torch.no_grad():
             error = (outputs[:, -1, 0] - y[:, 0]).abs()
             return (error < self.tolerance).float().mean().item()
 
-    def baseline_loss(self, seq_len):
-        self.check_seq_len(seq_len)
+    def baseline_loss(self, seq_len, split="train"):
+        self._check_request(seq_len, split)
         # target = U1 + U2: the best constant is its mean 1 and its loss the variance 2 * 1/12
         return 1.0 / 6.0
 
@@ -242,15 +252,15 @@ class CopyMemoryTask(_SymbolTask):
         y[:, -n:] = digits
         return _one_hot(symbols, self.n_symbols), y
 
-    def metric(self, outputs, y):
+    def metric(self, outputs, y, split="train"):
         return _accuracy(outputs[:, -self.n_digits :], y[:, -self.n_digits :])
 
     def memory_span(self, seq_len):
         # recalled digit i (output step seq_len + n + i) was shown at step i
         return seq_len + self.n_digits + 1
 
-    def baseline_loss(self, seq_len):
-        self.check_seq_len(seq_len)
+    def baseline_loss(self, seq_len, split="train"):
+        self._check_request(seq_len, split)
         # blanks are certain (loss 0); each recalled digit is uniform over 8 (loss ln 8)
         return self.n_digits * math.log(8) / self.total_len(seq_len)
 
@@ -289,8 +299,8 @@ class SineTask(_ForecastTask):
         low, high = bounds
         return low + (high - low) * torch.rand(shape, generator=generator, dtype=torch.float64)
 
-    def baseline_loss(self, seq_len):
-        self.check_seq_len(seq_len)
+    def baseline_loss(self, seq_len, split="train"):
+        self._check_request(seq_len, split)
         # A uniform phase makes every value mean 0 at every step, so the best constant is 0
         # and its loss the variance: sum over components of E[A²]/2, plus the noise.
         low, high = self.amp_range
@@ -320,11 +330,11 @@ class ParityTask(_SymbolTask):
         bits = torch.randint(0, 2, (batch_size, seq_len), generator=generator)
         return _one_hot(bits, 2), bits.cumsum(dim=1) % 2
 
-    def metric(self, outputs, y):
+    def metric(self, outputs, y, split="train"):
         return _accuracy(outputs, y)
 
-    def baseline_loss(self, seq_len):
-        self.check_seq_len(seq_len)
+    def baseline_loss(self, seq_len, split="train"):
+        self._check_request(seq_len, split)
         # the latest bit is fair and independent of the past, so every parity is a fair coin
         return math.log(2)
 
@@ -344,8 +354,10 @@ class CharLMTask(_SymbolTask):
         "to predict well the net has to know whether it is inside a string, how deep the "
         "indentation is and how far along the line it is, and single units that track such "
         "things can often be spotted in the hidden-state plots (Karpathy's char-RNN). The "
-        "score is bits per character on the last 10% of the text, which the net never trains "
-        "on. Predicting only how common each character is gives the baseline."
+        "held-out score is bits per character on 64 fixed windows of the last 10% of the "
+        "text, which the net never trains on. Predicting only how common each character is "
+        "gives the baseline; the held-out text has its own (its characters are a little more "
+        "predictable), drawn beside the held-out curve."
     )
     metric_name = "bits per character"
     higher_is_better = False
@@ -413,32 +425,32 @@ class CharLMTask(_SymbolTask):
         window = _windows(self._corpus().splits[split], batch_size, seq_len + 1, generator)
         return _one_hot(window[:, :-1], self.input_size), window[:, 1:]
 
-    def metric(self, outputs, y):
+    def metric(self, outputs, y, split="train"):
         with torch.no_grad():
             return _cross_entropy(outputs, y).item() / math.log(2)
 
-    def baseline_loss(self, seq_len):
-        self.check_seq_len(seq_len)
-        if seq_len not in self._baselines:
-            self._baselines[seq_len] = self._exact_baseline(seq_len)
-        return self._baselines[seq_len]
+    def baseline_loss(self, seq_len, split="train"):
+        self._check_request(seq_len, split)
+        if (seq_len, split) not in self._baselines:
+            self._baselines[seq_len, split] = self._exact_baseline(seq_len, split)
+        return self._baselines[seq_len, split]
 
-    def _exact_baseline(self, seq_len: int) -> float:
-        """Mean over positions t of the entropy of the target at t under train sampling.
+    def _exact_baseline(self, seq_len: int, split: str) -> float:
+        """Mean over positions t of the entropy of the target at t, windows of ``split``.
 
         With M valid starts s, the target at position t is text[s + t + 1], so it ranges over
         text[t + 1 : t + 1 + M]. Moving from t - 1 to t drops text[t] and adds text[t + M]:
         the symbol counts of all positions are the first count plus a running sum of these
         one-in, one-out changes, O(N + T * V) instead of O(T * N).
         """
-        train = self._corpus().splits["train"].numpy()
+        text = self._corpus().splits[split].numpy()
         n_symbols = self.input_size
-        n_starts = len(train) - seq_len
-        first = np.bincount(train[1 : 1 + n_starts], minlength=n_symbols)
+        n_starts = len(text) - seq_len
+        first = np.bincount(text[1 : 1 + n_starts], minlength=n_symbols)
         change = np.zeros((seq_len, n_symbols), dtype=np.int64)
         t = np.arange(1, seq_len)
-        np.add.at(change, (t, train[t + n_starts]), 1)
-        np.add.at(change, (t, train[t]), -1)
+        np.add.at(change, (t, text[t + n_starts]), 1)
+        np.add.at(change, (t, text[t]), -1)
         counts = first + np.cumsum(change, axis=0)  # (T, V)
         return float(_entropy(counts).mean())
 
@@ -453,10 +465,11 @@ class CO2Task(_ForecastTask):
         "value and predicts next week's. Each window is measured from its own first week, in "
         "units of 3 ppm, so the net has to learn the seasonal cycle and the slope of the trend "
         "rather than the absolute level. The net trains on 1958 to early 1993 and is scored by "
-        "R² on the held-out weeks from April 1993 to 2001. Predicting, for each step, the "
-        "average change seen in training (which ignores the input) gives R² = 0 on the "
-        "training years; simply repeating this week's value already gives about 0.97, so the "
-        "skill is in the last few hundredths: the seasonal turns and the recent slope."
+        "R² on 64 fixed windows of the held-out weeks, April 1993 to 2001. R² compares the "
+        "net with predicting, for each step, the average change over the same split's "
+        "windows (which ignores the input): 0 means no better than that. Simply repeating "
+        "this week's value already scores about 0.97 on either split, so the skill is in the "
+        "last few hundredths: the seasonal turns and the recent slope."
     )
     has_split = True
     train_fraction = 0.8
@@ -509,15 +522,16 @@ class CO2Task(_ForecastTask):
         x, y = self._relative(window)
         return x.to(torch.float32)[..., None], y.to(torch.float32)[..., None]
 
-    def baseline_loss(self, seq_len):
-        self.check_seq_len(seq_len)
-        if seq_len not in self._baselines:
-            # every train window at once: the best constant at each position is the mean
-            # target there, and its loss the (population) variance
-            windows = np.lib.stride_tricks.sliding_window_view(self._splits()["train"], seq_len + 1)
+    def baseline_loss(self, seq_len, split="train"):
+        self._check_request(seq_len, split)
+        if (seq_len, split) not in self._baselines:
+            # every window of the split at once: the best constant at each position is
+            # the mean target there, and its loss the (population) variance
+            windows = np.lib.stride_tricks.sliding_window_view(self._splits()[split],
+                                                               seq_len + 1)
             _, targets = self._relative(windows)  # (n_starts, T)
-            self._baselines[seq_len] = float(targets.var(axis=0).mean())
-        return self._baselines[seq_len]
+            self._baselines[seq_len, split] = float(targets.var(axis=0).mean())
+        return self._baselines[seq_len, split]
 
 
 class _DigitsData(NamedTuple):
@@ -549,7 +563,7 @@ class _DigitsTask(Task):
         self._path = path
         self._lock = threading.Lock()
         self._data: _DigitsData | None = None
-        self._baseline: float | None = None
+        self._baselines: dict[str, float] = {}
 
     @property
     def input_size(self) -> int:
@@ -606,21 +620,29 @@ class _DigitsTask(Task):
         x = images.reshape(batch_size, seq_len, self.pixels_per_step)  # raster order
         return x, torch.from_numpy(labels)[chosen]
 
+    def held_out(self, batch_size, seq_len, generator):
+        # all of the test split (360 images), in its fixed order: no sampling error
+        self._check_request(seq_len, "test")
+        data = self._digits()
+        images = torch.from_numpy(data.images["test"])
+        x = images.reshape(len(images), seq_len, self.pixels_per_step)  # raster order
+        return x, torch.from_numpy(data.labels["test"])
+
     def loss(self, outputs, y):
         return F.cross_entropy(outputs[:, -1], y)
 
-    def metric(self, outputs, y):
+    def metric(self, outputs, y, split="train"):
         return _accuracy(outputs[:, -1], y)
 
-    def baseline_loss(self, seq_len):
-        self.check_seq_len(seq_len)
-        if self._baseline is None:
-            # images are drawn uniformly from the train split: the best guess without looking
-            # is the label frequencies there, and its loss their entropy
-            labels = self._digits().labels["train"]
-            counts = np.bincount(labels, minlength=self.output_size)
-            self._baseline = float(_entropy(counts))
-        return self._baseline
+    def baseline_loss(self, seq_len, split="train"):
+        self._check_request(seq_len, split)
+        if split not in self._baselines:
+            # images are drawn uniformly from the split (and the held-out score takes all
+            # of the test split): the best guess without looking is the split's label
+            # frequencies, and its loss their entropy
+            counts = np.bincount(self._digits().labels[split], minlength=self.output_size)
+            self._baselines[split] = float(_entropy(counts))
+        return self._baselines[split]
 
 
 class DigitsRowsTask(_DigitsTask):
@@ -635,8 +657,8 @@ class DigitsRowsTask(_DigitsTask):
         "this is a gentle start for a recurrent net. Still, an image is not a story told in "
         "order: a convolutional net looks at small patches of the whole picture at once, which "
         "suits images, while recurrence suits things that unfold step by step, like text or "
-        "sound. The net trains on 80% of the 1,797 digits and is scored on the other 20%, "
-        "which it never sees in training."
+        "sound. The net trains on 80% of the 1,797 digits and is scored on all of the other "
+        "20% (360 digits), which it never sees in training."
     )
     pixels_per_step = 8
 

@@ -100,9 +100,8 @@ class Trainer:
         self._eval_every = eval_every
         self._eval = None
         if self.task.has_split:
-            self._eval = self.task.sample(
-                eval_batch, config.seq_len,
-                torch.Generator().manual_seed(seed + _EVAL_STREAM), split="test")
+            self._eval = self.task.held_out(
+                eval_batch, config.seq_len, torch.Generator().manual_seed(seed + _EVAL_STREAM))
         # The output step whose loss term a probe's ``connectivity`` follows back.
         total = self.task.total_len(config.seq_len)
         self.last_scored_step = range(total)[self.task.scored_steps(config.seq_len)][-1]
@@ -135,7 +134,21 @@ class Trainer:
 
     @property
     def baseline_loss(self) -> float:
+        """The trivial baseline of the training split (what ``loss`` is measured on)."""
         return self.task.baseline_loss(self.config.seq_len)
+
+    @property
+    def test_baseline_loss(self) -> float:
+        """The trivial baseline of the held-out split (what ``test_loss`` is measured
+        on), NaN for tasks without one."""
+        if not self.task.has_split:
+            return math.nan
+        return self.task.baseline_loss(self.config.seq_len, "test")
+
+    @property
+    def held_out_size(self) -> int:
+        """How many held-out sequences ``test_loss`` is measured on (0: none)."""
+        return 0 if self._eval is None else int(self._eval[0].shape[0])
 
     # ------------------------------------------------------------------ write side
     def step(self, n: int = 1) -> int:
@@ -254,7 +267,8 @@ class Trainer:
         x, y = self._eval
         self.model.eval()
         outputs = self.model(x)
-        return float(self.task.loss(outputs, y)), float(self.task.metric(outputs, y))
+        return (float(self.task.loss(outputs, y)),
+                float(self.task.metric(outputs, y, split="test")))
 
     def _diverge(self, reason: str) -> None:
         with torch.no_grad():

@@ -196,10 +196,14 @@ def _curve(steps, loss, smooth: float, log_y: bool, max_points: int, x_dtype=np.
 
 
 def loss_figure(steps, loss, baseline, *, clipped_steps=None, log_y=False, smooth=0.0,
-                test_steps=None, test_loss=None, max_points=2000,
+                test_steps=None, test_loss=None, test_baseline=None, max_points=2000,
                 title="Training loss", others=None, label=None,
                 y_title="loss") -> go.Figure:
     """Training loss over steps, with the trivial baseline, clipping events and divergence.
+
+    ``test_steps``/``test_loss`` draw the held-out loss; ``test_baseline`` is the trivial
+    baseline of the held-out split, drawn beside it in the held-out curve's colour (the
+    splits' baselines differ: each curve is read against its own).
 
     Trace 0 is always "training loss". ``clipped_steps``: either a boolean mask aligned
     with ``steps`` (the history's "clipped" column) or the step numbers themselves.
@@ -223,7 +227,8 @@ def loss_figure(steps, loss, baseline, *, clipped_steps=None, log_y=False, smoot
                              hovertemplate=f"step %{{x}}<br>{name} %{{y:.4g}}<extra></extra>"))
 
     xs = [x]
-    if test_steps is not None and test_loss is not None:
+    drew_test = test_steps is not None and test_loss is not None
+    if drew_test:
         tx = np.asarray(test_steps, dtype=np.int64).reshape(-1)
         ty = np.asarray(test_loss, dtype=np.float64).reshape(-1)
         ok = np.isfinite(ty) & ((ty > 0) if log_y else True)
@@ -269,6 +274,15 @@ def loss_figure(steps, loss, baseline, *, clipped_steps=None, log_y=False, smoot
             x=np.array([lo, hi]), y=np.array([baseline, baseline]), mode="lines", name=label,
             line={"color": "#555555", "dash": "dash", "width": 2},
             hovertemplate=f"{label}: the loss of ignoring the input<extra></extra>"))
+
+    if drew_test and test_baseline is not None and math.isfinite(test_baseline) \
+            and (test_baseline > 0 or not log_y):
+        label = f"held-out baseline ({test_baseline:.3g})"
+        fig.add_trace(go.Scatter(
+            x=np.array([lo, hi]), y=np.array([test_baseline, test_baseline]), mode="lines",
+            name=label, line={"color": PALETTE[1], "dash": "dash", "width": 2},
+            hovertemplate=f"{label}: the loss of ignoring the input, on the held-out "
+                          f"split<extra></extra>"))
 
     if diverged_at is not None:
         fig.add_vline(x=diverged_at, line={"color": PALETTE[1], "dash": "dot", "width": 2},

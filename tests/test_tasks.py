@@ -828,3 +828,73 @@ def test_every_bundled_task_file_is_in_provenance():
     for folder in ("corpus", "data"):
         for path in (ROOT / "assets" / folder).iterdir():
             assert path.name in provenance, path.name
+
+
+# ------------------------------------------------------- each split has its own baseline
+def test_a_character_frequency_model_sits_on_the_held_out_baseline_not_below_it():
+    """A model that learned only the training text's character frequencies predicts the
+    same distribution everywhere. On held-out text it cannot beat that split's baseline
+    (the best input-independent predictor there), while the training split's baseline
+    lies 0.2 nats above it: drawn against that one, it would look like learning."""
+    task = TASKS["char_lm"]
+    T = 100
+    train = task._corpus().splits["train"]
+    freq = torch.bincount(train, minlength=task.input_size).double() + 1e-12
+    log_freq = (freq / freq.sum()).log().float()
+    x, y = task.held_out(64, T, torch.Generator().manual_seed(5))
+    outputs = log_freq.expand(*y.shape, -1)  # (B, T, V) logits of the frequencies
+    held_out_loss = float(task.loss(outputs, y))
+    test_baseline = task.baseline_loss(T, "test")
+    assert held_out_loss > test_baseline - 0.02  # a sample of 64 windows: small noise
+    assert task.baseline_loss(T) - held_out_loss > 0.15
+
+
+def _all_windows(task, T, split):
+    series = torch.from_numpy(task.series(split))
+    windows = series.unfold(0, T + 1, 1)  # (n_starts, T + 1)
+    x, y = task._relative(windows)
+    return x.float()[..., None], y.float()[..., None]
+
+
+def test_held_out_r2_is_measured_against_the_held_out_variance():
+    """Predicting each position's mean target over the held-out windows ignores the input
+    and scores R² = 0 there; measured against the training split's variance, as before,
+    the same predictor scored differently."""
+    task = TASKS["co2"]
+    T = 104
+    _, y = _all_windows(task, T, "test")
+    outputs = y.mean(dim=0, keepdim=True).expand_as(y)
+    assert task.metric(outputs, y, split="test") == pytest.approx(0.0, abs=1e-5)
+    assert abs(task.metric(outputs, y, split="train")) > 0.1
+    assert task.baseline_loss(T, "test") == pytest.approx(float(F.mse_loss(outputs, y)),
+                                                          rel=1e-5)
+
+
+@pytest.mark.parametrize("name", ["digits_rows", "digits_pixels"])
+def test_digits_are_scored_on_the_whole_held_out_split(name):
+    task = TASKS[name]
+    T = task.min_seq_len
+    images, labels = task.images("test")
+    x, y = task.held_out(64, T, torch.Generator().manual_seed(0))
+    assert x.shape[0] == len(labels) == 360  # all of it, whatever the batch size asked
+    np.testing.assert_array_equal(y.numpy(), labels)
+    np.testing.assert_array_equal(x.reshape(-1, 8, 8).numpy(), images)
+    counts = np.bincount(labels, minlength=10)
+    p = counts[counts > 0] / counts.sum()
+    assert task.baseline_loss(T, "test") == pytest.approx(float(-(p * np.log(p)).sum()))
+
+
+@pytest.mark.parametrize("name", sorted(TASKS))
+def test_every_baseline_refuses_an_unknown_split(name):
+    task = TASKS[name]
+    with pytest.raises(ValueError, match="split"):
+        task.baseline_loss(task.min_seq_len if task.max_seq_len else 20, "validation")
+
+
+@pytest.mark.parametrize("split", ["train", "test"])
+def test_repeating_this_weeks_co2_value_scores_about_097_on_either_split(split):
+    """The CO2 description says so: persistence is a strong forecast."""
+    task = TASKS["co2"]
+    x, y = _all_windows(task, 104, split)
+    assert task.metric(x, y, split=split) == pytest.approx(0.97, abs=0.01)
+    assert "about 0.97 on either split" in task.description

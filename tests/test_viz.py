@@ -557,3 +557,16 @@ def test_activation_html_escapes_and_colours():
     assert "background:rgb(247,247,247)" in out  # 0: white
     with pytest.raises(ValueError):
         activation_html("ab", [0.0])
+
+
+def test_the_held_out_curve_has_its_own_baseline():
+    fig = viz.loss_figure([1, 2, 3], [3.0, 2.9, 2.8], 3.13, test_steps=[2],
+                          test_loss=[2.85], test_baseline=2.89)
+    names = [t.name for t in fig.data]
+    assert "trivial baseline (3.13)" in names and "held-out baseline (2.89)" in names
+    held = next(t for t in fig.data if t.name == "held-out baseline (2.89)")
+    assert list(held.y) == [2.89, 2.89]
+    assert held.line.color == next(t for t in fig.data if t.name == "held-out loss").line.color
+    # no held-out curve, no held-out baseline
+    plain = viz.loss_figure([1, 2], [1.0, 0.9], 1.0, test_baseline=2.89)
+    assert not any("held-out" in t.name for t in plain.data)

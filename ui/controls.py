@@ -165,4 +165,5 @@ def race_loss_figure(job_map: dict[str, Job], frame, *, smooth: float, title: st
         clipped_steps=frame.loc[frame["clipped"], "step"].to_numpy(), log_y=log_y,
         smooth=smooth, test_steps=tests["step"].to_numpy() if len(tests) else None,
         test_loss=tests["test_loss"].to_numpy() if len(tests) else None,
+        test_baseline=main.test_baseline_loss if with_test else None,
         title=title, others=others, label=main.label if others else None)

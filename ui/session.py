@@ -9,6 +9,7 @@ at once.
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import uuid
@@ -56,13 +57,18 @@ def job_manager() -> JobManager:
     # Once per process: each job trains on one intra-op thread, so concurrent jobs
     # share the cores instead of oversubscribing them (GUIDE: threads).
     torch.set_num_threads(1)
-    return JobManager(
+    manager = JobManager(
         # 4: a race of up to four models trains side by side by default; on 2 cores each
         # then runs at about half speed, and further runs queue (set it to suit the host).
         max_running=max(1, int(_env("RNN_EXPLORER_MAX_JOBS", 4))),
         step_cap=max(10, int(_env("RNN_EXPLORER_STEP_CAP", 5000))),
         idle_timeout=max(5.0, _env("RNN_EXPLORER_IDLE_SECONDS", 120)),
     )
+    # Join the workers before the interpreter tears down: a daemon thread still inside a
+    # torch op at exit aborts the process ("terminate called without an active
+    # exception"), which ends a stopped server with a crash in its log.
+    atexit.register(manager.shutdown)
+    return manager
 
 
 @dataclass

@@ -144,7 +144,7 @@ else:
     symbol = "f" if carry_gate == "forget" else "z"
     controls.chart(
         viz.carry_figure(carry, gate=carry_gate, target_step=target,
-                         title=f"What carries a {MODEL_TITLES[cfg.model]}'s memory: the "
+                         title=f"What carries the {MODEL_TITLES[cfg.model]}'s memory: the "
                                f"{carry_gate} gate {symbol}, multiplied along the sequence "
                                f"(step {snaps[-1].step})"),
         "grad.carry",

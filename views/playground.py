@@ -48,10 +48,14 @@ def live() -> None:
 
     fig = controls.race_loss_figure(job_map, frame, smooth=smooth, log_y=log_y,
                                     with_test=True, title="Training loss")
+    held_out = (f" The held-out loss (on {main.held_out_size} sequences the model never "
+                f"trains on) has its own dashed line: that split's baseline."
+                if task.has_split else "")
     controls.chart(fig, "loss_chart",
                    "the loss per training step (lower is better). The dashed line is what a "
                    "model that ignores its input can reach; a curve that stays on it has "
-                   "learned nothing. Crosses mark steps whose gradient was clipped.")
+                   "learned nothing. Crosses mark steps whose gradient was clipped."
+                   + held_out)
 
     snaps = main.snapshots
     if snaps:
