@@ -13,7 +13,7 @@ A plain Python + PyTorch library (no streamlit). The public API:
 - ``Probe``: hidden states, gates, total dL/dh_t through time and spectra, as numpy; or,
   for any model, input saliency ||dL/dx_t|| and attention maps (light probes).
 - ``unroll``: manual cells over a fused module's own weights.
-- ``grad_norms_through_time``: batch mean of ||dL/dh_t|| for every step t.
+- ``grad_norms_through_time``: ||dL/dh_t|| for every step t (mean over the batch).
 """
 
 from rnn_core.cells import Unrolled, grad_norms_through_time, unroll

@@ -132,10 +132,13 @@ def grad_h_through_time(unrolled: Unrolled, loss: torch.Tensor) -> torch.Tensor:
 
 def grad_norms_through_time(module: nn.RNNBase, x: torch.Tensor,
                             loss_fn: Callable[[torch.Tensor], torch.Tensor]) -> np.ndarray:
-    """Batch mean of ||dL/dh_t||_2 for every step t, (T,).
+    """Mean over the batch of ||dL/dh_{b,t}||_2 for every step t, (T,), L being the
+    scalar ``loss_fn`` returns for the last layer's output sequence (B, T, H).
 
-    ``loss_fn`` maps the last layer's output sequence (B, T, H) to a scalar. The
-    derivative is the total one, through every later step, not only the direct path.
+    The derivative is the total one, through every later step, not only the direct
+    path. Its size follows L's definition: with a batch-mean loss each sequence's states
+    get 1/B of the gradient of that sequence's own loss (the app's probes scale the loss
+    by B, so their ``grad_norm`` is of each sequence's own loss, whatever the batch).
     """
     unrolled = unroll(module, x, record=False)
     grad_h = grad_h_through_time(unrolled, loss_fn(unrolled.output))

@@ -62,14 +62,14 @@ class Probe:
     gates: dict[str, np.ndarray]  # last layer, post-activation, (B, T, H)
     preactivations: dict[str, np.ndarray]  # same keys, before the nonlinearity
     grad_h: np.ndarray | None  # (B, T, H): total dL_b/dh_t, last layer (None in snapshots)
-    grad_norm: np.ndarray | None  # (T,): the whole loss, batch mean of ||dL_b/dh_t||
+    grad_norm: np.ndarray | None  # (T,) float64: the whole loss, batch mean of ||dL_b/dh_t||
     spectral_radius: dict[str, np.ndarray]  # block -> (L,)
     max_singular_value: dict[str, np.ndarray]  # block -> (L,)
     saliency: np.ndarray | None = None  # (B, T): ||dL_b/dx_t|| per sequence (light probes)
     attention: np.ndarray | None = None  # (layers, heads, T', T'), sequence 0 (transformer)
     attention_stride: int = 1  # steps pooled into one cell of ``attention``
     weights: dict[str, np.ndarray] = field(default_factory=dict)  # last layer, full probes
-    connectivity: np.ndarray | None = None  # (T,): one step's loss term, as grad_norm
+    connectivity: np.ndarray | None = None  # (T,) float64: one step's loss term
     target_step: int | None = None  # the output step whose loss term ``connectivity`` is
 
     @property
@@ -140,6 +140,42 @@ def carry_products(gate, target_step: int) -> np.ndarray:
     return carry
 
 
+@dataclass(frozen=True)
+class Carrier:
+    """A unit that holds what arrived at the marked steps until the end of the sequence."""
+
+    unit: int
+    min_forget: float  # lowest forget gate from just after the first mark to the end
+    input_at_marks: float  # mean input gate at the marked steps
+    max_input_elsewhere: float  # highest input gate at any other step
+
+
+def carrier_units(forget, input_gate, marked, *, keep: float = 0.98, opens: float = 0.5,
+                  shut: float = 0.2) -> list[Carrier]:
+    """The LSTM units that write at the marked steps and then keep what they wrote.
+
+    A unit qualifies when, averaged over sequences, its forget gate stays above ``keep``
+    at every step from just after the first mark to the end, its input gate is above
+    ``opens`` at the marks and stays below ``shut`` at every other step. ``forget`` and
+    ``input_gate`` are (B, T, H); ``marked`` is (B, T) bool with a mark in every row.
+    Strongest writer (input at marks minus elsewhere) first.
+    """
+    f = np.asarray(forget, dtype=np.float64)
+    i = np.asarray(input_gate, dtype=np.float64)
+    marked = np.asarray(marked, dtype=bool)
+    B, T, _ = f.shape
+    if marked.shape != (B, T) or not marked.any(axis=1).all():
+        raise ValueError(f"marked must be (B, T) = {(B, T)} with a mark in every row")
+    first = marked.argmax(axis=1)  # (B,)
+    after = np.arange(T)[None, :] > first[:, None]  # (B, T): after the first mark
+    min_f = np.where(after[..., None], f, np.inf).min(axis=1).mean(axis=0)  # (H,)
+    at_marks = (i * marked[..., None]).sum(axis=(0, 1)) / marked.sum()
+    elsewhere = np.where(marked[..., None], -np.inf, i).max(axis=1).mean(axis=0)
+    found = [Carrier(int(u), float(min_f[u]), float(at_marks[u]), float(elsewhere[u]))
+             for u in np.flatnonzero((min_f > keep) & (at_marks > opens) & (elsewhere < shut))]
+    return sorted(found, key=lambda c: c.max_input_elsewhere - c.input_at_marks)
+
+
 def last_layer_weights(rnn: torch.nn.RNNBase) -> dict[str, np.ndarray]:
     """Copies of the last layer's weights and biases (float32 numpy)."""
     layer = rnn.num_layers - 1
@@ -179,9 +215,11 @@ def one_step_grad_norms(unrolled, outputs: torch.Tensor, loss: torch.Tensor,
     term = (grad_out[:, target_step].detach() * outputs[:, target_step]).sum()
     reach = unrolled.steps[:target_step + 1]
     grads = torch.autograd.grad(term, reach, retain_graph=True, allow_unused=True)
-    norms = [torch.zeros(h.shape[0]) if g is None else g.norm(dim=1)
-             for g, h in zip(grads, reach, strict=True)]
-    later = [torch.zeros(outputs.shape[0])] * (outputs.shape[1] - len(reach))
+    # float64 norms: squares of float32 components below about 1e-19 underflow to zero
+    norms = [torch.zeros(h.shape[0], dtype=torch.float64) if g is None
+             else g.double().norm(dim=1) for g, h in zip(grads, reach, strict=True)]
+    later = [torch.zeros(outputs.shape[0], dtype=torch.float64)] * (outputs.shape[1]
+                                                                    - len(reach))
     return torch.stack(norms + later, dim=1)
 
 
@@ -216,11 +254,13 @@ def take_probe(model: RecurrentModel, task, x: torch.Tensor, y: torch.Tensor,
         gates={k: _np(v) for k, v in unrolled.gates.items()},
         preactivations={k: _np(v) for k, v in unrolled.preactivations.items()},
         grad_h=_np(grad_h),
-        grad_norm=_np(grad_h.norm(dim=2).mean(dim=0)),
+        # float64: the squares of float32 components below about 1e-19 would underflow,
+        # drawing a vanishing gradient as exactly zero many steps too early
+        grad_norm=grad_h.double().norm(dim=2).mean(dim=0).numpy(),
         spectral_radius=rho,
         max_singular_value=sigma,
         weights=last_layer_weights(model.rnn),
-        connectivity=_np(connectivity.mean(dim=0)),
+        connectivity=connectivity.mean(dim=0).numpy(),
         target_step=target_step,
     )
 

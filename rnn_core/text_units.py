@@ -10,6 +10,7 @@ so the diverging colour ramp is defined here and ``viz`` re-exports it.
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -133,6 +134,34 @@ def rank_units(hidden: np.ndarray, features: dict[str, np.ndarray],
         rows.extend((unit, name, float(r)) for unit, r in enumerate(corr))
     rows.sort(key=lambda row: -abs(row[2]))  # stable: equal |r| keep unit order
     return rows if top is None else rows[:top]
+
+
+def best_per_feature(ranking: list[tuple[int, str, float]]) -> dict[str, tuple[int, float]]:
+    """feature -> (unit, r) of its strongest unit, from a ``rank_units`` ranking."""
+    best: dict[str, tuple[int, float]] = {}
+    for unit, feature, r in ranking:  # by |r| descending: the first of each wins
+        best.setdefault(feature, (unit, r))
+    return best
+
+
+@dataclass
+class UnitTracking:
+    """Which units of a character model follow which feature of held-out text, beside
+    the same measure for the untrained network (its initial weights): random smooth
+    functions of the input already correlate with slowly varying features, so a unit
+    tracks a feature only as far as it beats that."""
+
+    step: int  # the training step of the weights measured
+    chars: int  # characters of held-out text the correlations are measured on
+    state: str  # which state of the units: "cell state c" (LSTM) or "h"
+    ranking: list[tuple[int, str, float]]  # trained: (unit, feature, r), |r| descending
+    untrained_best: dict[str, tuple[int, float]]  # feature -> (unit, r), initial weights
+    excerpt: str  # the first characters of that text, for display
+    excerpt_hidden: np.ndarray  # (len(excerpt), H): the trained units' state on the excerpt
+
+    @property
+    def trained_best(self) -> dict[str, tuple[int, float]]:
+        return best_per_feature(self.ranking)
 
 
 def diverging_rgb(values: np.ndarray, vmin: float = -1.0, vmax: float = 1.0) -> np.ndarray:

@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+from rnn_core import text_units
+from rnn_core.cells import unroll
 from rnn_core.config import RunConfig
 from rnn_core.generate import sample_text
 from rnn_core.models import RecurrentModel, build_model, count_parameters
@@ -118,6 +120,7 @@ class Trainer:
         self._step_lock = threading.Lock()  # one step() at a time per trainer
         # The weights of the last step whose loss was finite, restored on divergence.
         self._last_good = [p.detach().clone() for p in self.model.parameters()]
+        self._untrained_best: dict | None = None  # track_units of the initial weights
 
     # ------------------------------------------------------------------ read side
     @property
@@ -169,7 +172,7 @@ class Trainer:
     # ------------------------------------------------------------------ questions
     # What a page may ask of the model, by name (``answer``): a run in another thread or
     # process can only be asked, and every answer is plain data (numpy, str, numbers).
-    QUESTIONS = ("probe", "sample")
+    QUESTIONS = ("probe", "sample", "track_units")
 
     def answer(self, question: str, **kwargs):
         """The answer to one of ``QUESTIONS`` (ValueError for any other name)."""
@@ -199,6 +202,37 @@ class Trainer:
             gen = torch.Generator().manual_seed(self.config.seed + step)
             return step, sample_text(self.model, self.task, prime=prime, length=length,
                                      temperature=temperature, generator=gen)
+
+    @torch.no_grad()
+    def track_units(self, length: int = 20_000, excerpt: int = 600) -> text_units.UnitTracking:
+        """Correlations of the last layer's units with the features of ``length``
+        held-out characters read in one pass, beside the untrained network's (the run's
+        initial weights, rebuilt from its seed). An LSTM's units are read in its cell
+        state c, where they keep what they track (its h is c gated by the output gate,
+        which blurs it); other cells in h. Character tasks only."""
+        if not hasattr(self.task, "held_out_text") or not isinstance(self.model,
+                                                                    RecurrentModel):
+            raise ValueError(f"{self.task.title} is not a character task: no text to track")
+        codes = self.task.held_out_text(length)
+        text = self.task.decode(codes)
+        features = text_units.text_features(text)
+        x = torch.nn.functional.one_hot(codes, self.task.input_size).float()[None]
+        if self._untrained_best is None:
+            initial = build_model(self.config, self.task.input_size, self.task.output_size,
+                                  self.shape.kwargs)
+            with _denormals_flushed():
+                states = _tracked_states(initial, x)
+            self._untrained_best = text_units.best_per_feature(
+                text_units.rank_units(states, features))
+        with self._step_lock, _denormals_flushed():
+            states = _tracked_states(self.model, x)
+            step = self.steps_done
+        return text_units.UnitTracking(
+            step=step, chars=len(text),
+            state="cell state c" if self.config.model == "lstm" else "h",
+            ranking=text_units.rank_units(states, features),
+            untrained_best=self._untrained_best, excerpt=text[:excerpt],
+            excerpt_hidden=states[:excerpt].astype(np.float32))
 
     def _take_probe(self, sequences: int | None = None,
                     target_step: int | None = None) -> Probe:
@@ -290,6 +324,13 @@ class Trainer:
                 self.probe_every *= 2
                 self._snapshots = [p for p in self._snapshots
                                    if p.step % self.probe_every == 0]
+
+
+def _tracked_states(model: RecurrentModel, x: torch.Tensor) -> np.ndarray:
+    """(T, H) float64: the last layer's cell state (LSTM) or hidden state, one sequence."""
+    unrolled = unroll(model.rnn, x, record=False)
+    states = unrolled.cell[-1] if unrolled.cell is not None else unrolled.output
+    return states[0].double().numpy()
 
 
 def history_digest(frame: pd.DataFrame) -> np.ndarray:

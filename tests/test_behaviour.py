@@ -5,7 +5,6 @@ import pytest
 import torch
 
 from rnn_core import RunConfig, Trainer
-from rnn_core.presets import PRESETS
 
 BASELINE = 1 / 6  # adding problem: predicting 1 always
 
@@ -62,41 +61,6 @@ def test_tanh_rnn_gradients_explode_at_recurrent_scale_3(seed):
 def test_relu_rnn_gradients_grow_above_radius_1(seed):
     g = _grad_norm(model="rnn_relu", init="identity", recurrent_scale=1.1, seed=seed)
     assert g[0] > 10 * g[-1]
-
-
-# ---------------------------------------------------------------- the talk presets
-def _final_loss(cfg: RunConfig, steps: int) -> tuple[float, Trainer]:
-    trainer = Trainer(cfg, probe_every=10_000)
-    trainer.step(steps)
-    return float(trainer.history["loss"].tail(50).mean()), trainer
-
-
-@pytest.mark.slow
-def test_vanishing_preset_tanh_fails_where_the_lstm_succeeds():
-    preset = PRESETS["vanishing"]
-    tanh, _ = _final_loss(preset.config, 1000)
-    lstm, _ = _final_loss(preset.config.replace(model=preset.compare[0]), 1000)
-    assert tanh > 0.6 * BASELINE and lstm < BASELINE / 10
-
-
-@pytest.mark.slow
-def test_exploding_preset_explodes_and_clipping_fixes_it():
-    cfg = PRESETS["exploding"].config
-    g = Trainer(cfg).probe().grad_norm
-    assert g[0] > 10 * g[-1]  # grows with distance from the loss
-    _, trainer = _final_loss(cfg, 1000)
-    assert trainer.history["grad_norm"].head(5).max() > 1e4  # the blow-up, early on
-    assert trainer.status == "diverged"
-    clipped, trainer = _final_loss(cfg.replace(clip=1.0), 1000)
-    assert trainer.status == "ok" and clipped < 1.5 * BASELINE
-
-
-@pytest.mark.slow
-def test_irnn_preset_learns_where_the_default_relu_rnn_does_not():
-    cfg = PRESETS["irnn"].config
-    irnn, _ = _final_loss(cfg, 1500)
-    default, _ = _final_loss(cfg.replace(init="default"), 1500)
-    assert irnn < BASELINE / 5 and default > 0.6 * BASELINE
 
 
 # ------------------------------------------------ Bai, Kolter & Koltun 2018, small budgets

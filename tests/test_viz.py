@@ -44,7 +44,7 @@ def test_no_streamlit_or_torch_import(module):
                  if isinstance(node, ast.ImportFrom) and node.module}
     assert not imported & {"streamlit", "torch"}
     if module == "text_units.py":
-        assert imported <= {"__future__", "html", "numpy"}
+        assert imported <= {"__future__", "dataclasses", "html", "numpy"}
 
 
 def test_colour_constants():

@@ -16,7 +16,8 @@ from ui import controls, race, session, sweep_panel
 st.title("CNN vs RNN (and attention)")
 st.markdown(
     "Several models learn the **same task** from the **same data stream and seed**, each "
-    "sized to the same number of parameters, so what differs is the architecture. Bai, "
+    "sized to the same number of parameters and trained with one shared optimiser setting "
+    "(not tuned for any of them), so what differs is the architecture. Bai, "
     "Kolter & Koltun (2018) found that a temporal convolutional network (**TCN**: causal, "
     "dilated 1-D convolutions) beat LSTMs and GRUs of equal size, most of all on long "
     "memory. A convolution sees a fixed window, its *receptive field*, all at once; a "
@@ -250,12 +251,13 @@ sweep_panel.show(cfg, race.models(), colours)
 # ------------------------------------------------------------------------- image demo
 st.subheader("An image or a sequence?")
 st.markdown(
-    "Convolutions suit data laid out in space; recurrence suits data that arrives in time. "
-    "The 8×8 handwritten digits below can be either: a **2-D CNN** sees the whole image "
-    "at once, an RNN reads it **row by row** (8 steps of 8 pixels) or **pixel by pixel** "
-    "(64 steps of one pixel, a real memory problem). Race them with the *Digits* preset "
-    "above (or pick the pixel-by-pixel task) and compare accuracy and time per step in "
-    "the table.")
+    "A convolution is built for data laid out in space, recurrence for data that arrives "
+    "in time. The 8×8 handwritten digits below can be either: a **2-D CNN** sees the whole "
+    "image at once, an RNN reads it **row by row** (8 steps of 8 pixels) or **pixel by "
+    "pixel** (64 steps of one pixel, a real memory problem). Which reading wins at a given "
+    "size is for the race to show, not for the built-in assumption: race them with the "
+    "*Digits* preset above (or pick the pixel-by-pixel task) and compare accuracy and time "
+    "per step in the table.")
 digits = TASKS["digits_rows"]
 images, labels = digits.images("test")
 pick = st.slider("Example digit", 0, len(images) - 1, 0, key="race.digit")

@@ -5,6 +5,7 @@ import streamlit as st
 
 from rnn_core import text_units, viz
 from rnn_core.models import MODEL_TITLES
+from rnn_core.probes import carrier_units
 from ui import controls, session
 
 cfg, task, job = session.page_run()
@@ -81,12 +82,37 @@ if last.gates:
             controls.chart(gfig, f"hidden.gate.{name}",
                            "rows are units, columns time steps; for a gate, 0 is closed and "
                            "1 open. Play to watch it change over training.")
+    if "forget" in last.gates and hasattr(task, "marked"):
+        carriers = carrier_units(last.gates["forget"], last.gates["input"],
+                                 task.marked(last.inputs))
+        mean_forget = float(np.mean(last.gates["forget"], dtype=np.float64))
+        if carriers:
+            named = "; ".join(
+                f"**unit {c.unit}** (forget gate ≥ {c.min_forget:.3f} from the first marker "
+                f"to the end; input gate {c.input_at_marks:.2f} at the markers, at most "
+                f"{c.max_input_elsewhere:.2f} elsewhere)" for c in carriers)
+            st.success(f"At step {last.step}, the unit(s) that carry the marked values to "
+                       f"the end: {named}. Across all units the forget gate averages "
+                       f"{mean_forget:.2f}: most units forget within a few steps.",
+                       icon=":material/memory:")
+        else:
+            st.caption(f"At step {last.step}, no unit yet keeps its forget gate above 0.98 "
+                       f"from the first marker to the end while its input gate opens only "
+                       f"at the markers (the mean forget gate is {mean_forget:.2f}). Train "
+                       f"on: once the loss falls well below the baseline, one unit usually "
+                       f"does.")
     sigmoid = {k: v for k, v in last.gates.items() if k not in ("cell", "new")}
     sat = viz.saturation_figure(sigmoid)
+    n_seq = next(iter(sigmoid.values())).shape[0] if sigmoid else 0
     controls.chart(sat, "hidden.saturation",
-                   "one dot per unit and gate: how often it is nearly closed (< 0.1, right) "
-                   "or nearly open (> 0.9, up). Dots near a corner act like switches; dots "
-                   "near the origin are used gradually (Karpathy, Johnson & Fei-Fei 2015).")
+                   f"one dot per unit and gate: the fraction of time steps (over the "
+                   f"snapshot's {n_seq} probe sequences) at which it is nearly closed "
+                   f"(< 0.1, right) or nearly open (> 0.9, up). A dot in the bottom-right "
+                   f"corner is a gate that is almost always closed, top-left almost always "
+                   f"open; dots along the diagonal from one to the other are saturated "
+                   f"nearly all the time yet switch between closed and open, like switches; "
+                   f"dots near the origin are used gradually (the reading of Karpathy, "
+                   f"Johnson & Fei-Fei 2015).")
 
 st.subheader("The state's path")
 dims = st.segmented_control("Projection", [2, 3], default=2, key="hidden.pca_dims",
@@ -99,17 +125,38 @@ controls.chart(pca, "hidden.pca",
 
 if task.name == "char_lm":
     st.subheader("What the units track")
-    codes = last.inputs[seq].argmax(axis=-1)
-    text = task.decode(codes.tolist())
-    hidden = last.hidden_layers[layer, seq]  # (T, H)
-    ranking = text_units.rank_units(hidden, text_units.text_features(text))
-    options = [u for u, _, _ in ranking]
-    labels = {u: f"unit {u}: {f} (r = {r:+.2f})" for u, f, r in ranking}
-    unit = st.selectbox("Unit (best trackers of something visible first)", options,
-                        key="hidden.unit", format_func=labels.get)
-    st.html(text_units.activation_html(text, hidden[:, unit]))
-    st.caption("How to read this: each character's background is the chosen unit's value "
-               "after reading it (red positive, blue negative).")
+    tracking = controls.throttled(
+        "hidden.tracking_cache", (job.id, job.steps_done), 5.0,
+        lambda: controls.ask(job, "track_units"))
+    if tracking is not None:
+        trained, untrained = tracking.trained_best, tracking.untrained_best
+        st.dataframe(
+            [{"feature": f, "best unit now": trained[f][0], "r now": trained[f][1],
+              "best unit untrained": untrained[f][0], "r untrained": untrained[f][1]}
+             for f in text_units.FEATURES],
+            hide_index=True, width="stretch", key="hidden.tracking_table",
+            column_config={c: st.column_config.NumberColumn(format="%+.2f")
+                           for c in ("r now", "r untrained")})
+        st.caption(
+            f"How to read this: Pearson correlation r of each unit's {tracking.state} "
+            f"(last layer) with a feature of {tracking.chars:,} characters of held-out "
+            f"code read in one pass, for the model at training step {tracking.step} and "
+            f"for the same network before training (its initial weights). Even untrained "
+            f"units correlate with slowly changing features, so a unit tracks a feature "
+            f"only as far as its r beats the untrained column.")
+        labels: dict[int, str] = {}  # each unit by its strongest feature, strongest first
+        for u, f, r in tracking.ranking:
+            labels.setdefault(u, f"unit {u}: {f} (r = {r:+.2f})")
+        unit = st.selectbox("Unit (best trackers of something visible first)", list(labels),
+                            key="hidden.unit", format_func=labels.get)
+        values = tracking.excerpt_hidden[:, unit]
+        scale = float(np.abs(values).max()) or 1.0  # c is not bounded by 1 as h is
+        st.html(text_units.activation_html(tracking.excerpt, values, vmin=-scale,
+                                           vmax=scale))
+        st.caption(f"Each character's background is the chosen unit's {tracking.state} "
+                   f"after reading it (red positive, blue negative, full colour at "
+                   f"±{scale:.2g}), on the first {len(tracking.excerpt)} characters of that "
+                   f"held-out text.")
 
 with st.expander("Download this run"):
     controls.downloads(job, "hidden.download")

@@ -22,13 +22,17 @@ SECTIONS = [
      "Training sends the error back through every step. Each step multiplies it by the "
      "recurrent matrix and the activation's slope, so over many steps it shrinks "
      "geometrically (vanishes) when that product is below 1 and grows (explodes) when it is "
-     "above. A plain tanh RNN then cannot learn what happened 50 steps ago (Pascanu, "
-     "Mikolov & Bengio 2013).",
+     "above. In the first demo, a plain tanh RNN on the adding problem with 50 steps stays "
+     "near the baseline for all 5,000 steps this server allows, while an LSTM given the "
+     "same data and optimizer solves it in about 500. Pascanu, Mikolov & Bengio (2013) "
+     "analysed why, and with gradient clipping and a regulariser trained plain RNNs on "
+     "such tasks up to about 200 steps.",
      ["vanishing", "exploding", "irnn"]),
     ("How LSTM and GRU gates fix it",
      "LSTM and GRU cells add a path that is updated by addition and guarded by gates: a "
-     "forget (or update) gate near 1 lets the state, and the gradient, pass through many "
-     "steps almost unchanged.",
+     "unit whose forget (or update) gate stays near 1 passes its state, and the gradient, "
+     "through many steps almost unchanged. In the demo, one such unit carries the sum "
+     "while most others forget within a few steps.",
      ["gates"]),
     ("Where RNNs are used",
      "Language (one character or word at a time), speech, time series, and image "

@@ -1,0 +1,165 @@
+"""Every preset blurb is a promise about one deterministic run: each number and behaviour
+it names is measured here on that very run (its own config and seed, the server's cap of
+5,000 steps). A blurb changed without its test, or a run that stops behaving as its
+blurb says, fails here."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from rnn_core import Trainer
+from rnn_core.presets import PRESETS
+from rnn_core.probes import carrier_units
+
+pytestmark = pytest.mark.slow
+
+STEP_CAP = 5000  # the server's default cap per run (ui/session.py)
+
+
+def train(cfg, steps: int, **kwargs) -> Trainer:
+    trainer = Trainer(cfg, probe_every=10**9, **kwargs)
+    trainer.step(steps)
+    return trainer
+
+
+def windowed(trainer: Trainer, column: str = "loss", window: int = 100) -> np.ndarray:
+    """The mean of the last ``window`` steps, at every step (what a smoothed chart shows)."""
+    values = trainer.history[column].to_numpy()
+    return np.convolve(values, np.ones(window) / window, mode="valid")  # [i]: steps i+1..i+w
+
+
+def first_below(trainer: Trainer, level: float, window: int = 100) -> int | None:
+    """The first step at which the ``window``-step mean loss is below ``level``."""
+    below = np.flatnonzero(windowed(trainer, window=window) < level)
+    return int(below[0]) + window if below.size else None
+
+
+def blurb(name: str) -> str:
+    return PRESETS[name].blurb
+
+
+def test_vanishing():
+    """(The Welcome page's "first demo" sentence is about this same run.)"""
+    preset = PRESETS["vanishing"]
+    base = 1 / 6
+    lstm = train(preset.config.replace(model="lstm"), 1000)
+    assert first_below(lstm, base / 10) <= 550  # "within about 500 steps"
+    tanh = train(preset.config, STEP_CAP)
+    assert windowed(tanh).min() > 0.9 * base  # "above 90% of the baseline for all 5,000"
+    # Gradients page, at step 1,000: the last step's loss term at the first steps
+    tanh_1000 = Trainer(preset.config, probe_every=10**9)
+    tanh_1000.step(1000)
+    g_tanh = tanh_1000.probe().connectivity
+    g_lstm = lstm.probe().connectivity
+    assert g_tanh[0] < 1e-10 * g_tanh[-1]  # more than ten orders of magnitude weaker
+    assert g_lstm[0] > 1e-2 * g_lstm[-1]  # less than two
+    assert "within about 500 steps" in blurb("vanishing") and "all 5,000" in blurb("vanishing")
+
+
+def test_exploding():
+    cfg = PRESETS["exploding"].config
+    g = Trainer(cfg).probe().grad_norm
+    assert g[0] > 10 * g[-1]  # the gradient grows with distance from the loss
+    run = train(cfg, 100)
+    assert run.history["grad_norm"].iloc[0] > 1e6  # "over a million"
+    assert run.status == "diverged" and run.steps_done == 2  # "diverges at step 2"
+    clipped = train(cfg.replace(clip=1.0), STEP_CAP)
+    assert clipped.status == "ok"  # clipping stops the divergence
+    final = windowed(clipped)[-1] / (1 / 6)
+    assert 0.75 < final < 0.95  # "still about 85% of the baseline"
+    assert "at step 2" in blurb("exploding") and "about 85%" in blurb("exploding")
+
+
+def test_irnn():
+    cfg = PRESETS["irnn"].config
+    base = 1 / 6
+    irnn = train(cfg, 1500)
+    assert 1150 <= first_below(irnn, base / 10) <= 1450  # "by about step 1,300"
+    default = train(cfg.replace(init="default"), 3200)
+    assert windowed(default)[:1500 - 99].min() > 0.9 * base  # on the baseline to 1,500
+    assert 2600 <= first_below(default, base / 10) <= 3200  # "by about step 2,900"
+    assert cfg.optimizer == "adam" and "with Adam" in blurb("irnn")
+
+
+def test_memory():
+    run = train(PRESETS["memory"].config, 1000)
+    assert windowed(run, "metric")[-1] > 0.99  # "gets every step right by step 1,000"
+
+
+@torch.no_grad()
+def _loss_with_cell_zeroed(model, x, y, unit: int | None, at: int) -> float:
+    """The adding loss when one unit's cell state is set to zero after step ``at``:
+    whatever that unit was carrying is lost for the steps that follow."""
+    rnn = model.rnn
+    w_ih, w_hh = rnn.weight_ih_l0, rnn.weight_hh_l0
+    b = rnn.bias_ih_l0 + rnn.bias_hh_l0
+    h = c = torch.zeros(x.shape[0], rnn.hidden_size)
+    for t in range(x.shape[1]):
+        i, f, g, o = (x[:, t] @ w_ih.T + h @ w_hh.T + b).chunk(4, dim=1)
+        c = f.sigmoid() * c + i.sigmoid() * g.tanh()
+        if unit is not None and t == at:
+            c = c.clone()
+            c[:, unit] = 0.0
+        h = o.sigmoid() * c.tanh()
+    return float(F.mse_loss(model.head(h)[:, 0], y[:, 0]))
+
+
+def test_gates():
+    cfg = PRESETS["gates"].config
+    trainer = Trainer(cfg, probe_every=25)
+    trainer.step(1000)
+    assert windowed(trainer)[-1] < (1 / 6) / 10  # "within 1,000 steps it has learned"
+    snap = trainer.snapshots[-1]  # what the Hidden states page reads
+    assert snap.step == 1000
+    forget = snap.gates["forget"].astype(np.float64)
+    assert 0.3 < forget.mean() < 0.5  # "hover around 0.4"
+    carriers = carrier_units(snap.gates["forget"], snap.gates["input"],
+                             trainer.task.marked(snap.inputs))
+    assert len(carriers) == 1  # "the one unit"
+    carrier = carriers[0].unit
+    # It does carry the sum: fresh sequences whose markers both come by step 40; wipe one
+    # unit's cell state at step 44. Only the carrier's loss jumps.
+    x, y = trainer.task.sample(2048, cfg.seq_len, torch.Generator().manual_seed(777))
+    early = (x[..., 1].nonzero()[:, 1].reshape(-1, 2) <= 40).all(dim=1)
+    x, y = x[early], y[early]
+    intact = _loss_with_cell_zeroed(trainer.model, x, y, None, 44)
+    others = [_loss_with_cell_zeroed(trainer.model, x, y, u, 44)
+              for u in range(cfg.hidden_size) if u != carrier]
+    wiped = _loss_with_cell_zeroed(trainer.model, x, y, carrier, 44)
+    assert intact < 0.01 and max(others) < 0.03
+    assert wiped > 0.1 > 3 * max(others)
+
+
+def test_char():
+    cfg = PRESETS["char"].config
+    trainer = Trainer(cfg, probe_every=10**9)
+    untrained_text = trainer.sample(prime="def ", length=300, temperature=0.8)[1]
+    trainer.step(2000)
+    step, text = trainer.sample(prime="def ", length=300, temperature=0.8)
+    assert step == 2000
+
+    def structure(sample: str) -> tuple[int, bool, bool]:
+        indented = sum(1 for line in sample.split("\n")[1:] if line.startswith("    "))
+        keyword = re.search(r"\b(def|return|self|if|for|in|import|None|not)\b", sample)
+        return indented, keyword is not None, any(q in sample for q in "'\"")
+
+    indented, keyword, quote = structure(text)
+    assert indented >= 2 and keyword and quote  # "indented lines, keywords and quotes"
+    assert structure(untrained_text)[0] == 0  # noise has no indented lines
+    tracking = trainer.track_units()
+    assert tracking.state == "cell state c"
+    now, before = tracking.trained_best, tracking.untrained_best
+    assert abs(now["inside brackets"][1]) > abs(before["inside brackets"][1]) + 0.2
+    assert abs(now["position in line"][1]) > abs(before["position in line"][1])
+
+
+def test_copy():
+    cfg = PRESETS["copy"].config
+    trainer = train(cfg, STEP_CAP)
+    recall = windowed(trainer, "metric")
+    assert recall.max() < 0.125 + 0.03  # "near chance (12.5%) ... for all 5,000 steps"
