@@ -1,10 +1,15 @@
-"""The server-log watcher: what counts as a problem in a server's stderr."""
+"""The server-log watcher: what counts as a problem in a server's stderr, and proof that a
+test whose server logged a traceback fails (tests/browser/conftest.py)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
 import pytest
 
-from tests.browser.appserver import ServerLog, log_problems
+from tests.browser.appserver import REPO_ROOT, ServerLog, log_problems
 
 # Lines as Streamlit 1.67 writes them with appserver.LOG_ARGS (copied from a server's
 # stderr; paths shortened).
@@ -83,3 +88,123 @@ def test_the_log_is_read_incrementally_by_complete_lines(tmp_path):
         f.write("ent call last):\n")
     assert len(log.new_problems()) == 1  # the traceback line, once complete
     assert log.new_problems() == []  # nothing new: nothing reported twice
+
+
+# ------------------------------------------------------------------ the watcher can fail
+# A throwaway app (never the real one) that crashes on demand, and browser tests that make
+# it crash in the ways the watcher must notice. They run in an inner pytest with this
+# directory's conftest as a plugin; the outer test reads the inner results.
+BROKEN_APP = """\
+import threading
+
+import streamlit as st
+
+crash = st.query_params.get("crash", "none")
+st.write(f"crash: {crash}")
+if crash == "page":
+    raise ValueError("page crash for the log watcher")
+if crash == "fragment":
+    @st.fragment(run_every=0.5)
+    def tick():
+        raise RuntimeError("fragment crash for the log watcher")
+
+    tick()
+if crash == "thread":
+    def work():
+        raise KeyError("thread crash for the log watcher")
+
+    threading.Thread(target=work, name="watcher-proof").start()
+"""
+
+INNER_TESTS = """\
+from pathlib import Path
+
+import pytest
+
+from tests.browser.conftest import app_server
+from tests.browser.pagetools import wait_for
+
+APP = Path(__file__).with_name("broken_app.py")
+READY = "[data-testid=stApp][data-test-script-state=notRunning]"
+
+
+@pytest.fixture(scope="session")
+def broken_url(tmp_path_factory):
+    # A session-scoped server, started like base_url.
+    with app_server(tmp_path_factory.mktemp("logs"), "broken-session", script=APP) as url:
+        yield url
+
+
+def visit(browser, url, crash):
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{url}/?crash={crash}")
+    page.wait_for_selector(READY)
+    page.get_by_text(f"crash: {crash}").wait_for()
+    return context, page
+
+
+def test_page_crash_in_the_session_server(browser, broken_url):
+    context, page = visit(browser, broken_url, "page")
+    page.locator("[data-testid=stException]").wait_for()  # logged before it is shown
+    context.close()
+
+
+def test_clean_test_on_the_same_server(browser, broken_url):
+    context, page = visit(browser, broken_url, "none")
+    assert page.locator("[data-testid=stException]").count() == 0
+    context.close()
+
+
+def test_fragment_and_thread_crash_in_a_server_of_its_own(browser, start_app, tmp_path):
+    with start_app(tmp_path, "broken-own", script=APP) as url:
+        context, page = visit(browser, url, "fragment")
+        page.locator("[data-testid=stException]").first.wait_for()
+        context.close()
+        context, page = visit(browser, url, "thread")
+        # A thread's exception never reaches the page: wait for it in the log.
+        wait_for(lambda: "thread crash" in url.log.text(), timeout=20)
+        context.close()
+"""
+
+
+@pytest.mark.browser
+def test_the_watcher_fails_tests_whose_server_logged_a_crash(tmp_path):
+    (tmp_path / "broken_app.py").write_text(BROKEN_APP)
+    inner = tmp_path / "inner_watch_cases.py"
+    inner.write_text(INNER_TESTS)
+    junit = tmp_path / "inner.xml"
+    cmd = [
+        sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+        "-p", "tests.browser.conftest", "-c", str(REPO_ROOT / "pyproject.toml"),
+        "--rootdir", str(REPO_ROOT), f"--junitxml={junit}", str(inner),
+    ]  # fmt: skip
+    run = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    output = run.stdout + run.stderr
+    assert junit.exists(), output
+    cases = {case.get("name"): case for case in ET.parse(junit).getroot().iter("testcase")}
+    assert set(cases) == {
+        "test_page_crash_in_the_session_server",
+        "test_clean_test_on_the_same_server",
+        "test_fragment_and_thread_crash_in_a_server_of_its_own",
+    }, output
+
+    def outcome(name):
+        errors = [e for e in cases[name] if e.tag in ("error", "failure")]
+        return [(e.tag, e.get("message", ""), e.text or "") for e in errors]
+
+    # The crashes fail their own test, at teardown (the test bodies passed), quoting the
+    # server's lines; the clean test on the same session server passes: lines are read
+    # once, after the test that caused them.
+    page = outcome("test_page_crash_in_the_session_server")
+    assert len(page) == 1 and page[0][0] == "error", output
+    assert "failed on teardown" in page[0][1], output
+    assert "Uncaught app execution" in page[0][2], output
+    assert "ValueError: page crash for the log watcher" in page[0][2], output
+    assert outcome("test_clean_test_on_the_same_server") == [], output
+    own = outcome("test_fragment_and_thread_crash_in_a_server_of_its_own")
+    assert len(own) == 1 and "failed on teardown" in own[0][1], output
+    assert "RuntimeError: fragment crash for the log watcher" in own[0][2], output
+    assert "Exception in thread watcher-proof" in own[0][2], output
+    assert "KeyError: 'thread crash for the log watcher'" in own[0][2], output
+    assert run.returncode == 1, output
