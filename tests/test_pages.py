@@ -274,7 +274,7 @@ def test_gradients_page_says_which_gradient_it_draws():
 
 
 @pytest.mark.parametrize("task", sorted(TASKS))
-@pytest.mark.parametrize("layers", [1, 2, 4])
+@pytest.mark.parametrize("layers", [1, 2, 3, 4])
 def test_inside_a_cell_works_for_every_task_and_depth(task, layers):
     t = TASKS[task]
     seq_len = max(t.min_seq_len, min(12, t.max_seq_len or 12))
@@ -289,3 +289,13 @@ def test_inside_a_cell_works_for_every_task_and_depth(task, layers):
     if layers > 1:
         assert any(f"layer {layers - 1}'s hidden state" in m.value for m in at.markdown)
         assert not any("one-hot symbol" in c.value for c in at.code)
+
+
+def test_inside_a_cell_of_a_one_step_sequence():
+    """T = 1 leaves one time step: no slider (its range would be empty), no exception."""
+    at = _app({"task": "sine", "seq_len": "1", "hidden_size": "4"}, page="inside_cell")
+    assert not at.exception, at.exception
+    assert at.session_state["run.config"].seq_len == 1
+    assert not [s for s in at.slider if s.key == "cell.t"]
+    assert any("one time step" in c.value for c in at.caption)
+    assert at.dataframe  # the step's table is there

@@ -38,10 +38,13 @@ def _move(delta: int) -> None:
     st.session_state[T_KEY] = int(np.clip(st.session_state[T_KEY] + delta, 0, total - 1))
 
 
-b1, b2, b3 = st.columns([1, 6, 1])
-b1.button("◀ t−1", key="cell.prev", on_click=_move, args=(-1,), width="stretch")
-b2.slider("Time step t", 0, total - 1, key=T_KEY)
-b3.button("t+1 ▶", key="cell.next", on_click=_move, args=(1,), width="stretch")
+if total > 1:
+    b1, b2, b3 = st.columns([1, 6, 1])
+    b1.button("◀ t−1", key="cell.prev", on_click=_move, args=(-1,), width="stretch")
+    b2.slider("Time step t", 0, total - 1, key=T_KEY)
+    b3.button("t+1 ▶", key="cell.next", on_click=_move, args=(1,), width="stretch")
+else:  # a slider needs two values: a one-step sequence has only t = 0
+    st.caption("The sequence has one time step: t = 0.")
 t = st.session_state[T_KEY]
 
 breakdown = step_breakdown(cfg.model, probe, seq=0, t=t, units=SHOWN_UNITS)
