@@ -249,3 +249,20 @@ def test_subnormals_are_flushed_for_every_step_even_after_a_snapshot():
     tr.task = Spy()
     tr.step(6)
     assert flushed and all(flushed)
+
+
+def test_tracked_units_of_an_untrained_model_equal_the_untrained_column():
+    """Before any step the model is its initial weights: both columns agree exactly."""
+    for model, state in (("lstm", "cell state c"), ("gru", "h")):
+        tr = Trainer(RunConfig(model=model, task="char_lm", seq_len=30, hidden_size=8,
+                               batch_size=4))
+        tracking = tr.answer("track_units", length=3000, excerpt=100)
+        assert tracking.state == state and tracking.step == 0 and tracking.chars == 3000
+        assert tracking.trained_best == tracking.untrained_best
+        assert tracking.excerpt_hidden.shape == (100, 8) and len(tracking.excerpt) == 100
+        tr.step(20)
+        moved = tr.answer("track_units", length=3000, excerpt=100)
+        assert moved.step == 20 and moved.untrained_best == tracking.untrained_best
+        assert moved.trained_best != tracking.trained_best
+    with pytest.raises(ValueError, match="not a character task"):
+        Trainer(RunConfig(**SMALL)).answer("track_units")
