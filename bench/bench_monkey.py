@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
 import sys
 import tempfile
 import time
@@ -29,10 +30,11 @@ from tests.browser.monkey import SERVER_ARGS, SERVER_ENV, walk  # noqa: E402
 
 
 def _gist(problem) -> str:
-    """One line to group problems by: a traceback's last line, else the first line."""
+    """One line to group problems by: a traceback's last line, else the first line
+    without the tab's name."""
     lines = problem.detail.strip().split("\n")
-    # (cut at 100 characters: torch's messages go on with tensor shapes that vary)
-    return (lines[-1] if problem.what == "server log" else lines[0])[:100]
+    line = lines[-1] if problem.what == "server log" else re.sub(r"^t\d+:? ", "", lines[0])
+    return line[:100]  # torch's messages go on with tensor shapes that vary
 
 
 def main() -> int:

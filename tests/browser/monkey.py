@@ -183,6 +183,16 @@ _TAG = """(sel) => {
   return out;
 }"""
 
+# The exception elements not reported yet, marked as reported. Every exception element
+# reads the same with client.showErrorDetails = "none" (.streamlit/config.toml), so they
+# are told apart by element: a rerun that fails again draws a new one.
+_NEW_EXCEPTIONS = """() => {
+  const fresh = [...document.querySelectorAll('[data-testid=stException]')]
+    .filter((e) => !e.hasAttribute('data-monkey-seen'));
+  fresh.forEach((e) => e.setAttribute('data-monkey-seen', ''));
+  return fresh.map((e) => e.innerText);
+}"""
+
 SELECTORS = {
     "train": ".st-key-train_toggle button, .st-key-train_step button, .st-key-train_reset button",
     "button": "[data-testid=stMain] button, [data-testid=stSidebar] button, "
@@ -208,7 +218,7 @@ class _Tab:
         self.name, self.context, self.page = name, context, page
         self.js_errors: list[str] = []
         self.crashed = False
-        self.reported: set[str] = set()  # exception texts already reported from this tab
+        self.reported: set[str] = set()  # "Training failed" texts already reported
         page.on("pageerror", lambda exc: self.js_errors.append(str(exc)))
         page.on("crash", lambda _page: setattr(self, "crashed", True))
         page.set_default_timeout(ACTION_TIMEOUT_MS)
@@ -473,23 +483,22 @@ class Walker:
                 found.append(Problem(index, "js error", f"{tab.name}: {tab.js_errors.pop(0)}",
                                      last))  # fmt: skip
             try:
-                texts = tab.page.locator("[data-testid=stException]").all_inner_texts()
-            except PlaywrightError:
-                continue  # the tab is navigating; its next check will see it
-            try:
+                exceptions = tab.page.evaluate(_NEW_EXCEPTIONS)
                 # A run whose trainer raised: the job catches it (so the server logs
                 # nothing) and the page says "Training failed" (ui.controls.status_line).
                 failed = tab.page.locator(
                     "[data-testid=stAlert]", has_text="Training failed"
                 ).all_inner_texts()
             except PlaywrightError:
-                failed = []
-            for what, text in [("page exception", t) for t in texts] + [
-                ("run failed", t) for t in failed
-            ]:
+                continue  # the tab is navigating; its next check will see it
+            for text in exceptions:
+                found.append(Problem(index, "page exception", f"{tab.name} /{tab.path}: {text}",
+                                     last))  # fmt: skip
+            for text in failed:
                 if text not in tab.reported:
                     tab.reported.add(text)
-                    found.append(Problem(index, what, f"{tab.name} /{tab.path}: {text}", last))
+                    found.append(Problem(index, "run failed", f"{tab.name} /{tab.path}: {text}",
+                                         last))  # fmt: skip
         for problem in self.server.new_problems():
             found.append(Problem(index, "server log", problem, last))
         return found
