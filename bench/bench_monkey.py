@@ -2,7 +2,7 @@
 switches, tabs and hostile URLs against a live `streamlit run app.py`
 (tests/browser/monkey.py says what it does and checks).
 
-Not a test (GUIDE section 4: random exploration on a fresh seed lives in bench/):
+Not a test (a walk on a fresh seed finds new things; CI runs a fixed one):
 `python3 bench/bench_monkey.py --actions 1000 --seed N` prints the seed, every problem
 with the actions that led to it, and a summary: actions by kind, pages visited, elapsed
 time, problems found. Without --seed it draws one (and prints it, so a failure replays).

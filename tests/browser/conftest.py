@@ -16,8 +16,8 @@ Reusable pieces for any test under tests/browser/:
 Every server started through these fixtures is watched: after each test its stderr's new
 lines are read, and a traceback, a crash or a warning there fails the test at teardown
 with the lines quoted (``appserver.log_problems`` says what counts). An exception in a
-fragment or a worker thread never reaches the page, so the log is the only place it shows
-(GUIDE section 4). The session server's last lines are checked when it stops.
+fragment or a worker thread never reaches the page, so the log is the only place it
+shows. The session server's last lines are checked when it stops.
 
 `playwright install` is never needed: we drive the system chromium
 (``/usr/bin/chromium`` or ``$CHROMIUM``), which .ci/run installs with apt-get.

@@ -7,8 +7,7 @@ sliders, picks options, switches pages, goes back and forward, reloads, opens an
 tabs and browser contexts, and opens presets and hostile URLs. After every action it waits
 (bounded) for the app to settle and looks for problems: an exception element on any open
 tab, a run whose training failed, an uncaught JS error, a crashed tab, and new problems in
-the server's stderr (an exception in a fragment or a worker thread shows only there:
-GUIDE section 4).
+the server's stderr (an exception in a fragment or a worker thread shows only there).
 
 Replaying: every choice comes from ``random.Random(seed)`` and never from timing. Each
 action draws exactly two numbers from it (its kind and a seed for its details), so the

@@ -11,7 +11,7 @@ from tests.browser.monkey import SERVER_ARGS, SERVER_ENV, walk
 
 pytestmark = pytest.mark.browser
 
-SEED = 20_260_101  # fixed: what .ci/run runs is deterministic (GUIDE section 4)
+SEED = 20_260_101  # fixed: what .ci/run runs must not change from run to run
 ACTIONS = 200
 
 
