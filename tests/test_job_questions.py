@@ -11,6 +11,7 @@ import pytest
 
 from rnn_core import RunConfig, Trainer
 from rnn_core.cell_math import step_breakdown
+from rnn_core.generate import NonFiniteOutputError
 from rnn_core.jobs import JobBusyError, JobManager
 from rnn_core.sweep import Sweep, default_spec
 
@@ -201,3 +202,16 @@ def test_a_job_without_questions_says_so(manager, tmp_path):
     job = manager.submit(sweep, owner="a", label="sweep")
     with pytest.raises(ValueError, match="answers no questions"):
         job.ask("probe")
+
+
+def test_sampling_a_model_whose_state_overflows_says_so():
+    """A ReLU RNN with recurrent scale 1.5 multiplies its state at every character: over
+    300 characters it overflows. The answer is a clear error, not torch's complaint about
+    a probability tensor (found by a monkey walk: the exploding preset's settings on the
+    character task)."""
+    cfg = RunConfig(model="rnn_relu", task="char_lm", seq_len=20, init="identity",
+                    recurrent_scale=1.5)
+    trainer = Trainer(cfg)
+    with pytest.raises(NonFiniteOutputError, match="not a finite number"):
+        trainer.answer("sample", length=300)
+    assert len(trainer.answer("sample", length=5)[1]) == 5  # short enough to stay finite

@@ -299,3 +299,11 @@ def test_inside_a_cell_of_a_one_step_sequence():
     assert not [s for s in at.slider if s.key == "cell.t"]
     assert any("one time step" in c.value for c in at.caption)
     assert at.dataframe  # the step's table is there
+
+
+def test_a_character_model_whose_state_overflows_gets_a_warning_not_a_traceback():
+    at = _app({"model": "rnn_relu", "task": "char_lm", "init": "identity",
+               "recurrent_scale": "1.5", "seq_len": "20", "hidden_size": "8"},
+              page="playground")
+    assert not at.exception, at.exception
+    assert any("not a finite number" in w.value for w in at.warning)

@@ -114,6 +114,9 @@ def ask(job: Job, question: str, **kwargs):
     except JobBusyError:
         st.info(f"{job.label} is busy training and did not answer in time; this view "
                 "shows it at the next refresh.", icon=":material/hourglass_top:")
+    except ArithmeticError as exc:  # the model's numbers overflowed: an outcome, not a bug
+        st.warning(f"{job.label}: {session.escape_markdown(str(exc))}.",
+                   icon=":material/warning:")
     except Exception as exc:  # noqa: BLE001 - one view fails, the page and the run go on
         _LOG.exception("question %r to job %s failed", question, job.id)
         st.error(f"Could not read the model for this view: "
