@@ -14,8 +14,9 @@ job_map = session.jobs()
 job = session.main_job()
 
 st.title("Gradients through time")
-st.markdown(f"How much the loss at the scored steps depends on the hidden state at each "
-            f"earlier step t, for the **{MODEL_TITLES[cfg.model]}** on **{task.title}** "
+st.markdown(f"How far back the error reaches: how much the loss at a late output step "
+            f"depends on the hidden state at each earlier step t, for the "
+            f"**{MODEL_TITLES[cfg.model]}** on **{task.title}** "
             f"(T = {cfg.seq_len}). A curve that falls steeply to the left is a vanishing "
             f"gradient: early inputs cannot be learned from.")
 controls.run_controls()
