@@ -268,6 +268,7 @@ def test_reading_results_while_a_job_trains(tmp_path):
             assert list(frame.columns) == list(RESULT_COLUMNS)
             seen.add(len(frame))
             assert 0.0 <= job.trainer.progress <= 1.0
+            time.sleep(0.005)  # a loop without a pause holds the GIL the worker needs
         assert job.wait_paused(30) and job.state == "finished"
         assert max(seen | {len(job.trainer.results)}) == 4
     finally:
