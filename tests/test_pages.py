@@ -307,3 +307,5 @@ def test_a_character_model_whose_state_overflows_gets_a_warning_not_a_traceback(
               page="playground")
     assert not at.exception, at.exception
     assert any("not a finite number" in w.value for w in at.warning)
+    at.run()  # the next refresh reuses the cached answer: the note stays with it
+    assert any("not a finite number" in w.value for w in at.warning)

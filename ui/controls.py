@@ -106,22 +106,36 @@ def downloads(job: Job, key: str) -> None:
                        icon=":material/download:", on_click="ignore")
 
 
-def ask(job: Job, question: str, **kwargs):
-    """``job.ask(question, **kwargs)`` for a page: None, with a note on the page, when
-    the run is too busy to answer in time or the answer failed (logged in full)."""
+def answer_or_note(job: Job, question: str, **kwargs) -> tuple[object, tuple[str, str] | None]:
+    """(``job.ask(question, **kwargs)``, None), or (None, (kind, text)) saying why there is
+    no answer: "info" when the run was too busy to answer in time, "warning" when the
+    model's numbers overflowed (an outcome of training), "error" for anything else (then
+    also logged in full, since it is a bug)."""
     try:
-        return job.ask(question, **kwargs)
+        return job.ask(question, **kwargs), None
     except JobBusyError:
-        st.info(f"{job.label} is busy training and did not answer in time; this view "
-                "shows it at the next refresh.", icon=":material/hourglass_top:")
-    except ArithmeticError as exc:  # the model's numbers overflowed: an outcome, not a bug
-        st.warning(f"{job.label}: {session.escape_markdown(str(exc))}.",
-                   icon=":material/warning:")
+        return None, ("info", f"{job.label} is busy training and did not answer in time; "
+                              f"this view shows it at the next refresh.")
+    except ArithmeticError as exc:
+        return None, ("warning", f"{job.label}: {session.escape_markdown(str(exc))}.")
     except Exception as exc:  # noqa: BLE001 - one view fails, the page and the run go on
         _LOG.exception("question %r to job %s failed", question, job.id)
-        st.error(f"Could not read the model for this view: "
-                 f"{session.escape_markdown(str(exc) or type(exc).__name__)}")
-    return None
+        return None, ("error", f"Could not read the model for this view: "
+                               f"{session.escape_markdown(str(exc) or type(exc).__name__)}")
+
+
+def show_note(note: tuple[str, str] | None) -> None:
+    if note is not None:
+        kind, text = note
+        getattr(st, kind)(text)
+
+
+def ask(job: Job, question: str, **kwargs):
+    """``job.ask(question, **kwargs)`` for a page: None, with the note on the page, when
+    there is no answer (``answer_or_note``)."""
+    answer, note = answer_or_note(job, question, **kwargs)
+    show_note(note)
+    return answer
 
 
 def chart(fig, key: str, how_to_read: str) -> None:

@@ -71,20 +71,16 @@ def live() -> None:
                        "it should answer at the scored steps, and what it answered.")
 
     if temperature is not None:
-        def sample() -> tuple[int, float, str] | None:
-            # The job answers between two training steps; the text is reproducible for
-            # its step (the generator is seeded by the run's seed and that step).
-            answer = controls.ask(main, "sample", prime="def ", length=300,
-                                  temperature=temperature)
-            if answer is None:
-                return None
-            at_step, text = answer
-            return at_step, temperature, text
-
-        sampled = controls.throttled("play.sample_cache", (main.id, steps, temperature), 3.0,
-                                     sample)
+        # The job answers between two training steps; the text is reproducible for its
+        # step (the generator is seeded by the run's seed and that step). A note (no
+        # answer) is kept with it, so it stays on screen until the next sample.
+        sampled, note, at_temperature = controls.throttled(
+            "play.sample_cache", (main.id, steps, temperature), 3.0,
+            lambda: (*controls.answer_or_note(main, "sample", prime="def ", length=300,
+                                              temperature=temperature), temperature))
+        controls.show_note(note)
         if sampled is not None:
-            at_step, at_temperature, text = sampled
+            at_step, text = sampled
             st.markdown(f"**Sampled from the model at step {at_step}** (temperature "
                         f"{at_temperature:.2f}):")
             st.code("def " + text, language=None)
