@@ -71,8 +71,8 @@ class Job:
     ``state`` and ``reason`` change only under the manager's lock. The read side
     (``history``, ``snapshots``, ``config``, ``shape``, ``num_parameters``,
     ``baseline_loss``, ``test_baseline_loss``, ``held_out_size``, ``steps_done``) is
-    readable from any thread whatever the job's
-    state; the model is reached only through ``ask``.
+    readable from any thread whatever the job's state; the model is reached only
+    through ``ask``.
     """
 
     def __init__(self, manager: JobManager, trainer, owner: str, label: str):

@@ -94,6 +94,10 @@ class Task:
         """The output steps that enter the loss."""
         return slice(0, self.total_len(seq_len))
 
+    def scored_indices(self, seq_len: int) -> range:
+        """The output steps that enter the loss, as step numbers (last: the last scored)."""
+        return range(self.total_len(seq_len))[self.scored_steps(seq_len)]
+
     def memory_span(self, seq_len: int) -> int:
         """How many input steps (ending at it) a scored output may need: a model that
         sees fewer, such as a TCN with a short receptive field, cannot solve the task."""
@@ -632,16 +636,18 @@ class _DigitsTask(Task):
         labels = data.labels[split]
         chosen = torch.randint(0, len(labels), (batch_size,), generator=generator)
         images = torch.from_numpy(data.images[split])[chosen]  # (B, 8, 8)
-        x = images.reshape(batch_size, seq_len, self.pixels_per_step)  # raster order
-        return x, torch.from_numpy(labels)[chosen]
+        return self._as_sequences(images, seq_len), torch.from_numpy(labels)[chosen]
 
     def held_out(self, batch_size, seq_len, generator):
         # all of the test split (360 images), in its fixed order: no sampling error
         self._check_request(seq_len, "test")
         data = self._digits()
         images = torch.from_numpy(data.images["test"])
-        x = images.reshape(len(images), seq_len, self.pixels_per_step)  # raster order
-        return x, torch.from_numpy(data.labels["test"])
+        return self._as_sequences(images, seq_len), torch.from_numpy(data.labels["test"])
+
+    def _as_sequences(self, images: Tensor, seq_len: int) -> Tensor:
+        """(N, 8, 8) images -> (N, seq_len, pixels_per_step), read in raster order."""
+        return images.reshape(len(images), seq_len, self.pixels_per_step)
 
     def loss(self, outputs, y):
         return F.cross_entropy(outputs[:, -1], y)

@@ -106,8 +106,7 @@ class Trainer:
             self._eval = self.task.held_out(
                 eval_batch, config.seq_len, torch.Generator().manual_seed(seed + _EVAL_STREAM))
         # The output step whose loss term a probe's ``connectivity`` follows back.
-        total = self.task.total_len(config.seq_len)
-        self.last_scored_step = range(total)[self.task.scored_steps(config.seq_len)][-1]
+        self.last_scored_step = self.task.scored_indices(config.seq_len)[-1]
         self.probe_every = probe_every
         self.snapshot_bytes = snapshot_bytes
         self.snapshot_sequences = snapshot_sequences

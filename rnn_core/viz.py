@@ -622,17 +622,16 @@ def spectra_figure(steps, radius: dict, singular: dict, *, gamma: float | None =
                 legendgroup=block, line={"color": colour, "dash": dash, "width": 2},
                 marker={"size": 5},
                 hovertemplate=f"step %{{x}}<br>{kind} ({block}) %{{y:.3f}}<extra></extra>"))
-    if gamma is None:
-        return _style(fig, title, "training step", "spectral radius ρ / largest singular value σ")
-    bound = 1.0 / gamma
-    lo, hi = (int(steps.min()), int(steps.max())) if steps.size else (0, 1)
-    fig.add_trace(go.Scatter(
-        x=np.array([lo, hi]), y=np.array([bound, bound]), mode="lines", name=f"1/γ = {bound:g}",
-        line={"color": "#000000", "dash": "dot", "width": 2},
-        hovertemplate=f"1/γ = {bound:g}<extra></extra>"))
-    fig.add_annotation(x=1, xref="paper", xanchor="right", y=bound, yanchor="bottom",
-                       showarrow=False, text=f"1/γ = {bound:g}: above it gradients can "
-                                            "explode (Pascanu et al. 2013)")
+    if gamma is not None:
+        bound = 1.0 / gamma
+        lo, hi = (int(steps.min()), int(steps.max())) if steps.size else (0, 1)
+        fig.add_trace(go.Scatter(
+            x=np.array([lo, hi]), y=np.array([bound, bound]), mode="lines",
+            name=f"1/γ = {bound:g}", line={"color": "#000000", "dash": "dot", "width": 2},
+            hovertemplate=f"1/γ = {bound:g}<extra></extra>"))
+        fig.add_annotation(x=1, xref="paper", xanchor="right", y=bound, yanchor="bottom",
+                           showarrow=False, text=f"1/γ = {bound:g}: above it gradients can "
+                                                "explode (Pascanu et al. 2013)")
     return _style(fig, title, "training step", "spectral radius ρ / largest singular value σ")
 
 

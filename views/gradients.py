@@ -76,7 +76,7 @@ if not snaps:
 steps = [s.step for s in snaps]
 target = snaps[-1].target_step
 layer_note = " of the last layer" if cfg.num_layers > 1 else ""
-scored = list(range(task.total_len(cfg.seq_len))[task.scored_steps(cfg.seq_len)])
+scored = list(task.scored_indices(cfg.seq_len))
 one_step_task = len(scored) == 1
 if one_step_task:
     whole = False  # scored at one step: the two views are the same curve
@@ -163,8 +163,9 @@ else:
 
 runs = {}
 for j in job_map.values():
-    if j.snapshots:
-        last = j.snapshots[-1]
+    j_snaps = snaps if j is job else j.snapshots
+    if j_snaps:
+        last = j_snaps[-1]
         runs[f"{j.label} (now, step {last.step})"] = last.grad_norm if whole \
             else last.connectivity
 earlier = [r for r in session.session_runs().previous if r.comparable(cfg)]
