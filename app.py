@@ -18,8 +18,9 @@ pages = [
     st.Page(session.PAGES["hidden_states"], title="Hidden states", icon=":material/grid_on:"),
     st.Page(session.PAGES["gradients"], title="Gradients", icon=":material/trending_down:"),
     st.Page(session.PAGES["inside_cell"], title="Inside a cell", icon=":material/calculate:"),
-    st.Page(race.PAGE, title="CNN vs RNN", icon=":material/compare_arrows:",
-            url_path=race.URL_PATH),
+    st.Page(
+        race.PAGE, title="CNN vs RNN", icon=":material/compare_arrows:", url_path=race.URL_PATH
+    ),
 ]
 page = st.navigation(pages)
 

@@ -66,8 +66,11 @@ def app_round(page, url: str, query: str, seconds: float) -> dict:
     elapsed = time.perf_counter() - t0
     _click(page, "train_toggle")
     _click(page, "train_reset")
-    return {"first_point": first_point, "refresh_hz": changes / elapsed,
-            "app_steps_s": (seen - s0) / elapsed}
+    return {
+        "first_point": first_point,
+        "refresh_hz": changes / elapsed,
+        "app_steps_s": (seen - s0) / elapsed,
+    }
 
 
 def trainer_round(cfg: RunConfig, seconds: float) -> float:
@@ -112,11 +115,15 @@ def main() -> None:
     torch.set_num_threads(1)  # as the app does
     cfg = RunConfig()  # the defaults a visitor starts from: LSTM, adding, T=50, H=32
     query = "&".join(f"{k}={v}" for k, v in cfg.to_query().items())
-    heat_query = query.replace("hidden_size=32", "hidden_size=64").replace("seq_len=50",
-                                                                          "seq_len=200")
+    heat_query = query.replace("hidden_size=32", "hidden_size=64").replace(
+        "seq_len=50", "seq_len=200"
+    )
     results, alone = [], []
-    with tempfile.TemporaryDirectory() as logs, running_app(Path(logs)) as url, \
-            sync_playwright() as playwright:
+    with (
+        tempfile.TemporaryDirectory() as logs,
+        running_app(Path(logs)) as url,
+        sync_playwright() as playwright,
+    ):
         browser = launch_chromium(playwright)
         page = browser.new_page(viewport={"width": 1280, "height": 800})
         for _ in range(args.rounds):
@@ -129,14 +136,20 @@ def main() -> None:
         return statistics.median(r[key] for r in results)
 
     print(f"config: {cfg}")
-    print(f"start to first loss point in the browser: {med('first_point') * 1e3:.0f} ms "
-          f"(median of {args.rounds})")
+    print(
+        f"start to first loss point in the browser: {med('first_point') * 1e3:.0f} ms "
+        f"(median of {args.rounds})"
+    )
     print(f"loss chart refreshes while training: {med('refresh_hz'):.2f} per second")
     app_sps, alone_sps = med("app_steps_s"), statistics.median(alone)
-    print(f"steps/s inside the app {app_sps:.1f} vs Trainer alone {alone_sps:.1f}: "
-          f"ratio {app_sps / alone_sps:.2f}")
-    print(f"largest websocket messages on Hidden states (T=200, H=64, ~50 snapshots): "
-          f"{', '.join(f'{s / 1e6:.2f} MB' for s in sizes)}")
+    print(
+        f"steps/s inside the app {app_sps:.1f} vs Trainer alone {alone_sps:.1f}: "
+        f"ratio {app_sps / alone_sps:.2f}"
+    )
+    print(
+        f"largest websocket messages on Hidden states (T=200, H=64, ~50 snapshots): "
+        f"{', '.join(f'{s / 1e6:.2f} MB' for s in sizes)}"
+    )
 
 
 if __name__ == "__main__":

@@ -27,8 +27,9 @@ FRAMES, UNITS, STEPS = 50, 64, 200
 
 
 def quantized(frames, labels):
-    return animated_heatmap(frames, labels, zmin=-1, zmax=1, zmid=0, colorscale=DIVERGING,
-                            title="hidden state")
+    return animated_heatmap(
+        frames, labels, zmin=-1, zmax=1, zmid=0, colorscale=DIVERGING, title="hidden state"
+    )
 
 
 def plain(dtype):
@@ -37,8 +38,12 @@ def plain(dtype):
         zs = [f.astype(dtype) for f in frames]
         return go.Figure(
             data=[go.Heatmap(z=zs[-1], zmin=-1, zmax=1, colorscale=DIVERGING)],
-            frames=[go.Frame(data=[go.Heatmap(z=z)], traces=[0], name=str(lab))
-                    for z, lab in zip(zs, labels, strict=True)])
+            frames=[
+                go.Frame(data=[go.Heatmap(z=z)], traces=[0], name=str(lab))
+                for z, lab in zip(zs, labels, strict=True)
+            ],
+        )
+
     return build
 
 
@@ -58,15 +63,23 @@ def main() -> None:
     labels = list(range(0, 25 * FRAMES, 25))
     cells = FRAMES * UNITS * STEPS
     print(f"{FRAMES} frames x {UNITS} units x {STEPS} steps = {cells:,} cells")
-    print(f"{'encoding':>10} {'JSON bytes':>12} {'bytes/cell':>11} {'size ratio':>11} "
-          f"{'build+json ms':>14} {'time ratio':>11}")
+    print(
+        f"{'encoding':>10} {'JSON bytes':>12} {'bytes/cell':>11} {'size ratio':>11} "
+        f"{'build+json ms':>14} {'time ratio':>11}"
+    )
     base_size, base_time = measure(quantized, frames, labels)
-    for name, build in (("uint8", quantized), ("float32", plain(np.float32)),
-                        ("float64", plain(np.float64))):
-        size, seconds = (base_size, base_time) if name == "uint8" else \
-            measure(build, frames, labels)
-        print(f"{name:>10} {size:>12,} {size / cells:>11.2f} {size / base_size:>11.2f} "
-              f"{seconds * 1e3:>14.1f} {seconds / base_time:>11.2f}")
+    for name, build in (
+        ("uint8", quantized),
+        ("float32", plain(np.float32)),
+        ("float64", plain(np.float64)),
+    ):
+        size, seconds = (
+            (base_size, base_time) if name == "uint8" else measure(build, frames, labels)
+        )
+        print(
+            f"{name:>10} {size:>12,} {size / cells:>11.2f} {size / base_size:>11.2f} "
+            f"{seconds * 1e3:>14.1f} {seconds / base_time:>11.2f}"
+        )
 
 
 if __name__ == "__main__":

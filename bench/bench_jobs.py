@@ -32,8 +32,10 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     cfg = RunConfig(model="lstm", hidden_size=64, batch_size=64, seq_len=100)
-    print(f"torch {torch.__version__}, {args.threads} thread(s), lstm hidden 64, batch 64, "
-          f"T=100, {args.rounds} rounds x {args.steps} steps")
+    print(
+        f"torch {torch.__version__}, {args.threads} thread(s), lstm hidden 64, batch 64, "
+        f"T=100, {args.rounds} rounds x {args.steps} steps"
+    )
 
     direct = Trainer(cfg)
     manager = JobManager(step_cap=10**9)

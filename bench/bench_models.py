@@ -51,15 +51,30 @@ MIN_ROUND_SECONDS = 0.05  # short steps are repeated within a round to last abou
 def shape_at(model_name: str, seq_len: int, batch: int, budget: int) -> ModelShape:
     """The shape a RunConfig with ``param_budget=budget`` (other settings default) gets."""
     d = RunConfig()  # the default widths, kernel, heads and layers a budget starts from
-    return _model_shape(model_name, TASK, seq_len, batch, d.hidden_size, d.num_layers,
-                        budget, d.tcn_kernel, d.tcn_levels, d.attn_heads, d.attn_layers)
+    return _model_shape(
+        model_name,
+        TASK,
+        seq_len,
+        batch,
+        d.hidden_size,
+        d.num_layers,
+        budget,
+        d.tcn_kernel,
+        d.tcn_levels,
+        d.attn_heads,
+        d.attn_layers,
+    )
 
 
 def stepper(model_name: str, shape: ModelShape, seq_len: int, batch: int):
     """run(n) -> mean seconds per training step of this model shape at this length."""
     task = TASKS[TASK]
-    model = MODELS[model_name](task.input_size, task.output_size,
-                               generator=torch.Generator().manual_seed(0), **shape.kwargs)
+    model = MODELS[model_name](
+        task.input_size,
+        task.output_size,
+        generator=torch.Generator().manual_seed(0),
+        **shape.kwargs,
+    )
     model.train()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     gen = torch.Generator().manual_seed(1)
@@ -93,23 +108,27 @@ def main() -> None:
     torch.set_num_threads(1)
     lengths = sorted(args.lengths)
     task = TASKS[TASK]
-    print(f"torch {torch.__version__}, 1 thread, {TASK}, batch {args.batch} for every "
-          f"model, budget {args.budget:,} parameters; fwd+loss+bwd+clip+Adam per step; "
-          f"median of {args.rounds} interleaved rounds after {args.warmup} warm-up steps")
+    print(
+        f"torch {torch.__version__}, 1 thread, {TASK}, batch {args.batch} for every "
+        f"model, budget {args.budget:,} parameters; fwd+loss+bwd+clip+Adam per step; "
+        f"median of {args.rounds} interleaved rounds after {args.warmup} warm-up steps"
+    )
 
     # Rows: each model at its matched-budget shape for each T (the TCN's levels follow
     # T, as in the app), plus, as a diagnostic, the TCN frozen at its longest-T shape, so
     # the pure effect of T shows apart from the effect of the shape change.
     lo, hi = lengths[0], lengths[-1]
     rows = list(args.models)
-    shapes = {(t, name): shape_at(name, t, args.batch, args.budget)
-              for t in lengths for name in rows}
+    shapes = {
+        (t, name): shape_at(name, t, args.batch, args.budget) for t in lengths for name in rows
+    }
     if "tcn" in rows and len(lengths) > 1:
         rows.append(FIXED_TCN)
         frozen = shapes[hi, "tcn"]
         for t in lengths:
-            shapes[t, FIXED_TCN] = replace(frozen, cost=_cost("tcn", task, t, args.batch,
-                                                              frozen.kwargs))
+            shapes[t, FIXED_TCN] = replace(
+                frozen, cost=_cost("tcn", task, t, args.batch, frozen.kwargs)
+            )
     cells, reps = {}, {}
     torch.set_flush_denormal(True)
     try:
@@ -131,8 +150,10 @@ def main() -> None:
         torch.set_flush_denormal(False)
     ms = {key: statistics.median(v) * 1e3 for key, v in times.items()}
 
-    print(f"\nShapes (num_parameters, summary) per T; the TCN's levels follow T "
-          f"({FIXED_TCN}: the T={hi} TCN at every T):")
+    print(
+        f"\nShapes (num_parameters, summary) per T; the TCN's levels follow T "
+        f"({FIXED_TCN}: the T={hi} TCN at every T):"
+    )
     for t in lengths:
         for row in rows:
             s = shapes[t, row]
@@ -149,9 +170,11 @@ def main() -> None:
         print(f"{row:>11}{line}")
 
     linear = task.total_len(hi) / task.total_len(lo)
-    print(f"\nGrowth T={lo} -> T={hi} (task length {task.total_len(lo)} -> "
-          f"{task.total_len(hi)}: linear {linear:.2f}x, quadratic {linear ** 2:.1f}x); "
-          f"'predicted' is budget.py's cost ratio")
+    print(
+        f"\nGrowth T={lo} -> T={hi} (task length {task.total_len(lo)} -> "
+        f"{task.total_len(hi)}: linear {linear:.2f}x, quadratic {linear**2:.1f}x); "
+        f"'predicted' is budget.py's cost ratio"
+    )
     print(f"{'model':>11} {'growth':>8} {'/linear':>8} {'predicted':>10}")
     for row in rows:
         g = ms[hi, row] / ms[lo, row]
@@ -164,26 +187,33 @@ def main() -> None:
         # (to keep covering the sequence), which adds a log T factor: printed, not judged.
         f = ms[hi, FIXED_TCN] / ms[lo, FIXED_TCN]
         verdict = "PASS" if f <= linear * NOISE_MARGIN else "FAIL"
-        print(f"\n{verdict}: a fixed TCN ({len(shapes[hi, 'tcn'].kwargs['channels'])} levels) "
-              f"grows {f:.2f}x from T={lo} to T={hi}; linear is {linear:.2f}x, allowed up to "
-              f"{linear * NOISE_MARGIN:.2f}x (a {NOISE_MARGIN}x noise margin); "
-              f"measured / linear = {f / linear:.2f}")
+        print(
+            f"\n{verdict}: a fixed TCN ({len(shapes[hi, 'tcn'].kwargs['channels'])} levels) "
+            f"grows {f:.2f}x from T={lo} to T={hi}; linear is {linear:.2f}x, allowed up to "
+            f"{linear * NOISE_MARGIN:.2f}x (a {NOISE_MARGIN}x noise margin); "
+            f"measured / linear = {f / linear:.2f}"
+        )
         g = ms[hi, "tcn"] / ms[lo, "tcn"]
-        print(f"  the TCN a budget gives at each T grows {g:.2f}x ({g / linear:.2f} of linear):"
-              f" its levels grow from {len(shapes[lo, 'tcn'].kwargs['channels'])} to "
-              f"{len(shapes[hi, 'tcn'].kwargs['channels'])} with T, and at T={lo} the T={hi} "
-              f"shape costs {ms[lo, FIXED_TCN] / ms[lo, 'tcn']:.2f}x the T={lo} shape")
+        print(
+            f"  the TCN a budget gives at each T grows {g:.2f}x ({g / linear:.2f} of linear):"
+            f" its levels grow from {len(shapes[lo, 'tcn'].kwargs['channels'])} to "
+            f"{len(shapes[hi, 'tcn'].kwargs['channels'])} with T, and at T={lo} the T={hi} "
+            f"shape costs {ms[lo, FIXED_TCN] / ms[lo, 'tcn']:.2f}x the T={lo} shape"
+        )
 
-    print(f"\nCost model check: budget.py's cost x {SECONDS_PER_COST} s vs measured "
-          f"(cost/cap > 1: RunConfig would refuse the run)")
-    print(f"{'model':>11} {'T':>5} {'pred ms':>8} {'meas ms':>8} {'meas/pred':>9} "
-          f"{'cost/cap':>8}")
+    print(
+        f"\nCost model check: budget.py's cost x {SECONDS_PER_COST} s vs measured "
+        f"(cost/cap > 1: RunConfig would refuse the run)"
+    )
+    print(f"{'model':>11} {'T':>5} {'pred ms':>8} {'meas ms':>8} {'meas/pred':>9} {'cost/cap':>8}")
     for row in rows:
         for t in lengths:
             cost = shapes[t, row].cost
             pred = cost * SECONDS_PER_COST * 1e3
-            print(f"{row:>11} {t:>5} {pred:>8.1f} {ms[t, row]:>8.1f} "
-                  f"{ms[t, row] / pred:>9.2f} {cost / MAX_STEP_COST:>8.2f}")
+            print(
+                f"{row:>11} {t:>5} {pred:>8.1f} {ms[t, row]:>8.1f} "
+                f"{ms[t, row] / pred:>9.2f} {cost / MAX_STEP_COST:>8.2f}"
+            )
 
 
 if __name__ == "__main__":

@@ -61,14 +61,19 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}, {args.threads} thread(s), model {args.model}, "
-          f"hidden 64, batch 64, {args.rounds} rounds x {args.steps} steps")
-    print(f"{'T':>5} {'bare steps/s':>13} {'Trainer steps/s':>16} {'ratio':>6} "
-          f"{'step ms':>8} {'probe ms':>9} {'probe/step':>10}")
+    print(
+        f"torch {torch.__version__}, {args.threads} thread(s), model {args.model}, "
+        f"hidden 64, batch 64, {args.rounds} rounds x {args.steps} steps"
+    )
+    print(
+        f"{'T':>5} {'bare steps/s':>13} {'Trainer steps/s':>16} {'ratio':>6} "
+        f"{'step ms':>8} {'probe ms':>9} {'probe/step':>10}"
+    )
     probe_ms = {}
     for seq_len in (100, 500):
-        cfg = RunConfig(model=args.model, task="adding", seq_len=seq_len, hidden_size=64,
-                        batch_size=64)
+        cfg = RunConfig(
+            model=args.model, task="adding", seq_len=seq_len, hidden_size=64, batch_size=64
+        )
         bare = bare_loop(cfg)
         trainer = Trainer(cfg)  # default probe cadence and snapshot budget
         bare(2)
@@ -80,8 +85,10 @@ def main() -> None:
             probe_t.append(timed(trainer.probe))
         b, t, p = (statistics.median(v) for v in (bare_t, trainer_t, probe_t))
         probe_ms[seq_len] = p
-        print(f"{seq_len:>5} {1 / b:>13.1f} {1 / t:>16.1f} {b / t:>6.2f} {b * 1e3:>8.1f} "
-              f"{p * 1e3:>9.1f} {p / b:>10.2f}")
+        print(
+            f"{seq_len:>5} {1 / b:>13.1f} {1 / t:>16.1f} {b / t:>6.2f} {b * 1e3:>8.1f} "
+            f"{p * 1e3:>9.1f} {p / b:>10.2f}"
+        )
     print(f"probe time T=500 / T=100: {probe_ms[500] / probe_ms[100]:.2f}")
 
 

@@ -33,8 +33,14 @@ def widest(model, task, seq_len, batch, layers):
     best = None
     for hidden in range(1, 257):
         try:
-            best = RunConfig(model=model, task=task, seq_len=seq_len, batch_size=batch,
-                             num_layers=layers, hidden_size=hidden)
+            best = RunConfig(
+                model=model,
+                task=task,
+                seq_len=seq_len,
+                batch_size=batch,
+                num_layers=layers,
+                hidden_size=hidden,
+            )
         except ConfigError:
             break
     return best
@@ -43,8 +49,10 @@ def widest(model, task, seq_len, batch, layers):
 def main() -> None:
     torch.set_num_threads(1)
     print(f"MAX_STEP_COST {MAX_STEP_COST:,}; one thread; median of 3 steps after warm-up")
-    print(f"{'model':>9} {'task':>12} {'T':>5} {'B':>4} {'L':>2} {'H':>4} "
-          f"{'cost/cap':>8} {'step s':>7} {'/0.25s':>7}")
+    print(
+        f"{'model':>9} {'task':>12} {'T':>5} {'B':>4} {'L':>2} {'H':>4} "
+        f"{'cost/cap':>8} {'step s':>7} {'/0.25s':>7}"
+    )
     worst = 0.0
     for model in ("rnn_tanh", "rnn_relu", "lstm", "gru"):
         for task, seq_len, batch, layers in SHAPES:
@@ -60,9 +68,12 @@ def main() -> None:
                 times.append(time.perf_counter() - start)
             t = statistics.median(times)
             worst = max(worst, t / 0.25)
-            print(f"{model:>9} {task:>12} {seq_len:>5} {batch:>4} {layers:>2} "
-                  f"{cfg.hidden_size:>4} {cfg.cost / MAX_STEP_COST:>8.2f} {t:>7.3f} "
-                  f"{t / 0.25:>7.2f}", flush=True)
+            print(
+                f"{model:>9} {task:>12} {seq_len:>5} {batch:>4} {layers:>2} "
+                f"{cfg.hidden_size:>4} {cfg.cost / MAX_STEP_COST:>8.2f} {t:>7.3f} "
+                f"{t / 0.25:>7.2f}",
+                flush=True,
+            )
     print(f"worst step time / 0.25 s: {worst:.2f}")
 
 

@@ -20,8 +20,9 @@ from torch import nn
 def sinusoidal_positions(length: int, d_model: int) -> torch.Tensor:
     """(T, d) position codes: sin and cos of t / 10000^(2i/d), interleaved."""
     t = torch.arange(length, dtype=torch.float32)[:, None]
-    rate = torch.exp(torch.arange(0, d_model, 2, dtype=torch.float32)
-                     * (-math.log(10000.0) / d_model))
+    rate = torch.exp(
+        torch.arange(0, d_model, 2, dtype=torch.float32) * (-math.log(10000.0) / d_model)
+    )
     codes = torch.zeros(length, d_model)
     codes[:, 0::2] = torch.sin(t * rate)
     codes[:, 1::2] = torch.cos(t * rate[: d_model // 2])
@@ -60,8 +61,11 @@ class AttentionBlock(nn.Module):
         self.norm1 = nn.LayerNorm(d_model, device=device)
         self.attention = CausalSelfAttention(d_model, heads, device=device)
         self.norm2 = nn.LayerNorm(d_model, device=device)
-        self.ff = nn.Sequential(nn.Linear(d_model, ff_size, device=device), nn.GELU(),
-                                nn.Linear(ff_size, d_model, device=device))
+        self.ff = nn.Sequential(
+            nn.Linear(d_model, ff_size, device=device),
+            nn.GELU(),
+            nn.Linear(ff_size, d_model, device=device),
+        )
 
     def forward(self, x: torch.Tensor, return_attention: bool = False):
         attended, weights = self.attention(self.norm1(x), return_attention)
@@ -75,13 +79,22 @@ class Transformer(nn.Module):
     kind = "transformer"
     causal = True
 
-    def __init__(self, input_size: int, output_size: int, d_model: int, ff_size: int,
-                 heads: int, layers: int, device=None):
+    def __init__(
+        self,
+        input_size: int,
+        output_size: int,
+        d_model: int,
+        ff_size: int,
+        heads: int,
+        layers: int,
+        device=None,
+    ):
         super().__init__()
         self.d_model, self.ff_size, self.heads = d_model, ff_size, heads
         self.embed = nn.Linear(input_size, d_model, device=device)
-        self.blocks = nn.ModuleList(AttentionBlock(d_model, heads, ff_size, device=device)
-                                    for _ in range(layers))
+        self.blocks = nn.ModuleList(
+            AttentionBlock(d_model, heads, ff_size, device=device) for _ in range(layers)
+        )
         self.norm = nn.LayerNorm(d_model, device=device)
         self.head = nn.Linear(d_model, output_size, device=device)
         self._positions = torch.zeros(0, d_model)  # cached codes, grown on demand

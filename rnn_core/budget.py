@@ -104,8 +104,10 @@ def _tcn_kwargs(cfg, task, budget: int | None) -> dict:
         c -= 1  # start below the budget; widening levels below climbs towards it
     # Fine knob: the last j levels one channel wider (j = 0..levels), closest wins.
     options = [[c] * (levels - j) + [c + 1] * j for j in range(levels + 1)]
-    best = min(options, key=lambda ch: abs(
-        _count("tcn", task, {"channels": ch, "kernel_size": k}) - budget))
+    best = min(
+        options,
+        key=lambda ch: abs(_count("tcn", task, {"channels": ch, "kernel_size": k}) - budget),
+    )
     return {"channels": best, "kernel_size": k}
 
 
@@ -117,8 +119,9 @@ def _transformer_kwargs(cfg, task, budget: int | None) -> dict:
 
     def with_d(m: int) -> int:
         d = m * heads
-        return _count("transformer", task, {"d_model": d, "ff_size": 2 * d, "heads": heads,
-                                            "layers": layers})
+        return _count(
+            "transformer", task, {"d_model": d, "ff_size": 2 * d, "heads": heads, "layers": layers}
+        )
 
     m = _closest(with_d, 1, MAX_WIDTH // heads, budget)
     if with_d(m) > budget and m > 1:
@@ -126,18 +129,26 @@ def _transformer_kwargs(cfg, task, budget: int | None) -> dict:
     d = m * heads
 
     def with_ff(f: int) -> int:
-        return _count("transformer", task, {"d_model": d, "ff_size": f, "heads": heads,
-                                            "layers": layers})
+        return _count(
+            "transformer", task, {"d_model": d, "ff_size": f, "heads": heads, "layers": layers}
+        )
 
-    return {"d_model": d, "ff_size": _closest(with_ff, 1, 16 * d, budget), "heads": heads,
-            "layers": layers}
+    return {
+        "d_model": d,
+        "ff_size": _closest(with_ff, 1, 16 * d, budget),
+        "heads": heads,
+        "layers": layers,
+    }
 
 
 def _cnn_kwargs(cfg, task, budget: int | None) -> dict:
     image = task.image_shape
     if budget is None:
-        return {"channels1": max(1, cfg.hidden_size // 2), "channels2": cfg.hidden_size,
-                "image_shape": image}
+        return {
+            "channels1": max(1, cfg.hidden_size // 2),
+            "channels2": cfg.hidden_size,
+            "image_shape": image,
+        }
 
     def with_c1(c: int) -> int:
         return _count("cnn2d", task, {"channels1": c, "channels2": 2 * c, "image_shape": image})
@@ -149,8 +160,11 @@ def _cnn_kwargs(cfg, task, budget: int | None) -> dict:
     def with_c2(c: int) -> int:
         return _count("cnn2d", task, {"channels1": c1, "channels2": c, "image_shape": image})
 
-    return {"channels1": c1, "channels2": _closest(with_c2, 1, 16 * MAX_WIDTH, budget),
-            "image_shape": image}
+    return {
+        "channels1": c1,
+        "channels2": _closest(with_c2, 1, 16 * MAX_WIDTH, budget),
+        "image_shape": image,
+    }
 
 
 def _recurrent_kwargs(cfg, task, budget: int | None) -> dict:
@@ -183,16 +197,24 @@ def _cost(model: str, task, seq_len: int, batch: int, kw: dict) -> int:
         return batch * steps * (macs + width * out)
     if model == "transformer":
         d, f, heads, layers = kw["d_model"], kw["ff_size"], kw["heads"], kw["layers"]
-        per_step = inp * d + d * out + layers * (4 * d * d + 2 * d * f + _ATTENTION_LAYER_COST
-                                                 + _FEEDFORWARD_ELEMENTWISE * (d + f))
+        per_step = (
+            inp * d
+            + d * out
+            + layers
+            * (4 * d * d + 2 * d * f + _ATTENTION_LAYER_COST + _FEEDFORWARD_ELEMENTWISE * (d + f))
+        )
         pairs = steps * (steps + 1) // 2  # causal: each query sees the keys up to itself
         attention = layers * pairs * (2 * d + heads * _ATTENTION_CELL_COST)
         return batch * (steps * per_step + attention)
     c1, c2 = kw["channels1"], kw["channels2"]  # cnn2d: one image per sequence
     height, width = kw["image_shape"]
     pixels = height * width
-    return batch * (pixels * 9 * c1 + pixels // 4 * 9 * c1 * c2 + c2 * out
-                    + _FEEDFORWARD_ELEMENTWISE * pixels * c1)
+    return batch * (
+        pixels * 9 * c1
+        + pixels // 4 * 9 * c1 * c2
+        + c2 * out
+        + _FEEDFORWARD_ELEMENTWISE * pixels * c1
+    )
 
 
 def _summary(model: str, kw: dict, rf: int | None) -> str:
@@ -202,19 +224,32 @@ def _summary(model: str, kw: dict, rf: int | None) -> str:
     if model == "tcn":
         ch = kw["channels"]
         width = f"{min(ch)}" if min(ch) == max(ch) else f"{min(ch)}–{max(ch)}"
-        return (f"{len(ch)} levels × {width} channels, kernel {kw['kernel_size']}, "
-                f"receptive field {rf}")
+        return (
+            f"{len(ch)} levels × {width} channels, kernel {kw['kernel_size']}, receptive field {rf}"
+        )
     if model == "transformer":
-        return (f"width {kw['d_model']}, feed-forward {kw['ff_size']}, {kw['heads']} heads, "
-                f"{kw['layers']} layer{'s' if kw['layers'] > 1 else ''}")
+        return (
+            f"width {kw['d_model']}, feed-forward {kw['ff_size']}, {kw['heads']} heads, "
+            f"{kw['layers']} layer{'s' if kw['layers'] > 1 else ''}"
+        )
     return f"convolutions 1 → {kw['channels1']} → {kw['channels2']} channels"
 
 
 def model_shape(cfg) -> ModelShape:
     """The shape of ``cfg.model`` for ``cfg`` (cached: RunConfig is frozen and hashable)."""
-    return _model_shape(cfg.model, cfg.task, cfg.seq_len, cfg.batch_size, cfg.hidden_size,
-                        cfg.num_layers, cfg.param_budget, cfg.tcn_kernel, cfg.tcn_levels,
-                        cfg.attn_heads, cfg.attn_layers)
+    return _model_shape(
+        cfg.model,
+        cfg.task,
+        cfg.seq_len,
+        cfg.batch_size,
+        cfg.hidden_size,
+        cfg.num_layers,
+        cfg.param_budget,
+        cfg.tcn_kernel,
+        cfg.tcn_levels,
+        cfg.attn_heads,
+        cfg.attn_layers,
+    )
 
 
 @dataclass(frozen=True)
@@ -231,11 +266,11 @@ class _Settings:  # the fields a shape depends on, under RunConfig's names
 
 
 @functools.lru_cache(maxsize=4096)
-def _model_shape(model, task_name, seq_len, batch, hidden, layers, budget, kernel,
-                 levels, heads, attn_layers) -> ModelShape:
+def _model_shape(
+    model, task_name, seq_len, batch, hidden, layers, budget, kernel, levels, heads, attn_layers
+) -> ModelShape:
     task = TASKS[task_name]
-    cfg = _Settings(model, task_name, seq_len, hidden, layers, kernel, levels, heads,
-                    attn_layers)
+    cfg = _Settings(model, task_name, seq_len, hidden, layers, kernel, levels, heads, attn_layers)
     if model in RECURRENT:
         kw = _recurrent_kwargs(cfg, task, budget)
     elif model == "tcn":
@@ -245,9 +280,14 @@ def _model_shape(model, task_name, seq_len, batch, hidden, layers, budget, kerne
     else:
         kw = _cnn_kwargs(cfg, task, budget)
     rf = receptive_field(kw["kernel_size"], len(kw["channels"])) if model == "tcn" else None
-    return ModelShape(model=model, kwargs=kw, num_parameters=_count(model, task, kw),
-                      summary=_summary(model, kw, rf), receptive_field=rf,
-                      cost=_cost(model, task, seq_len, batch, kw))
+    return ModelShape(
+        model=model,
+        kwargs=kw,
+        num_parameters=_count(model, task, kw),
+        summary=_summary(model, kw, rf),
+        receptive_field=rf,
+        cost=_cost(model, task, seq_len, batch, kw),
+    )
 
 
 def within_budget(num_parameters: int, budget: int) -> bool:

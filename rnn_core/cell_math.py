@@ -55,15 +55,20 @@ def _sigmoid(z):
     return 1.0 / (1.0 + np.exp(-z))
 
 
-def step_breakdown(kind: str, probe: Probe, seq: int = 0, t: int = 0,
-                   units: int = 8) -> StepBreakdown:
+def step_breakdown(
+    kind: str, probe: Probe, seq: int = 0, t: int = 0, units: int = 8
+) -> StepBreakdown:
     """Every term of the last layer's update at step t for sequence ``seq`` of a full
     probe of a ``kind`` model (rnn_tanh, rnn_relu, lstm, gru)."""
     if kind not in EQUATIONS or not probe.weights:
-        raise ValueError(f"a step breakdown needs a full probe of a recurrent cell "
-                         f"({', '.join(EQUATIONS)}), not {kind!r}")
-    w_ih, w_hh, b_ih, b_hh = (probe.weights[name].astype(np.float64) for name in
-                              ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+        raise ValueError(
+            f"a step breakdown needs a full probe of a recurrent cell "
+            f"({', '.join(EQUATIONS)}), not {kind!r}"
+        )
+    w_ih, w_hh, b_ih, b_hh = (
+        probe.weights[name].astype(np.float64)
+        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+    )
     layer = probe.hidden_layers.shape[0] - 1
     hsize = w_hh.shape[1]
     shown = slice(0, min(units, hsize))
@@ -98,12 +103,21 @@ def step_breakdown(kind: str, probe: Probe, seq: int = 0, t: int = 0,
         n_pre = xn + r * hn
         n = np.tanh(n_pre)
         h_t = (1 - z) * n + z * h_prev
-        cols.update({"reset: pre": xr + hr, "reset: act": r, "update: pre": xz + hz,
-                     "update: act": z, "new: W_hn h + b_hn": hn, "new: pre": n_pre,
-                     "new: act": n})
+        cols.update(
+            {
+                "reset: pre": xr + hr,
+                "reset: act": r,
+                "update: pre": xz + hz,
+                "update: act": z,
+                "new: W_hn h + b_hn": hn,
+                "new: pre": n_pre,
+                "new: act": n,
+            }
+        )
     cols["h_t"] = h_t
     table = pd.DataFrame({k: v[shown] for k, v in cols.items()})
     table.index.name = "unit"
     error = float(np.abs(h_t[shown] - h_seq[t][shown]).max())
-    return StepBreakdown(kind=kind, t=t, equations=EQUATIONS[kind], table=table,
-                         x_t=x_t, max_error=error)
+    return StepBreakdown(
+        kind=kind, t=t, equations=EQUATIONS[kind], table=table, x_t=x_t, max_error=error
+    )

@@ -125,13 +125,15 @@ def unroll(module: nn.RNNBase, x: torch.Tensor, record: bool = True) -> Unrolled
 def grad_h_through_time(unrolled: Unrolled, loss: torch.Tensor) -> torch.Tensor:
     """Total dL/dh_t for the last layer, (B, T, H), leaving parameter .grad untouched."""
     grads = torch.autograd.grad(loss, unrolled.steps, allow_unused=True)
-    grads = [torch.zeros_like(h) if g is None else g
-             for g, h in zip(grads, unrolled.steps, strict=True)]
+    grads = [
+        torch.zeros_like(h) if g is None else g for g, h in zip(grads, unrolled.steps, strict=True)
+    ]
     return torch.stack(grads, dim=1)
 
 
-def grad_norms_through_time(module: nn.RNNBase, x: torch.Tensor,
-                            loss_fn: Callable[[torch.Tensor], torch.Tensor]) -> np.ndarray:
+def grad_norms_through_time(
+    module: nn.RNNBase, x: torch.Tensor, loss_fn: Callable[[torch.Tensor], torch.Tensor]
+) -> np.ndarray:
     """Mean over the batch of ||dL/dh_{b,t}||_2 for every step t, (T,), L being the
     scalar ``loss_fn`` returns for the last layer's output sequence (B, T, H).
 

@@ -45,8 +45,18 @@ LIMITS: dict[str, tuple[float, float]] = {
     "attn_layers": (1, 2),
 }
 
-_INT_FIELDS = ("seq_len", "hidden_size", "num_layers", "batch_size", "seed", "param_budget",
-               "tcn_kernel", "tcn_levels", "attn_heads", "attn_layers")
+_INT_FIELDS = (
+    "seq_len",
+    "hidden_size",
+    "num_layers",
+    "batch_size",
+    "seed",
+    "param_budget",
+    "tcn_kernel",
+    "tcn_levels",
+    "attn_heads",
+    "attn_layers",
+)
 _OPTIONAL_FIELDS = ("lr", "clip", "recurrent_scale", "param_budget", "tcn_levels")
 _OPTIONAL_FLOAT_FIELDS = ("lr", "clip", "recurrent_scale")
 
@@ -158,8 +168,11 @@ class RunConfig:
         out = {}
         for name in field_names():
             value = getattr(self, name)
-            out[name] = "none" if value is None else (
-                repr(float(value)) if name in _OPTIONAL_FLOAT_FIELDS else str(value))
+            out[name] = (
+                "none"
+                if value is None
+                else (repr(float(value)) if name in _OPTIONAL_FLOAT_FIELDS else str(value))
+            )
         return out
 
     @classmethod
@@ -206,34 +219,40 @@ def _parse(name: str, raw: Any) -> Any:
     if not isinstance(raw, str):
         raw = str(raw)
     if len(raw) > _MAX_TEXT or "\x00" in raw:
-        raise ConfigError(name, f"{name}: value {_show(raw)} is not valid "
-                                f"(too long or contains control characters).")
+        raise ConfigError(
+            name,
+            f"{name}: value {_show(raw)} is not valid (too long or contains control characters).",
+        )
     text = raw.strip()
     if name in CHOICES:
         if text not in CHOICES[name]:
-            raise ConfigError(name, f"{name}: {_show(raw)} is not one of "
-                                    f"{', '.join(CHOICES[name])}.")
+            raise ConfigError(
+                name, f"{name}: {_show(raw)} is not one of {', '.join(CHOICES[name])}."
+            )
         return text
     if name in _OPTIONAL_FIELDS and text.lower() in ("none", "null", ""):
         return None
     if name in _INT_FIELDS:
         if not re.fullmatch(r"[+-]?\d{1,12}", text, re.ASCII):
-            raise ConfigError(name, f"{name}: {_show(raw)} is not a whole number; "
-                                    f"allowed {_range_text(name)}.")
+            raise ConfigError(
+                name, f"{name}: {_show(raw)} is not a whole number; allowed {_range_text(name)}."
+            )
         return int(text)
     # Floats: plain decimal or scientific notation only, so "nan", "inf", "0x10",
     # "1_000" and friends are refused before float() can accept them.
     if not re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,3})?", text, re.ASCII):
-        raise ConfigError(name, f"{name}: {_show(raw)} is not a number; "
-                                f"allowed {_range_text(name)}.")
+        raise ConfigError(
+            name, f"{name}: {_show(raw)} is not a number; allowed {_range_text(name)}."
+        )
     return float(text)
 
 
 def _check_field(name: str, value: Any) -> None:
     if name in CHOICES:
         if not isinstance(value, str) or value not in CHOICES[name]:
-            raise ConfigError(name, f"{name}: {_show(value)} is not one of "
-                                    f"{', '.join(CHOICES[name])}.")
+            raise ConfigError(
+                name, f"{name}: {_show(value)} is not one of {', '.join(CHOICES[name])}."
+            )
         return
     if value is None and name in _OPTIONAL_FIELDS:
         return
@@ -243,45 +262,60 @@ def _check_field(name: str, value: Any) -> None:
     else:
         ok_type = isinstance(value, int | float) and not isinstance(value, bool)
     if not ok_type:
-        raise ConfigError(name, f"{name}: {_show(value)} has the wrong type; "
-                                f"allowed {_range_text(name)}.")
+        raise ConfigError(
+            name, f"{name}: {_show(value)} has the wrong type; allowed {_range_text(name)}."
+        )
     if not math.isfinite(value) or not lo <= value <= hi:
-        raise ConfigError(name, f"{name}: {_show(value)} is out of range; "
-                                f"allowed {_range_text(name)}.")
+        raise ConfigError(
+            name, f"{name}: {_show(value)} is out of range; allowed {_range_text(name)}."
+        )
 
 
 def _check_joint(cfg: RunConfig) -> None:
     task = TASKS[cfg.task]
     hi = task.max_seq_len if task.max_seq_len is not None else LIMITS["seq_len"][1]
     if not task.min_seq_len <= cfg.seq_len <= hi:
-        raise ConfigError("seq_len", f"seq_len: {cfg.seq_len} is out of range for task "
-                                     f"{cfg.task}; allowed {task.min_seq_len} to {hi}.")
+        raise ConfigError(
+            "seq_len",
+            f"seq_len: {cfg.seq_len} is out of range for task "
+            f"{cfg.task}; allowed {task.min_seq_len} to {hi}.",
+        )
     if cfg.model == "cnn2d" and task.image_shape is None:
-        raise ConfigError("model", f"model: the 2-D CNN reads images; task {cfg.task} is "
-                                   f"not an image (use a digits task).")
+        raise ConfigError(
+            "model",
+            f"model: the 2-D CNN reads images; task {cfg.task} is "
+            f"not an image (use a digits task).",
+        )
     shape = cfg.shape
-    if cfg.param_budget is not None and not within_budget(shape.num_parameters,
-                                                          cfg.param_budget):
-        raise ConfigError("param_budget", f"param_budget: no {MODEL_TITLES[cfg.model]} "
-                          f"on {cfg.task} has within 10% of {cfg.param_budget:,} "
-                          f"parameters (the nearest has {shape.num_parameters:,}).")
+    if cfg.param_budget is not None and not within_budget(shape.num_parameters, cfg.param_budget):
+        raise ConfigError(
+            "param_budget",
+            f"param_budget: no {MODEL_TITLES[cfg.model]} "
+            f"on {cfg.task} has within 10% of {cfg.param_budget:,} "
+            f"parameters (the nearest has {shape.num_parameters:,}).",
+        )
     cost = shape.cost
     if cost > MAX_STEP_COST:
         # Blame the size field furthest above its default, so that lenient parsing
         # resets the setting most responsible for the cost.
         sizes = ["batch_size", "seq_len"] + (
-            ["param_budget"] if cfg.param_budget is not None
-            else ["hidden_size", "num_layers"])
+            ["param_budget"] if cfg.param_budget is not None else ["hidden_size", "num_layers"]
+        )
         culprit = max(sizes, key=lambda n: getattr(cfg, n) / _SIZE_DEFAULTS[n])
         raise ConfigError(
             culprit,
             f"{culprit}: {getattr(cfg, culprit)} makes one training step too costly "
             f"(estimated {cost / MAX_STEP_COST:.1f}x the quarter-second budget); "
             f"reduce the batch size, sequence length, layers, hidden size or parameter "
-            f"budget.")
+            f"budget.",
+        )
 
 
 _DEFAULTS = RunConfig()
-_SIZE_DEFAULTS = {"batch_size": _DEFAULTS.batch_size, "seq_len": _DEFAULTS.seq_len,
-                  "hidden_size": _DEFAULTS.hidden_size, "num_layers": _DEFAULTS.num_layers,
-                  "param_budget": 10_000}
+_SIZE_DEFAULTS = {
+    "batch_size": _DEFAULTS.batch_size,
+    "seq_len": _DEFAULTS.seq_len,
+    "hidden_size": _DEFAULTS.hidden_size,
+    "num_layers": _DEFAULTS.num_layers,
+    "param_budget": 10_000,
+}

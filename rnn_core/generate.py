@@ -14,8 +14,14 @@ class NonFiniteOutputError(ArithmeticError):
 
 
 @torch.no_grad()
-def sample_text(model: RecurrentModel, task, prime: str, length: int, temperature: float,
-                generator: torch.Generator) -> str:
+def sample_text(
+    model: RecurrentModel,
+    task,
+    prime: str,
+    length: int,
+    temperature: float,
+    generator: torch.Generator,
+) -> str:
     """Continue ``prime`` by ``length`` characters drawn from the model.
 
     The recurrent state is carried from step to step (one fused call per character), so
@@ -39,7 +45,8 @@ def sample_text(model: RecurrentModel, task, prime: str, length: int, temperatur
             raise NonFiniteOutputError(
                 f"the model's prediction for character {len(chars) + 1} is not a finite "
                 f"number (its state overflowed after {len(prime) + len(chars)} characters), "
-                f"so no text can be sampled from it")
+                f"so no text can be sampled from it"
+            )
         probs = torch.softmax(logits / temperature, dim=-1)
         idx = torch.multinomial(probs, 1, generator=generator)  # (1, 1)
         chars.append(int(idx))

@@ -17,8 +17,15 @@ class ImageCNN(nn.Module):
     kind = "cnn2d"
     causal = False
 
-    def __init__(self, input_size: int, output_size: int, channels1: int, channels2: int,
-                 image_shape: tuple[int, int], device=None):
+    def __init__(
+        self,
+        input_size: int,
+        output_size: int,
+        channels1: int,
+        channels2: int,
+        image_shape: tuple[int, int],
+        device=None,
+    ):
         super().__init__()
         self.image_shape = tuple(image_shape)
         self.conv1 = nn.Conv2d(1, channels1, 3, padding=1, device=device)
@@ -29,8 +36,9 @@ class ImageCNN(nn.Module):
         B, T, n_inputs = x.shape
         height, width = self.image_shape
         if height * width != T * n_inputs:
-            raise ValueError(f"ImageCNN expects {height}x{width} values per sequence, "
-                             f"got {T}x{n_inputs}")
+            raise ValueError(
+                f"ImageCNN expects {height}x{width} values per sequence, got {T}x{n_inputs}"
+            )
         image = x.reshape(B, 1, height, width)  # raster order, as the task wrote it
         features = torch.relu(self.conv1(image))
         features = torch.nn.functional.max_pool2d(features, 2)

@@ -138,8 +138,8 @@ class Job:
         """Block until no step executes and none will start; False on timeout."""
         with self._manager._cond:
             return self._manager._cond.wait_for(
-                lambda: self._thread is None and self.state not in (RUNNING, QUEUED),
-                timeout)
+                lambda: self._thread is None and self.state not in (RUNNING, QUEUED), timeout
+            )
 
     def ask(self, question: str, timeout: float = ASK_TIMEOUT, **kwargs):
         """The trainer's answer to ``question`` (one of its ``QUESTIONS``, e.g. "probe"),
@@ -343,9 +343,14 @@ def _next_chunk_size(chunk: int, seconds_per_step: float, slice_seconds: float) 
 class JobManager:
     """The process-wide pool: at most ``max_running`` jobs train at once."""
 
-    def __init__(self, max_running: int = 2, step_cap: int = 5000,
-                 idle_timeout: float = 120.0, slice_seconds: float = 0.1,
-                 forget_after: float = 1800.0):
+    def __init__(
+        self,
+        max_running: int = 2,
+        step_cap: int = 5000,
+        idle_timeout: float = 120.0,
+        slice_seconds: float = 0.1,
+        forget_after: float = 1800.0,
+    ):
         if max_running < 1 or step_cap < 1 or slice_seconds <= 0:
             raise ValueError("max_running and step_cap must be >= 1, slice_seconds > 0")
         self.max_running = max_running
@@ -435,8 +440,7 @@ class JobManager:
             unseen = now - job.last_seen
             if job.state in (RUNNING, QUEUED):
                 if unseen > self.idle_timeout:
-                    job._pause_locked(
-                        f"Paused after {self.idle_timeout:g} s with no page open.")
+                    job._pause_locked(f"Paused after {self.idle_timeout:g} s with no page open.")
                     count += 1
             elif job._thread is None and unseen > self.forget_after:
                 job._stop_locked(f"Removed after {self.forget_after:g} s with no page open.")

@@ -67,8 +67,9 @@ def _orthogonal(n: int, generator: torch.Generator) -> torch.Tensor:
 
 
 @torch.no_grad()
-def initialise(model: RecurrentModel, init: str, recurrent_scale: float | None,
-               generator: torch.Generator) -> None:
+def initialise(
+    model: RecurrentModel, init: str, recurrent_scale: float | None, generator: torch.Generator
+) -> None:
     """Fill every parameter from ``generator``.
 
     default: torch's own recipe, U(-1/sqrt(H), 1/sqrt(H)) for every recurrent weight
@@ -91,8 +92,9 @@ def initialise(model: RecurrentModel, init: str, recurrent_scale: float | None,
             getattr(rnn, f"bias_ih_l{layer}").zero_()
             getattr(rnn, f"bias_hh_l{layer}").zero_()
             for block in blocks.values():
-                block.copy_(torch.eye(hidden) if init == "identity"
-                            else _orthogonal(hidden, generator))
+                block.copy_(
+                    torch.eye(hidden) if init == "identity" else _orthogonal(hidden, generator)
+                )
         if recurrent_scale is not None:
             for block in blocks.values():
                 rho = spectral_radius(block)
@@ -101,13 +103,26 @@ def initialise(model: RecurrentModel, init: str, recurrent_scale: float | None,
 
 
 def _recurrent_builder(kind: str, rnn_cls: type, **rnn_kwargs) -> Callable[..., nn.Module]:
-    def build(input_size: int, output_size: int, hidden_size: int, num_layers: int = 1,
-              init: str = "default", recurrent_scale: float | None = None,
-              generator: torch.Generator | None = None, device: str = "cpu") -> RecurrentModel:
+    def build(
+        input_size: int,
+        output_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        init: str = "default",
+        recurrent_scale: float | None = None,
+        generator: torch.Generator | None = None,
+        device: str = "cpu",
+    ) -> RecurrentModel:
         # Build on the meta device then materialise: the constructors would otherwise
         # draw their initial weights from torch's global RNG.
-        rnn = rnn_cls(input_size, hidden_size, num_layers=num_layers, batch_first=True,
-                      device="meta", **rnn_kwargs)
+        rnn = rnn_cls(
+            input_size,
+            hidden_size,
+            num_layers=num_layers,
+            batch_first=True,
+            device="meta",
+            **rnn_kwargs,
+        )
         head = nn.Linear(hidden_size, output_size, device="meta")
         model = RecurrentModel(rnn, head, kind=kind)
         if device == "meta":
@@ -140,9 +155,16 @@ def initialise_feedforward(model: nn.Module, generator: torch.Generator) -> None
 def _feedforward_builder(cls: type) -> Callable[..., nn.Module]:
     """Builders of the non-recurrent models; ``init``/``recurrent_scale`` are recurrent
     settings and do not apply (a model without recurrent weights has nothing to rescale)."""
-    def build(input_size: int, output_size: int, init: str = "default",
-              recurrent_scale: float | None = None, generator: torch.Generator | None = None,
-              device: str = "cpu", **shape) -> nn.Module:
+
+    def build(
+        input_size: int,
+        output_size: int,
+        init: str = "default",
+        recurrent_scale: float | None = None,
+        generator: torch.Generator | None = None,
+        device: str = "cpu",
+        **shape,
+    ) -> nn.Module:
         model = cls(input_size, output_size, device="meta", **shape)
         if device == "meta":
             return model
@@ -176,17 +198,21 @@ MODEL_TITLES = {
 }
 
 
-def build_model(config, input_size: int, output_size: int,
-                shape: dict | None = None) -> nn.Module:
+def build_model(config, input_size: int, output_size: int, shape: dict | None = None) -> nn.Module:
     """The model a RunConfig describes, initialised from its seed. ``shape`` holds the
     builder's width arguments (``budget.model_shape``); without it a recurrent model
     takes the config's hidden_size and num_layers."""
     generator = torch.Generator().manual_seed(config.seed)
     if shape is None:
         shape = {"hidden_size": config.hidden_size, "num_layers": config.num_layers}
-    return MODELS[config.model](input_size, output_size, init=config.init,
-                                recurrent_scale=config.recurrent_scale,
-                                generator=generator, **shape)
+    return MODELS[config.model](
+        input_size,
+        output_size,
+        init=config.init,
+        recurrent_scale=config.recurrent_scale,
+        generator=generator,
+        **shape,
+    )
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -33,11 +33,11 @@ PRESETS: dict[str, Preset] = {
             name="vanishing",
             title="Vanishing gradients: tanh RNN vs LSTM on adding, T=50",
             blurb="Both cells get the same data, seed and optimizer. The LSTM's loss falls "
-                  "below a tenth of the baseline within about 500 steps; the tanh RNN's "
-                  "stays above 90% of the baseline for all 5,000 steps. On the Gradients "
-                  "page, the error from the last step reaches the tanh RNN's first steps "
-                  "more than ten orders of magnitude weaker, the trained LSTM's less than "
-                  "two.",
+            "below a tenth of the baseline within about 500 steps; the tanh RNN's "
+            "stays above 90% of the baseline for all 5,000 steps. On the Gradients "
+            "page, the error from the last step reaches the tanh RNN's first steps "
+            "more than ten orders of magnitude weaker, the trained LSTM's less than "
+            "two.",
             page="gradients",
             config=RunConfig(model="rnn_tanh", task="adding", seq_len=50),
             compare=("lstm",),
@@ -46,37 +46,46 @@ PRESETS: dict[str, Preset] = {
             name="exploding",
             title="Exploding gradients: a ReLU RNN with recurrent scale 1.5, no clipping",
             blurb="Every active unit is multiplied by 1.5 at each step, so the gradient "
-                  "grows with distance from the loss: the first update's gradient norm is "
-                  "over a million, plain SGD throws the weights off, and the run diverges "
-                  "at step 2. Clipping at norm 1 (one click on the Gradients page) stops "
-                  "the divergence, but at this learning rate the run then learns little: "
-                  "after 5,000 steps its loss is still about 85% of the baseline.",
+            "grows with distance from the loss: the first update's gradient norm is "
+            "over a million, plain SGD throws the weights off, and the run diverges "
+            "at step 2. Clipping at norm 1 (one click on the Gradients page) stops "
+            "the divergence, but at this learning rate the run then learns little: "
+            "after 5,000 steps its loss is still about 85% of the baseline.",
             page="gradients",
             # identity x 1.5: with default or orthogonal init a ReLU zeroes about half
             # the units and the effective gain (~1.06) explodes or vanishes by seed.
-            config=RunConfig(model="rnn_relu", task="adding", seq_len=20, init="identity",
-                             recurrent_scale=1.5, clip=None, optimizer="sgd", lr=0.01),
+            config=RunConfig(
+                model="rnn_relu",
+                task="adding",
+                seq_len=20,
+                init="identity",
+                recurrent_scale=1.5,
+                clip=None,
+                optimizer="sgd",
+                lr=0.01,
+            ),
         ),
         Preset(
             name="irnn",
             title="Identity init (IRNN) rescues a ReLU RNN",
             blurb="Le, Jaitly & Hinton (2015): a ReLU RNN whose recurrent matrix starts at "
-                  "the identity can carry values across 100 steps. Here, with Adam and "
-                  "torch's uniform input weights, its loss falls below a tenth of the "
-                  "baseline by about step 1,300. Then pick the default initialisation in "
-                  "the sidebar: with this seed that run stays on the baseline for its first "
-                  "1,500 steps and finds its way only later (a tenth of the baseline by "
-                  "about step 2,900). The Gradients page overlays both runs.",
+            "the identity can carry values across 100 steps. Here, with Adam and "
+            "torch's uniform input weights, its loss falls below a tenth of the "
+            "baseline by about step 1,300. Then pick the default initialisation in "
+            "the sidebar: with this seed that run stays on the baseline for its first "
+            "1,500 steps and finds its way only later (a tenth of the baseline by "
+            "about step 2,900). The Gradients page overlays both runs.",
             page="playground",
-            config=RunConfig(model="rnn_relu", task="adding", seq_len=100, init="identity",
-                             lr=1e-3),
+            config=RunConfig(
+                model="rnn_relu", task="adding", seq_len=100, init="identity", lr=1e-3
+            ),
         ),
         Preset(
             name="memory",
             title="Memory: a GRU keeps a running parity",
             blurb="The answer at every step depends on every bit so far, in order, and "
-                  "the hidden state is the only place the network can keep it. This GRU "
-                  "gets every step right by step 1,000.",
+            "the hidden state is the only place the network can keep it. This GRU "
+            "gets every step right by step 1,000.",
             page="hidden_states",
             config=RunConfig(model="gru", task="parity", seq_len=50),
         ),
@@ -84,10 +93,10 @@ PRESETS: dict[str, Preset] = {
             name="gates",
             title="Inside the gates: an LSTM on the adding problem",
             blurb="Most of the LSTM's forget gates hover around 0.4: those units forget "
-                  "within a few steps. Within 1,000 steps it has learned, and the Hidden "
-                  "states page marks the one unit that carries the sum: its forget gate "
-                  "stays near 1 from the first marker to the end, and its input gate opens "
-                  "only at the two markers.",
+            "within a few steps. Within 1,000 steps it has learned, and the Hidden "
+            "states page marks the one unit that carries the sum: its forget gate "
+            "stays near 1 from the first marker to the end, and its input gate opens "
+            "only at the two markers.",
             page="hidden_states",
             config=RunConfig(model="lstm", task="adding", seq_len=50),
         ),
@@ -102,8 +111,8 @@ PRESETS: dict[str, Preset] = {
             name="copy",
             title="A memory limit: copy memory over 100 steps",
             blurb="Bai et al. (2018) used this task to show that recurrent nets struggle to "
-                  "carry information far; this LSTM stays near chance (12.5%) on the "
-                  "recalled digits for all 5,000 steps.",
+            "carry information far; this LSTM stays near chance (12.5%) on the "
+            "recalled digits for all 5,000 steps.",
             page="playground",
             config=RunConfig(model="lstm", task="copy_memory", seq_len=100),
         ),
@@ -111,12 +120,13 @@ PRESETS: dict[str, Preset] = {
             name="char",
             title="What a character model learns",
             blurb="An LSTM reads Python source one character at a time. By step 2,000 its "
-                  "samples have indented lines, keywords and quotes (Playground), and units "
-                  "of its cell state follow bracket depth and the position in the line "
-                  "more closely than the same network did untrained (Hidden states).",
+            "samples have indented lines, keywords and quotes (Playground), and units "
+            "of its cell state follow bracket depth and the position in the line "
+            "more closely than the same network did untrained (Hidden states).",
             page="hidden_states",
-            config=RunConfig(model="lstm", task="char_lm", seq_len=100, hidden_size=64,
-                             batch_size=32),
+            config=RunConfig(
+                model="lstm", task="char_lm", seq_len=100, hidden_size=64, batch_size=32
+            ),
         ),
     )
 }
@@ -141,7 +151,7 @@ RACE_PRESETS: dict[str, RacePreset] = {
             name="race_copy",
             title="Copy memory, T=100: TCN vs LSTM vs GRU",
             blurb="Bai, Kolter & Koltun (2018): at matched size the TCN learns to copy "
-                  "within a few hundred steps; the LSTM stays at chance (12.5%).",
+            "within a few hundred steps; the LSTM stays at chance (12.5%).",
             config=RunConfig(task="copy_memory", seq_len=100, param_budget=10_000),
             models=("tcn", "lstm", "gru"),
         ),
@@ -149,8 +159,8 @@ RACE_PRESETS: dict[str, RacePreset] = {
             name="race_adding",
             title="Adding, T=50: four models, one budget",
             blurb="Two marked values among 50 to add up, every model at 10K parameters: "
-                  "the TCN, LSTM and GRU get there; the plain tanh RNN stays on the "
-                  "baseline.",
+            "the TCN, LSTM and GRU get there; the plain tanh RNN stays on the "
+            "baseline.",
             config=RunConfig(task="adding", seq_len=50, param_budget=10_000),
             models=("tcn", "lstm", "gru", "rnn_tanh"),
         ),
@@ -158,7 +168,7 @@ RACE_PRESETS: dict[str, RacePreset] = {
             name="race_digits",
             title="Digits: CNN on the image, RNNs on rows",
             blurb="The same 8x8 handwritten digits: the CNN sees the whole image at once, "
-                  "the LSTM and GRU one row per step. Compare accuracy and time per step.",
+            "the LSTM and GRU one row per step. Compare accuracy and time per step.",
             config=RunConfig(task="digits_rows", seq_len=8, param_budget=5_000),
             models=("cnn2d", "lstm", "gru"),
         ),
@@ -166,8 +176,8 @@ RACE_PRESETS: dict[str, RacePreset] = {
             name="race_attention",
             title="Attention on copy memory, T=50",
             blurb="A small causal transformer against a TCN and an LSTM. Watch its attention "
-                  "map: to recall a digit, a query step must attend to the step that "
-                  "showed it.",
+            "map: to recall a digit, a query step must attend to the step that "
+            "showed it.",
             config=RunConfig(task="copy_memory", seq_len=50, param_budget=10_000),
             models=("transformer", "tcn", "lstm"),
         ),

@@ -90,26 +90,35 @@ class Probe:
         """A lighter copy for training snapshots: the first n sequences, states and gates
         in float16 (the pages quantize them further), and without what only a fresh
         probe serves (pre-activations, per-unit grad_h; grad_norm and spectra stay)."""
+
         def cut(a, half=False):
             if a is None:
                 return None
             # float16 tops out at 65504: clip exploding ReLU states rather than make inf.
-            return np.clip(a[:n], -_F16_MAX, _F16_MAX).astype(np.float16) if half \
-                else a[:n].copy()
+            return np.clip(a[:n], -_F16_MAX, _F16_MAX).astype(np.float16) if half else a[:n].copy()
+
         return Probe(
-            step=self.step, loss=self.loss, metric=self.metric,
-            inputs=cut(self.inputs), targets=cut(self.targets), outputs=cut(self.outputs),
-            hidden_layers=None if self.hidden_layers is None
+            step=self.step,
+            loss=self.loss,
+            metric=self.metric,
+            inputs=cut(self.inputs),
+            targets=cut(self.targets),
+            outputs=cut(self.outputs),
+            hidden_layers=None
+            if self.hidden_layers is None
             else np.stack([cut(h, half=True) for h in self.hidden_layers]),
             cell=cut(self.cell, half=True),
             gates={k: cut(v, half=True) for k, v in self.gates.items()},
-            preactivations={}, grad_h=None, grad_norm=self.grad_norm,
+            preactivations={},
+            grad_h=None,
+            grad_norm=self.grad_norm,
             spectral_radius=self.spectral_radius,
             max_singular_value=self.max_singular_value,
             saliency=cut(self.saliency),
             attention=None if self.attention is None else self.attention.astype(np.float16),
             attention_stride=self.attention_stride,
-            connectivity=self.connectivity, target_step=self.target_step,
+            connectivity=self.connectivity,
+            target_step=self.target_step,
         )
 
 
@@ -131,12 +140,12 @@ def carry_products(gate, target_step: int) -> np.ndarray:
     if not 0 <= target_step < T:
         raise ValueError(f"target_step must be in [0, {T - 1}], got {target_step}")
     with np.errstate(divide="ignore"):
-        logs = np.log(np.clip(g[:, 1:target_step + 1], 0.0, 1.0))  # f_1 .. f_tau
+        logs = np.log(np.clip(g[:, 1 : target_step + 1], 0.0, 1.0))  # f_1 .. f_tau
     # suffix sums: log of f_(t+1) * ... * f_tau for t = 0 .. tau - 1, then 0 at tau
     tail = np.cumsum(logs[:, ::-1], axis=1)[:, ::-1]
     tail = np.concatenate([tail, np.zeros_like(g[:, :1])], axis=1)  # (B, tau + 1, H)
     carry = np.full((T, g.shape[2]), np.nan)
-    carry[:target_step + 1] = np.exp(tail).mean(axis=0)
+    carry[: target_step + 1] = np.exp(tail).mean(axis=0)
     return carry
 
 
@@ -150,8 +159,9 @@ class Carrier:
     max_input_elsewhere: float  # highest input gate at any other step
 
 
-def carrier_units(forget, input_gate, marked, *, keep: float = 0.98, opens: float = 0.5,
-                  shut: float = 0.2) -> list[Carrier]:
+def carrier_units(
+    forget, input_gate, marked, *, keep: float = 0.98, opens: float = 0.5, shut: float = 0.2
+) -> list[Carrier]:
     """The LSTM units that write at the marked steps and then keep what they wrote.
 
     A unit qualifies when, averaged over sequences, its forget gate stays above ``keep``
@@ -171,21 +181,28 @@ def carrier_units(forget, input_gate, marked, *, keep: float = 0.98, opens: floa
     min_f = np.where(after[..., None], f, np.inf).min(axis=1).mean(axis=0)  # (H,)
     at_marks = (i * marked[..., None]).sum(axis=(0, 1)) / marked.sum()
     elsewhere = np.where(marked[..., None], -np.inf, i).max(axis=1).mean(axis=0)
-    found = [Carrier(int(u), float(min_f[u]), float(at_marks[u]), float(elsewhere[u]))
-             for u in np.flatnonzero((min_f > keep) & (at_marks > opens) & (elsewhere < shut))]
+    found = [
+        Carrier(int(u), float(min_f[u]), float(at_marks[u]), float(elsewhere[u]))
+        for u in np.flatnonzero((min_f > keep) & (at_marks > opens) & (elsewhere < shut))
+    ]
     return sorted(found, key=lambda c: c.max_input_elsewhere - c.input_at_marks)
 
 
 def last_layer_weights(rnn: torch.nn.RNNBase) -> dict[str, np.ndarray]:
     """Copies of the last layer's weights and biases (float32 numpy)."""
     layer = rnn.num_layers - 1
-    return {name: _np(getattr(rnn, f"{name}_l{layer}")).copy()
-            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+    return {
+        name: _np(getattr(rnn, f"{name}_l{layer}")).copy()
+        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+    }
 
 
 def _np(t: torch.Tensor) -> np.ndarray:
-    return t.detach().to(torch.float32).cpu().numpy() if t.is_floating_point() \
+    return (
+        t.detach().to(torch.float32).cpu().numpy()
+        if t.is_floating_point()
         else t.detach().cpu().numpy()
+    )
 
 
 def recurrent_spectra(model: RecurrentModel) -> tuple[dict, dict]:
@@ -197,13 +214,14 @@ def recurrent_spectra(model: RecurrentModel) -> tuple[dict, dict]:
             for name, block in recurrent_blocks(model.rnn, layer).items():
                 rho.setdefault(name, []).append(spectral_radius(block))
                 sigma.setdefault(name, []).append(
-                    float(torch.linalg.matrix_norm(block.double(), ord=2)))
-    return ({k: np.array(v) for k, v in rho.items()},
-            {k: np.array(v) for k, v in sigma.items()})
+                    float(torch.linalg.matrix_norm(block.double(), ord=2))
+                )
+    return ({k: np.array(v) for k, v in rho.items()}, {k: np.array(v) for k, v in sigma.items()})
 
 
-def one_step_grad_norms(unrolled, outputs: torch.Tensor, loss: torch.Tensor,
-                        target_step: int) -> torch.Tensor:
+def one_step_grad_norms(
+    unrolled, outputs: torch.Tensor, loss: torch.Tensor, target_step: int
+) -> torch.Tensor:
     """(B, T): ||d l_b/dh_t||, l_b being the term of sequence b's loss that output step
     ``target_step`` contributes (zero for t after it). Keeps the graph.
 
@@ -213,18 +231,25 @@ def one_step_grad_norms(unrolled, outputs: torch.Tensor, loss: torch.Tensor,
     output is connected to each earlier state."""
     (grad_out,) = torch.autograd.grad(loss, outputs, retain_graph=True)  # (B, T, O)
     term = (grad_out[:, target_step].detach() * outputs[:, target_step]).sum()
-    reach = unrolled.steps[:target_step + 1]
+    reach = unrolled.steps[: target_step + 1]
     grads = torch.autograd.grad(term, reach, retain_graph=True, allow_unused=True)
     # float64 norms: squares of float32 components below about 1e-19 underflow to zero
-    norms = [torch.zeros(h.shape[0], dtype=torch.float64) if g is None
-             else g.double().norm(dim=1) for g, h in zip(grads, reach, strict=True)]
-    later = [torch.zeros(outputs.shape[0], dtype=torch.float64)] * (outputs.shape[1]
-                                                                    - len(reach))
+    norms = [
+        torch.zeros(h.shape[0], dtype=torch.float64) if g is None else g.double().norm(dim=1)
+        for g, h in zip(grads, reach, strict=True)
+    ]
+    later = [torch.zeros(outputs.shape[0], dtype=torch.float64)] * (outputs.shape[1] - len(reach))
     return torch.stack(norms + later, dim=1)
 
 
-def take_probe(model: RecurrentModel, task, x: torch.Tensor, y: torch.Tensor,
-               step: int, target_step: int | None = None) -> Probe:
+def take_probe(
+    model: RecurrentModel,
+    task,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    step: int,
+    target_step: int | None = None,
+) -> Probe:
     """Unroll ``model`` on (x, y) and collect everything the pages draw.
 
     ``target_step``: the output step whose loss term ``connectivity`` follows back
@@ -284,8 +309,9 @@ def pool_attention(weights: np.ndarray, side: int = MAX_ATTENTION_SIDE) -> tuple
     return pooled, stride
 
 
-def input_saliency(model: torch.nn.Module, task, x: torch.Tensor,
-                   y: torch.Tensor) -> tuple[torch.Tensor, float, float, np.ndarray]:
+def input_saliency(
+    model: torch.nn.Module, task, x: torch.Tensor, y: torch.Tensor
+) -> tuple[torch.Tensor, float, float, np.ndarray]:
     """(outputs, loss, metric, saliency (B, T)): ||dL_b/dx_t|| for each sequence b and
     step t, L_b being sequence b's own loss (the batch mean scaled by B)."""
     x = x.detach().clone().requires_grad_(True)
@@ -298,8 +324,9 @@ def input_saliency(model: torch.nn.Module, task, x: torch.Tensor,
     return outputs.detach(), float(loss.detach()), metric, _np(grad_x.norm(dim=2))
 
 
-def take_light_probe(model: torch.nn.Module, task, x: torch.Tensor, y: torch.Tensor,
-                     step: int) -> Probe:
+def take_light_probe(
+    model: torch.nn.Module, task, x: torch.Tensor, y: torch.Tensor, step: int
+) -> Probe:
     """What every model kind can show: outputs, saliency over t, attention maps."""
     outputs, loss, metric, saliency = input_saliency(model, task, x, y)
     attention, stride = None, 1
@@ -308,8 +335,21 @@ def take_light_probe(model: torch.nn.Module, task, x: torch.Tensor, y: torch.Ten
             _, maps = model(x[:1], return_attention=True)  # (1, layers, heads, T, T)
         attention, stride = pool_attention(_np(maps[0]))
     return Probe(
-        step=step, loss=loss, metric=metric, inputs=_np(x), targets=_np(y),
-        outputs=_np(outputs), hidden_layers=None, cell=None, gates={}, preactivations={},
-        grad_h=None, grad_norm=None, spectral_radius={}, max_singular_value={},
-        saliency=saliency, attention=attention, attention_stride=stride,
+        step=step,
+        loss=loss,
+        metric=metric,
+        inputs=_np(x),
+        targets=_np(y),
+        outputs=_np(outputs),
+        hidden_layers=None,
+        cell=None,
+        gates={},
+        preactivations={},
+        grad_h=None,
+        grad_norm=None,
+        spectral_radius={},
+        max_singular_value={},
+        saliency=saliency,
+        attention=attention,
+        attention_stride=stride,
     )

@@ -67,13 +67,33 @@ SCORE_SEQUENCES = 256
 _SCORE_STREAM = 4_000_037
 _SCORE_CHUNK = 64  # sequences per forward pass (bounds the transformer's attention memory)
 
-RESULT_COLUMNS = ("model", "seq_len", "status", "reason", "metric", "loss", "baseline",
-                  "loss_ratio", "num_parameters", "steps", "seconds")
+RESULT_COLUMNS = (
+    "model",
+    "seq_len",
+    "status",
+    "reason",
+    "metric",
+    "loss",
+    "baseline",
+    "loss_ratio",
+    "num_parameters",
+    "steps",
+    "seconds",
+)
 ROW_STATUSES = ("ok", "diverged", "skipped")
-_RESULT_DTYPES = {"model": "object", "seq_len": "int64", "status": "object",
-                  "reason": "object", "metric": "float64", "loss": "float64",
-                  "baseline": "float64", "loss_ratio": "float64",
-                  "num_parameters": "Int64", "steps": "int64", "seconds": "float64"}
+_RESULT_DTYPES = {
+    "model": "object",
+    "seq_len": "int64",
+    "status": "object",
+    "reason": "object",
+    "metric": "float64",
+    "loss": "float64",
+    "baseline": "float64",
+    "loss_ratio": "float64",
+    "num_parameters": "Int64",
+    "steps": "int64",
+    "seconds": "float64",
+}
 
 _RUN_DEFAULTS = RunConfig()
 
@@ -86,13 +106,21 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _check_number(name: str, value: Any, integer: bool, optional: bool = False,
-                  limits: tuple[float, float] | None = None) -> None:
+def _check_number(
+    name: str,
+    value: Any,
+    integer: bool,
+    optional: bool = False,
+    limits: tuple[float, float] | None = None,
+) -> None:
     if value is None and optional:
         return
     lo, hi = limits if limits is not None else LIMITS[name]
-    ok_type = _is_int(value) if integer else (
-        isinstance(value, int | float) and not isinstance(value, bool))
+    ok_type = (
+        _is_int(value)
+        if integer
+        else (isinstance(value, int | float) and not isinstance(value, bool))
+    )
     if not ok_type or not math.isfinite(value) or not lo <= value <= hi:
         kind = "a whole number" if integer else "a number"
         none = ", or None" if optional else ""
@@ -139,8 +167,9 @@ class SweepSpec:
         if len(set(self.models)) != len(self.models):
             _fail(f"models must not repeat; got {self.models!r}.")
         if not 1 <= len(self.lengths) <= MAX_LENGTHS:
-            _fail(f"lengths must hold 1 to {MAX_LENGTHS} sequence lengths; "
-                  f"got {len(self.lengths)}.")
+            _fail(
+                f"lengths must hold 1 to {MAX_LENGTHS} sequence lengths; got {len(self.lengths)}."
+            )
         task = TASKS[self.task]
         hi = task.max_seq_len if task.max_seq_len is not None else LIMITS["seq_len"][1]
         limits = (max(task.min_seq_len, LIMITS["seq_len"][0]), min(hi, LIMITS["seq_len"][1]))
@@ -149,8 +178,14 @@ class SweepSpec:
         if any(a >= b for a, b in zip(self.lengths, self.lengths[1:], strict=False)):
             _fail(f"lengths must be strictly ascending; got {self.lengths!r}.")
         _check_number("steps", self.steps, True, limits=(1, MAX_STEPS))
-        for name in ("param_budget", "batch_size", "seed", "tcn_kernel", "attn_heads",
-                     "attn_layers"):
+        for name in (
+            "param_budget",
+            "batch_size",
+            "seed",
+            "tcn_kernel",
+            "attn_heads",
+            "attn_layers",
+        ):
             _check_number(name, getattr(self, name), True)
         for name in ("lr", "clip"):
             value = getattr(self, name)
@@ -171,11 +206,19 @@ class SweepSpec:
     def config(self, model: str, seq_len: int) -> RunConfig:
         """The RunConfig of one cell; raises ConfigError if that run is not allowed
         (e.g. too costly per step, or no model of that kind fits the budget)."""
-        return RunConfig(model=model, task=self.task, seq_len=seq_len,
-                         batch_size=self.batch_size, lr=self.lr, clip=self.clip,
-                         seed=self.seed, param_budget=self.param_budget,
-                         tcn_kernel=self.tcn_kernel, attn_heads=self.attn_heads,
-                         attn_layers=self.attn_layers)
+        return RunConfig(
+            model=model,
+            task=self.task,
+            seq_len=seq_len,
+            batch_size=self.batch_size,
+            lr=self.lr,
+            clip=self.clip,
+            seed=self.seed,
+            param_budget=self.param_budget,
+            tcn_kernel=self.tcn_kernel,
+            attn_heads=self.attn_heads,
+            attn_layers=self.attn_layers,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON types (tuples as lists)."""
@@ -198,13 +241,13 @@ class SweepSpec:
         return cls(**dict(data))
 
 
-def default_spec(task: str = "copy_memory", models: tuple[str, ...] = DEFAULT_MODELS,
-                 **changes: Any) -> SweepSpec:
+def default_spec(
+    task: str = "copy_memory", models: tuple[str, ...] = DEFAULT_MODELS, **changes: Any
+) -> SweepSpec:
     """The app's default sweep for ``task`` (lengths from DEFAULT_LENGTHS)."""
     if task not in DEFAULT_LENGTHS:
         _fail(f"task must be one of {', '.join(SWEEP_TASKS)}; got {task!r}.")
-    return SweepSpec(task=task, models=tuple(models), lengths=DEFAULT_LENGTHS[task],
-                     **changes)
+    return SweepSpec(task=task, models=tuple(models), lengths=DEFAULT_LENGTHS[task], **changes)
 
 
 # ---------------------------------------------------------------------------- results
@@ -322,8 +365,17 @@ class Sweep:
         try:
             cfg = self.spec.config(model, length)
         except ConfigError as err:
-            self._add_row(model, length, "skipped", str(err), math.nan, math.nan, None,
-                          0, time.perf_counter() - start)
+            self._add_row(
+                model,
+                length,
+                "skipped",
+                str(err),
+                math.nan,
+                math.nan,
+                None,
+                0,
+                time.perf_counter() - start,
+            )
             return
         # A huge probe_every: the sweep never looks at snapshots, so take none after
         # the untrained one (the Trainer always takes that).
@@ -337,18 +389,35 @@ class Sweep:
         loss, metric = self._score(trainer, length)
         seconds = self._cell_seconds + time.perf_counter() - start
         status = "ok" if trainer.status == "ok" else "diverged"
-        self._add_row(model, length, status, trainer.message, metric, loss,
-                      trainer.num_parameters, trainer.steps_done, seconds)
+        self._add_row(
+            model,
+            length,
+            status,
+            trainer.message,
+            metric,
+            loss,
+            trainer.num_parameters,
+            trainer.steps_done,
+            seconds,
+        )
 
-    def _add_row(self, model, length, status, reason, metric, loss, num_parameters,
-                 steps, seconds) -> None:
+    def _add_row(
+        self, model, length, status, reason, metric, loss, num_parameters, steps, seconds
+    ) -> None:
         baseline = TASKS[self.spec.task].baseline_loss(length)
-        row = {"model": model, "seq_len": int(length), "status": status,
-               "reason": reason, "metric": float(metric), "loss": float(loss),
-               "baseline": float(baseline),
-               "loss_ratio": float(loss / baseline) if baseline > 0 else math.nan,
-               "num_parameters": num_parameters, "steps": int(steps),
-               "seconds": float(seconds)}
+        row = {
+            "model": model,
+            "seq_len": int(length),
+            "status": status,
+            "reason": reason,
+            "metric": float(metric),
+            "loss": float(loss),
+            "baseline": float(baseline),
+            "loss_ratio": float(loss / baseline) if baseline > 0 else math.nan,
+            "num_parameters": num_parameters,
+            "steps": int(steps),
+            "seconds": float(seconds),
+        }
         with self._lock:
             self._rows.append(row)
             # A cell that ended early is credited its whole allotment (see the class doc).
@@ -377,8 +446,7 @@ class Sweep:
     def _summary(self) -> str:
         statuses = [row["status"] for row in self._rows]
         text = f"{len(statuses)} runs"
-        extra = [f"{statuses.count(s)} {s}" for s in ("diverged", "skipped")
-                 if statuses.count(s)]
+        extra = [f"{statuses.count(s)} {s}" for s in ("diverged", "skipped") if statuses.count(s)]
         return text + (f" ({', '.join(extra)})" if extra else "") + "."
 
     def _finish(self) -> None:
@@ -398,8 +466,17 @@ CACHE_SCHEMA = 1
 _CACHE_MAX_BYTES = 1_000_000  # a full sweep's table is a few KB; refuse anything huge
 # The engine's files that decide a sweep's numbers: a change to any of them may change
 # the results, so it changes every cache key.
-_VERSIONED_SOURCES = ("config.py", "tasks.py", "models.py", "tcn.py", "attention.py",
-                      "image_cnn.py", "budget.py", "train.py", "sweep.py")
+_VERSIONED_SOURCES = (
+    "config.py",
+    "tasks.py",
+    "models.py",
+    "tcn.py",
+    "attention.py",
+    "image_cnn.py",
+    "budget.py",
+    "train.py",
+    "sweep.py",
+)
 
 
 @functools.cache
@@ -442,19 +519,24 @@ def _json_number(value: Any) -> Any:
 def _number_ok(value: Any, optional: bool) -> bool:
     if value is None:
         return optional
-    return isinstance(value, int | float) and not isinstance(value, bool) \
-        and math.isfinite(value)
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _row_ok(row: Any) -> bool:
     if not isinstance(row, dict) or set(row) != set(RESULT_COLUMNS):
         return False
-    return (isinstance(row["model"], str) and _is_int(row["seq_len"])
-            and row["status"] in ROW_STATUSES and isinstance(row["reason"], str)
-            and all(_number_ok(row[k], True) for k in ("metric", "loss", "loss_ratio"))
-            and _number_ok(row["baseline"], False) and _number_ok(row["seconds"], False)
-            and (row["num_parameters"] is None or _is_int(row["num_parameters"]))
-            and _is_int(row["steps"]) and row["steps"] >= 0)
+    return (
+        isinstance(row["model"], str)
+        and _is_int(row["seq_len"])
+        and row["status"] in ROW_STATUSES
+        and isinstance(row["reason"], str)
+        and all(_number_ok(row[k], True) for k in ("metric", "loss", "loss_ratio"))
+        and _number_ok(row["baseline"], False)
+        and _number_ok(row["seconds"], False)
+        and (row["num_parameters"] is None or _is_int(row["num_parameters"]))
+        and _is_int(row["steps"])
+        and row["steps"] >= 0
+    )
 
 
 class SweepCache:
@@ -492,9 +574,12 @@ class SweepCache:
     def _validated(self, spec: SweepSpec, data: Any) -> pd.DataFrame | None:
         if not isinstance(data, dict):
             return None
-        if (data.get("schema") != CACHE_SCHEMA or data.get("key") != self.key(spec)
-                or data.get("code_version") != code_version()
-                or data.get("spec") != spec.to_dict()):
+        if (
+            data.get("schema") != CACHE_SCHEMA
+            or data.get("key") != self.key(spec)
+            or data.get("code_version") != code_version()
+            or data.get("spec") != spec.to_dict()
+        ):
             return None
         rows = data.get("rows")
         if not isinstance(rows, list) or len(rows) != len(spec.cells):
@@ -514,18 +599,33 @@ class SweepCache:
 
     def store(self, spec: SweepSpec, results: pd.DataFrame) -> bool:
         """Write ``results`` for ``spec`` atomically; False if the disk refused."""
-        rows = [{name: _json_number(value) for name, value in row.items()}
-                for row in results[list(RESULT_COLUMNS)].to_dict("records")]
-        text = json.dumps({"schema": CACHE_SCHEMA, "key": self.key(spec),
-                           "code_version": code_version(), "spec": spec.to_dict(),
-                           "rows": rows}, indent=1, allow_nan=False)
+        rows = [
+            {name: _json_number(value) for name, value in row.items()}
+            for row in results[list(RESULT_COLUMNS)].to_dict("records")
+        ]
+        text = json.dumps(
+            {
+                "schema": CACHE_SCHEMA,
+                "key": self.key(spec),
+                "code_version": code_version(),
+                "spec": spec.to_dict(),
+                "rows": rows,
+            },
+            indent=1,
+            allow_nan=False,
+        )
         tmp_name = None
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             final = self.path(spec)
-            with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=self.directory,
-                                             prefix=f".{final.stem}.", suffix=".tmp",
-                                             delete=False) as handle:
+            with tempfile.NamedTemporaryFile(
+                "w",
+                encoding="utf-8",
+                dir=self.directory,
+                prefix=f".{final.stem}.",
+                suffix=".tmp",
+                delete=False,
+            ) as handle:
                 tmp_name = handle.name
                 handle.write(text)
                 handle.flush()

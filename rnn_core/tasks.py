@@ -125,8 +125,9 @@ class Task:
     def metric(self, outputs: Tensor, y: Tensor, split: str = "train") -> float:
         raise NotImplementedError
 
-    def held_out(self, batch_size: int, seq_len: int,
-                 generator: torch.Generator) -> tuple[Tensor, Tensor]:
+    def held_out(
+        self, batch_size: int, seq_len: int, generator: torch.Generator
+    ) -> tuple[Tensor, Tensor]:
         """The batch a run is scored on after training steps: ``batch_size`` sequences
         of the test split (a task whose test split is small enough returns all of it,
         in a fixed order, and ignores ``batch_size``)."""
@@ -437,7 +438,7 @@ class CharLMTask(_SymbolTask):
         newline = self._corpus().index["\n"]
         starts = (text == newline).nonzero()
         first = int(starts[0, 0]) + 1 if len(starts) else 0
-        return text[first:first + max(0, int(length))].clone()
+        return text[first : first + max(0, int(length))].clone()
 
     def sample(self, batch_size, seq_len, generator, split="train"):
         self._check_request(seq_len, split)
@@ -546,8 +547,7 @@ class CO2Task(_ForecastTask):
         if (seq_len, split) not in self._baselines:
             # every window of the split at once: the best constant at each position is
             # the mean target there, and its loss the (population) variance
-            windows = np.lib.stride_tricks.sliding_window_view(self._splits()[split],
-                                                               seq_len + 1)
+            windows = np.lib.stride_tricks.sliding_window_view(self._splits()[split], seq_len + 1)
             _, targets = self._relative(windows)  # (n_starts, T)
             self._baselines[seq_len, split] = float(targets.var(axis=0).mean())
         return self._baselines[seq_len, split]
@@ -609,16 +609,18 @@ class _DigitsTask(Task):
         table = np.loadtxt(self._path, delimiter=",", dtype=np.int64, ndmin=2)
         height, width = self.image_shape
         if table.shape[1] != height * width + 1:
-            raise ValueError(f"{self._path}: expected {height * width + 1} columns, "
-                             f"got {table.shape[1]}")
+            raise ValueError(
+                f"{self._path}: expected {height * width + 1} columns, got {table.shape[1]}"
+            )
         images = (table[:, :-1] / self.max_value).astype(np.float32).reshape(-1, height, width)
         labels = table[:, -1]
         # a private generator: the split is fixed and numpy's global RNG is left alone
         order = np.random.default_rng(self.split_seed).permutation(len(labels))
         cut = int(self.train_fraction * len(labels))
         parts = {"train": order[:cut], "test": order[cut:]}
-        return _DigitsData({s: images[i] for s, i in parts.items()},
-                           {s: labels[i] for s, i in parts.items()})
+        return _DigitsData(
+            {s: images[i] for s, i in parts.items()}, {s: labels[i] for s, i in parts.items()}
+        )
 
     def images(self, split: str = "test") -> tuple[np.ndarray, np.ndarray]:
         """The images of a split, (N, 8, 8) float32 in [0, 1], and their labels, (N,) int64."""

@@ -38,16 +38,22 @@ class CausalConv(nn.Conv1d):
 
 
 class TemporalBlock(nn.Module):
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, dilation: int,
-                 device=None):
+    def __init__(
+        self, in_channels: int, out_channels: int, kernel_size: int, dilation: int, device=None
+    ):
         super().__init__()
-        self.conv1 = CausalConv(in_channels, out_channels, kernel_size, dilation=dilation,
-                                device=device)
-        self.conv2 = CausalConv(out_channels, out_channels, kernel_size, dilation=dilation,
-                                device=device)
+        self.conv1 = CausalConv(
+            in_channels, out_channels, kernel_size, dilation=dilation, device=device
+        )
+        self.conv2 = CausalConv(
+            out_channels, out_channels, kernel_size, dilation=dilation, device=device
+        )
         # A 1x1 convolution matches the channels of the residual path when they differ.
-        self.downsample = (nn.Conv1d(in_channels, out_channels, 1, device=device)
-                           if in_channels != out_channels else None)
+        self.downsample = (
+            nn.Conv1d(in_channels, out_channels, 1, device=device)
+            if in_channels != out_channels
+            else None
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C_in, T) -> (B, C_out, T)
         out = torch.relu(self.conv2(torch.relu(self.conv1(x))))
@@ -61,8 +67,9 @@ class TCN(nn.Module):
     kind = "tcn"
     causal = True
 
-    def __init__(self, input_size: int, output_size: int, channels: list[int],
-                 kernel_size: int, device=None):
+    def __init__(
+        self, input_size: int, output_size: int, channels: list[int], kernel_size: int, device=None
+    ):
         super().__init__()
         if not channels or kernel_size < 2:
             raise ValueError("a TCN needs at least one level and a kernel size of 2 or more")

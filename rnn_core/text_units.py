@@ -17,9 +17,17 @@ import numpy as np
 # ColorBrewer RdBu (11 classes) reversed: negative blue, zero white, positive red.
 # The same stops as plotly's "RdBu_r"; ``viz.DIVERGING`` is built from this tuple.
 DIVERGING_RGB: tuple[tuple[int, int, int], ...] = (
-    (5, 48, 97), (33, 102, 172), (67, 147, 195), (146, 197, 222), (209, 229, 240),
+    (5, 48, 97),
+    (33, 102, 172),
+    (67, 147, 195),
+    (146, 197, 222),
+    (209, 229, 240),
     (247, 247, 247),
-    (253, 219, 199), (244, 165, 130), (214, 96, 77), (178, 24, 43), (103, 0, 31),
+    (253, 219, 199),
+    (244, 165, 130),
+    (214, 96, 77),
+    (178, 24, 43),
+    (103, 0, 31),
 )
 
 FEATURES = ("inside quotes", "position in line", "indentation", "inside brackets")
@@ -48,8 +56,8 @@ def text_features(text: str) -> dict[str, np.ndarray]:
     for line in text.split("\n"):
         end = start + len(line)
         span = min(end + 1, n) - start  # the line plus its newline, if any
-        column[start:start + span] = np.arange(span)
-        indent[start:start + span] = len(line) - len(line.lstrip(" "))
+        column[start : start + span] = np.arange(span)
+        indent[start : start + span] = len(line) - len(line.lstrip(" "))
         start = end + 1
 
     # One left-to-right scan: a tokenizer would reject the half-lines a char model
@@ -71,8 +79,8 @@ def text_features(text: str) -> dict[str, np.ndarray]:
                 i += 2
                 continue
             if text.startswith(delim, i):
-                quotes[i:i + len(delim)] = 1
-                depth[i:i + len(delim)] = level
+                quotes[i : i + len(delim)] = 1
+                depth[i : i + len(delim)] = level
                 i += len(delim)
                 delim = None
                 continue
@@ -90,8 +98,8 @@ def text_features(text: str) -> dict[str, np.ndarray]:
             in_comment = True
         elif c in "'\"":
             delim = c * 3 if text.startswith(c * 3, i) else c
-            quotes[i:i + len(delim)] = 1
-            depth[i:i + len(delim)] = level
+            quotes[i : i + len(delim)] = 1
+            depth[i : i + len(delim)] = level
             i += len(delim)
             continue
         elif c in _OPEN:
@@ -101,8 +109,12 @@ def text_features(text: str) -> dict[str, np.ndarray]:
             level = max(level - 1, 0)
         i += 1
 
-    return {"inside quotes": quotes, "position in line": column,
-            "indentation": indent, "inside brackets": depth}
+    return {
+        "inside quotes": quotes,
+        "position in line": column,
+        "indentation": indent,
+        "inside brackets": depth,
+    }
 
 
 def _pearson(hidden: np.ndarray, feature: np.ndarray) -> np.ndarray:
@@ -115,8 +127,9 @@ def _pearson(hidden: np.ndarray, feature: np.ndarray) -> np.ndarray:
     return np.where(denom > 0, corr, 0.0)
 
 
-def rank_units(hidden: np.ndarray, features: dict[str, np.ndarray],
-               top: int | None = None) -> list[tuple[int, str, float]]:
+def rank_units(
+    hidden: np.ndarray, features: dict[str, np.ndarray], top: int | None = None
+) -> list[tuple[int, str, float]]:
     """(unit, feature, Pearson r) for every pair, by |r| descending (ties: unit order).
 
     hidden is (T, H) for one text of T characters; each feature is (T,).
@@ -128,8 +141,9 @@ def rank_units(hidden: np.ndarray, features: dict[str, np.ndarray],
     for name, values in features.items():
         values = np.asarray(values, dtype=np.float64)
         if values.shape != (hidden.shape[0],):
-            raise ValueError(f"feature {name!r} has shape {values.shape}, "
-                             f"expected ({hidden.shape[0]},)")
+            raise ValueError(
+                f"feature {name!r} has shape {values.shape}, expected ({hidden.shape[0]},)"
+            )
         corr = _pearson(hidden, values)
         rows.extend((unit, name, float(r)) for unit, r in enumerate(corr))
     rows.sort(key=lambda row: -abs(row[2]))  # stable: equal |r| keep unit order
@@ -194,8 +208,11 @@ def activation_html(text: str, values, *, vmin: float = -1.0, vmax: float = 1.0)
             parts.append(f'<span title="{v}">{char}</span>')
             continue
         fg = "#000" if y > 140 else "#fff"
-        parts.append(f'<span title="{v:.3f}" style="background:rgb({rgb[0]},{rgb[1]},'
-                     f'{rgb[2]});color:{fg}">{char}</span>')
-    return ('<pre style="font-family:ui-monospace,Menlo,Consolas,monospace;'
-            'white-space:pre;line-height:1.35;overflow-x:auto;margin:0">'
-            + "".join(parts) + "</pre>")
+        parts.append(
+            f'<span title="{v:.3f}" style="background:rgb({rgb[0]},{rgb[1]},'
+            f'{rgb[2]});color:{fg}">{char}</span>'
+        )
+    return (
+        '<pre style="font-family:ui-monospace,Menlo,Consolas,monospace;'
+        'white-space:pre;line-height:1.35;overflow-x:auto;margin:0">' + "".join(parts) + "</pre>"
+    )

@@ -30,8 +30,16 @@ from rnn_core.tasks import TASKS
 # reproducible; Python's hash() of a string is salted per process, so not that).
 _DATA_STREAM, _PROBE_STREAM, _EVAL_STREAM = 1_000_003, 2_000_029, 3_000_061
 
-HISTORY_COLUMNS = ("step", "loss", "metric", "grad_norm", "clipped", "seconds",
-                   "test_loss", "test_metric")
+HISTORY_COLUMNS = (
+    "step",
+    "loss",
+    "metric",
+    "grad_norm",
+    "clipped",
+    "seconds",
+    "test_loss",
+    "test_metric",
+)
 
 _OPTIMIZERS = {
     "adam": lambda params, lr: torch.optim.Adam(params, lr=lr),
@@ -83,28 +91,40 @@ class Trainer:
         attention maps), not the recurrent unroll; always so for non-recurrent models.
     """
 
-    def __init__(self, config: RunConfig, *, probe_every: int = 25,
-                 snapshot_bytes: int = 24 * 2**20, probe_batch: int = 8,
-                 snapshot_sequences: int = 2, eval_every: int = 25,
-                 eval_batch: int = 64, light_probes: bool = False):
+    def __init__(
+        self,
+        config: RunConfig,
+        *,
+        probe_every: int = 25,
+        snapshot_bytes: int = 24 * 2**20,
+        probe_batch: int = 8,
+        snapshot_sequences: int = 2,
+        eval_every: int = 25,
+        eval_batch: int = 64,
+        light_probes: bool = False,
+    ):
         self.config = config
         self.task = TASKS[config.task]
         self.shape = config.shape  # widths (from the parameter budget, if any)
-        self.model = build_model(config, self.task.input_size, self.task.output_size,
-                                 self.shape.kwargs)
+        self.model = build_model(
+            config, self.task.input_size, self.task.output_size, self.shape.kwargs
+        )
         self.num_parameters = count_parameters(self.model)
         self.light_probes = light_probes or not isinstance(self.model, RecurrentModel)
-        self.optimizer = _OPTIMIZERS[config.optimizer](self.model.parameters(),
-                                                      config.learning_rate)
+        self.optimizer = _OPTIMIZERS[config.optimizer](
+            self.model.parameters(), config.learning_rate
+        )
         seed = config.seed
         self._data_gen = torch.Generator().manual_seed(seed + _DATA_STREAM)
         self._probe_x, self._probe_y = self.task.sample(
-            probe_batch, config.seq_len, torch.Generator().manual_seed(seed + _PROBE_STREAM))
+            probe_batch, config.seq_len, torch.Generator().manual_seed(seed + _PROBE_STREAM)
+        )
         self._eval_every = eval_every
         self._eval = None
         if self.task.has_split:
             self._eval = self.task.held_out(
-                eval_batch, config.seq_len, torch.Generator().manual_seed(seed + _EVAL_STREAM))
+                eval_batch, config.seq_len, torch.Generator().manual_seed(seed + _EVAL_STREAM)
+            )
         # The output step whose loss term a probe's ``connectivity`` follows back.
         self.last_scored_step = self.task.scored_indices(config.seq_len)[-1]
         self.probe_every = probe_every
@@ -177,8 +197,7 @@ class Trainer:
     def answer(self, question: str, **kwargs):
         """The answer to one of ``QUESTIONS`` (ValueError for any other name)."""
         if question not in self.QUESTIONS:
-            raise ValueError(f"a Trainer answers {', '.join(self.QUESTIONS)}, not "
-                             f"{question!r}")
+            raise ValueError(f"a Trainer answers {', '.join(self.QUESTIONS)}, not {question!r}")
         return getattr(self, question)(**kwargs)
 
     def probe(self, sequences: int | None = None, target_step: int | None = None) -> Probe:
@@ -190,8 +209,9 @@ class Trainer:
             return self._take_probe(sequences, target_step)
 
     @torch.no_grad()
-    def sample(self, prime: str = "def ", length: int = 300,
-               temperature: float = 0.8) -> tuple[int, str]:
+    def sample(
+        self, prime: str = "def ", length: int = 300, temperature: float = 0.8
+    ) -> tuple[int, str]:
         """(step, text): ``length`` characters continuing ``prime``, drawn at the current
         step from a generator seeded by the run's seed and that step, so the same run,
         step and temperature give the same text. Character tasks only."""
@@ -200,8 +220,14 @@ class Trainer:
         with self._step_lock, _denormals_flushed():
             step = self.steps_done
             gen = torch.Generator().manual_seed(self.config.seed + step)
-            return step, sample_text(self.model, self.task, prime=prime, length=length,
-                                     temperature=temperature, generator=gen)
+            return step, sample_text(
+                self.model,
+                self.task,
+                prime=prime,
+                length=length,
+                temperature=temperature,
+                generator=gen,
+            )
 
     @torch.no_grad()
     def track_units(self, length: int = 20_000, excerpt: int = 600) -> text_units.UnitTracking:
@@ -211,32 +237,35 @@ class Trainer:
         state c: on the char preset, c's correlations stood clearly above the untrained
         network's, h's (c passed through the output gate) did not. Other cells: h.
         Character tasks only."""
-        if not hasattr(self.task, "held_out_text") or not isinstance(self.model,
-                                                                    RecurrentModel):
+        if not hasattr(self.task, "held_out_text") or not isinstance(self.model, RecurrentModel):
             raise ValueError(f"{self.task.title} is not a character task: no text to track")
         codes = self.task.held_out_text(length)
         text = self.task.decode(codes)
         features = text_units.text_features(text)
         x = torch.nn.functional.one_hot(codes, self.task.input_size).float()[None]
         if length not in self._untrained_best:
-            initial = build_model(self.config, self.task.input_size, self.task.output_size,
-                                  self.shape.kwargs)
+            initial = build_model(
+                self.config, self.task.input_size, self.task.output_size, self.shape.kwargs
+            )
             with _denormals_flushed():
                 states = _tracked_states(initial, x)
             self._untrained_best[length] = text_units.best_per_feature(
-                text_units.rank_units(states, features))
+                text_units.rank_units(states, features)
+            )
         with self._step_lock, _denormals_flushed():
             states = _tracked_states(self.model, x)
             step = self.steps_done
         return text_units.UnitTracking(
-            step=step, chars=len(text),
+            step=step,
+            chars=len(text),
             state="cell state c" if self.config.model == "lstm" else "h",
             ranking=text_units.rank_units(states, features),
-            untrained_best=self._untrained_best[length], excerpt=text[:excerpt],
-            excerpt_hidden=states[:excerpt].astype(np.float32))
+            untrained_best=self._untrained_best[length],
+            excerpt=text[:excerpt],
+            excerpt_hidden=states[:excerpt].astype(np.float32),
+        )
 
-    def _take_probe(self, sequences: int | None = None,
-                    target_step: int | None = None) -> Probe:
+    def _take_probe(self, sequences: int | None = None, target_step: int | None = None) -> Probe:
         # Callers hold _denormals_flushed(); it is not re-entrant (its exit clears the flag).
         n = self._probe_x.shape[0] if sequences is None else max(1, int(sequences))
         x, y = self._probe_x[:n], self._probe_y[:n]
@@ -269,8 +298,7 @@ class Trainer:
             for saved, p in zip(self._last_good, self.model.parameters(), strict=True):
                 saved.copy_(p)
         if not math.isfinite(grad_norm):
-            self._diverge(f"the gradient norm became {grad_norm} at step "
-                          f"{self.steps_done + 1}")
+            self._diverge(f"the gradient norm became {grad_norm} at step {self.steps_done + 1}")
             self._record(loss_value, metric, grad_norm, clipped, start)
             return
         self.optimizer.step()
@@ -281,13 +309,26 @@ class Trainer:
     def _record(self, loss, metric, grad_norm, clipped, start) -> None:
         self.steps_done += 1
         test_loss = test_metric = math.nan
-        if self._eval is not None and self.status == "ok" \
-                and self.steps_done % self._eval_every == 0:
+        if (
+            self._eval is not None
+            and self.status == "ok"
+            and self.steps_done % self._eval_every == 0
+        ):
             test_loss, test_metric = self._evaluate()
         self._seconds += time.perf_counter() - start
         with self._lock:
-            self._rows.append((self.steps_done, loss, metric, grad_norm, bool(clipped),
-                               self._seconds, test_loss, test_metric))
+            self._rows.append(
+                (
+                    self.steps_done,
+                    loss,
+                    metric,
+                    grad_norm,
+                    bool(clipped),
+                    self._seconds,
+                    test_loss,
+                    test_metric,
+                )
+            )
 
     def evaluate(self) -> tuple[float, float]:
         """(loss, metric) of the current weights on the fixed held-out batch (tasks with
@@ -302,16 +343,20 @@ class Trainer:
         x, y = self._eval
         self.model.eval()
         outputs = self.model(x)
-        return (float(self.task.loss(outputs, y)),
-                float(self.task.metric(outputs, y, split="test")))
+        return (
+            float(self.task.loss(outputs, y)),
+            float(self.task.metric(outputs, y, split="test")),
+        )
 
     def _diverge(self, reason: str) -> None:
         with torch.no_grad():
             for saved, p in zip(self._last_good, self.model.parameters(), strict=True):
                 p.copy_(saved)
-        self.message = (f"Training diverged: {reason}. The weights of the last step with "
-                        f"a finite loss were restored. Lower the learning rate, turn on "
-                        f"gradient clipping, or reduce the recurrent scale, then reset.")
+        self.message = (
+            f"Training diverged: {reason}. The weights of the last step with "
+            f"a finite loss were restored. Lower the learning rate, turn on "
+            f"gradient clipping, or reduce the recurrent scale, then reset."
+        )
         self.status = "diverged"
 
     def _snapshot(self) -> None:
@@ -320,11 +365,12 @@ class Trainer:
             self._snapshots.append(probe)
             # Over budget: keep every other snapshot and double the cadence, so the
             # record thins evenly and early training stays visible.
-            while (sum(p.nbytes for p in self._snapshots) > self.snapshot_bytes
-                   and len(self._snapshots) > 2):
+            while (
+                sum(p.nbytes for p in self._snapshots) > self.snapshot_bytes
+                and len(self._snapshots) > 2
+            ):
                 self.probe_every *= 2
-                self._snapshots = [p for p in self._snapshots
-                                   if p.step % self.probe_every == 0]
+                self._snapshots = [p for p in self._snapshots if p.step % self.probe_every == 0]
 
 
 def _tracked_states(model: RecurrentModel, x: torch.Tensor) -> np.ndarray:

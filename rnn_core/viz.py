@@ -24,12 +24,12 @@ from plotly.subplots import make_subplots
 
 from rnn_core.text_units import DIVERGING_RGB
 
-DIVERGING = [[i / (len(DIVERGING_RGB) - 1), f"rgb({r},{g},{b})"]
-             for i, (r, g, b) in enumerate(DIVERGING_RGB)]
+DIVERGING = [
+    [i / (len(DIVERGING_RGB) - 1), f"rgb({r},{g},{b})"] for i, (r, g, b) in enumerate(DIVERGING_RGB)
+]
 SEQUENTIAL = "Viridis"
 INK = [[0.0, "#ffffff"], [1.0, "#000000"]]  # grey levels, high values dark (pixel inputs)
-PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442",
-           "#000000"]
+PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
 
 FONT_SIZE = 16  # readable from the back of a room on a projector
 # Serialized bytes we allow one animated figure; the GUIDE's 50x64x200 case fits.
@@ -43,21 +43,42 @@ _GRID = "#ebf0f8"  # plotly_white's grid colour
 
 
 # ---------------------------------------------------------------------- shared helpers
-def _style(fig: go.Figure, title: str, x_title: str | None = None,
-           y_title: str | None = None, *, bottom: int = 70, top: int = 80,
-           **layout) -> go.Figure:
+def _style(
+    fig: go.Figure,
+    title: str,
+    x_title: str | None = None,
+    y_title: str | None = None,
+    *,
+    bottom: int = 70,
+    top: int = 80,
+    **layout,
+) -> go.Figure:
     # The "plotly_white" look, set property by property: assigning a template object
     # costs 12-17 ms per figure (plotly validates and copies it), too much for charts
     # rebuilt twice a second while a model trains in another thread of this process.
     fig.update_layout(
         title={"text": title, "x": 0.01, "xanchor": "left"},
-        font={"size": FONT_SIZE, "color": "#2a3f5f"}, hoverlabel={"font_size": FONT_SIZE - 2},
-        paper_bgcolor="white", plot_bgcolor="white",
-        margin={"l": 80, "r": 40, "t": top, "b": bottom}, **layout)
-    fig.update_xaxes(gridcolor=_GRID, zerolinecolor=_GRID, linecolor=_GRID,
-                     automargin=True, **({} if x_title is None else {"title_text": x_title}))
-    fig.update_yaxes(gridcolor=_GRID, zerolinecolor=_GRID, linecolor=_GRID,
-                     automargin=True, **({} if y_title is None else {"title_text": y_title}))
+        font={"size": FONT_SIZE, "color": "#2a3f5f"},
+        hoverlabel={"font_size": FONT_SIZE - 2},
+        paper_bgcolor="white",
+        plot_bgcolor="white",
+        margin={"l": 80, "r": 40, "t": top, "b": bottom},
+        **layout,
+    )
+    fig.update_xaxes(
+        gridcolor=_GRID,
+        zerolinecolor=_GRID,
+        linecolor=_GRID,
+        automargin=True,
+        **({} if x_title is None else {"title_text": x_title}),
+    )
+    fig.update_yaxes(
+        gridcolor=_GRID,
+        zerolinecolor=_GRID,
+        linecolor=_GRID,
+        automargin=True,
+        **({} if y_title is None else {"title_text": y_title}),
+    )
     return fig
 
 
@@ -100,8 +121,9 @@ def quantize_codes(values, zmin: float, zmax: float) -> tuple[np.ndarray, float,
     """
     if not zmax > zmin:
         raise ValueError(f"need zmax > zmin, got [{zmin}, {zmax}]")
-    v = np.clip(np.nan_to_num(np.asarray(values, dtype=np.float64), nan=(zmin + zmax) / 2),
-                zmin, zmax)
+    v = np.clip(
+        np.nan_to_num(np.asarray(values, dtype=np.float64), nan=(zmin + zmax) / 2), zmin, zmax
+    )
     if zmin >= 0 and _nice(zmax / 254) <= 2 * _nice((zmax - zmin) / 254):
         q = _nice(zmax / 254)
         offset = 0.0
@@ -121,34 +143,73 @@ def _colorbar_ticks(zmin: float, zmax: float, q: float, offset: float):
     return (values - offset) / q, [f"{v:.4g}" for v in values]
 
 
-def _animate(fig: go.Figure, names: list[str], labels: list[str], *, prefix: str,
-             duration: int, redraw: bool = True) -> None:
+def _animate(
+    fig: go.Figure,
+    names: list[str],
+    labels: list[str],
+    *,
+    prefix: str,
+    duration: int,
+    redraw: bool = True,
+) -> None:
     """Slider plus Play/Pause over fig.frames, starting on the last frame."""
+
     def go_to(name, ms):
-        return [[name], {"mode": "immediate", "frame": {"duration": ms, "redraw": redraw},
-                         "transition": {"duration": 0}}]
+        return [
+            [name],
+            {
+                "mode": "immediate",
+                "frame": {"duration": ms, "redraw": redraw},
+                "transition": {"duration": 0},
+            },
+        ]
 
     # Buttons stacked at the left, the slider after them with its "training step N"
     # read-out on the right, so neither covers the other in a narrow column.
     fig.update_layout(
-        sliders=[{
-            "active": len(names) - 1, "x": 0.13, "len": 0.87, "y": 0, "yanchor": "top",
-            "pad": {"t": 60}, "currentvalue": {"prefix": prefix, "xanchor": "right",
-                                               "font": {"size": FONT_SIZE}},
-            "steps": [{"label": lab, "method": "animate", "args": go_to(name, 0)}
-                      for name, lab in zip(names, labels, strict=True)],
-        }],
-        updatemenus=[{
-            "type": "buttons", "direction": "down", "showactive": False,
-            "font": {"size": FONT_SIZE - 2},
-            "x": 0, "y": 0, "xanchor": "left", "yanchor": "top", "pad": {"t": 60},
-            "buttons": [
-                {"label": "▶ Play", "method": "animate",
-                 "args": [None, {"frame": {"duration": duration, "redraw": redraw},
-                                 "fromcurrent": True, "transition": {"duration": 0}}]},
-                {"label": "❚❚ Pause", "method": "animate", "args": go_to(None, 0)},
-            ],
-        }],
+        sliders=[
+            {
+                "active": len(names) - 1,
+                "x": 0.13,
+                "len": 0.87,
+                "y": 0,
+                "yanchor": "top",
+                "pad": {"t": 60},
+                "currentvalue": {"prefix": prefix, "xanchor": "right", "font": {"size": FONT_SIZE}},
+                "steps": [
+                    {"label": lab, "method": "animate", "args": go_to(name, 0)}
+                    for name, lab in zip(names, labels, strict=True)
+                ],
+            }
+        ],
+        updatemenus=[
+            {
+                "type": "buttons",
+                "direction": "down",
+                "showactive": False,
+                "font": {"size": FONT_SIZE - 2},
+                "x": 0,
+                "y": 0,
+                "xanchor": "left",
+                "yanchor": "top",
+                "pad": {"t": 60},
+                "buttons": [
+                    {
+                        "label": "▶ Play",
+                        "method": "animate",
+                        "args": [
+                            None,
+                            {
+                                "frame": {"duration": duration, "redraw": redraw},
+                                "fromcurrent": True,
+                                "transition": {"duration": 0},
+                            },
+                        ],
+                    },
+                    {"label": "❚❚ Pause", "method": "animate", "args": go_to(None, 0)},
+                ],
+            }
+        ],
     )
 
 
@@ -195,10 +256,23 @@ def _curve(steps, loss, smooth: float, log_y: bool, max_points: int, x_dtype=np.
     return x[keep], y[keep], diverged_at
 
 
-def loss_figure(steps, loss, baseline, *, clipped_steps=None, log_y=False, smooth=0.0,
-                test_steps=None, test_loss=None, test_baseline=None, max_points=2000,
-                title="Training loss", others=None, label=None,
-                y_title="loss") -> go.Figure:
+def loss_figure(
+    steps,
+    loss,
+    baseline,
+    *,
+    clipped_steps=None,
+    log_y=False,
+    smooth=0.0,
+    test_steps=None,
+    test_loss=None,
+    test_baseline=None,
+    max_points=2000,
+    title="Training loss",
+    others=None,
+    label=None,
+    y_title="loss",
+) -> go.Figure:
     """Training loss over steps, with the trivial baseline, clipping events and divergence.
 
     ``test_steps``/``test_loss`` draw the held-out loss; ``test_baseline`` is the trivial
@@ -222,9 +296,16 @@ def loss_figure(steps, loss, baseline, *, clipped_steps=None, log_y=False, smoot
     fig = go.Figure()
     trace_name = label or "training loss"
     name = trace_name + (f" (smoothed {smooth:g})" if smooth > 0 else "")
-    fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=trace_name,
-                             line={"color": PALETTE[0], "width": 2},
-                             hovertemplate=f"step %{{x}}<br>{name} %{{y:.4g}}<extra></extra>"))
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=y,
+            mode="lines",
+            name=trace_name,
+            line={"color": PALETTE[0], "width": 2},
+            hovertemplate=f"step %{{x}}<br>{name} %{{y:.4g}}<extra></extra>",
+        )
+    )
 
     xs = [x]
     drew_test = test_steps is not None and test_loss is not None
@@ -236,11 +317,17 @@ def loss_figure(steps, loss, baseline, *, clipped_steps=None, log_y=False, smoot
         keep = _thin(tx.size, max_points)
         tx, ty = tx[keep], ty[keep]
         xs.append(tx)
-        fig.add_trace(go.Scatter(x=tx, y=ty, mode="lines+markers", name="held-out loss",
-                                 line={"color": PALETTE[1], "width": 2},
-                                 marker={"size": 6},
-                                 hovertemplate="step %{x}<br>held-out loss %{y:.4g}"
-                                               "<extra></extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=tx,
+                y=ty,
+                mode="lines+markers",
+                name="held-out loss",
+                line={"color": PALETTE[1], "width": 2},
+                marker={"size": 6},
+                hovertemplate="step %{x}<br>held-out loss %{y:.4g}<extra></extra>",
+            )
+        )
 
     if clipped_steps is not None:
         clipped = np.asarray(clipped_steps).reshape(-1)
@@ -252,41 +339,77 @@ def loss_figure(steps, loss, baseline, *, clipped_steps=None, log_y=False, smoot
         # only events within the drawn curve, placed on it by linear interpolation
         clipped = clipped[(clipped >= x[0]) & (clipped <= x[-1])] if x.size else clipped[:0]
         clipped = clipped[_thin(clipped.size, max_points)]
-        fig.add_trace(go.Scatter(
-            x=clipped, y=np.interp(clipped, x, y) if x.size else np.zeros(0), mode="markers",
-            name="clipped", marker={"symbol": "x-thin-open", "size": 9, "color": PALETTE[1],
-                                    "line": {"width": 2, "color": PALETTE[1]}},
-            hovertemplate="step %{x}: gradient clipped<extra></extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=clipped,
+                y=np.interp(clipped, x, y) if x.size else np.zeros(0),
+                mode="markers",
+                name="clipped",
+                marker={
+                    "symbol": "x-thin-open",
+                    "size": 9,
+                    "color": PALETTE[1],
+                    "line": {"width": 2, "color": PALETTE[1]},
+                },
+                hovertemplate="step %{x}: gradient clipped<extra></extra>",
+            )
+        )
 
     for i, (label, (other_steps, other_loss)) in enumerate((others or {}).items()):
         ox, oy, _ = _curve(other_steps, other_loss, smooth, log_y, max_points)
         xs.append(ox)
-        fig.add_trace(go.Scatter(
-            x=ox, y=oy, mode="lines", name=str(label),
-            line={"color": PALETTE[2 + i % (len(PALETTE) - 2)], "width": 1.5},
-            hovertemplate=f"step %{{x}}<br>{label} %{{y:.4g}}<extra></extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=ox,
+                y=oy,
+                mode="lines",
+                name=str(label),
+                line={"color": PALETTE[2 + i % (len(PALETTE) - 2)], "width": 1.5},
+                hovertemplate=f"step %{{x}}<br>{label} %{{y:.4g}}<extra></extra>",
+            )
+        )
 
     span = np.concatenate(xs)
     lo, hi = (int(span.min()), int(span.max())) if span.size else (0, 1)
     if baseline is not None and math.isfinite(baseline) and (baseline > 0 or not log_y):
         label = f"trivial baseline ({baseline:.3g})"
-        fig.add_trace(go.Scatter(
-            x=np.array([lo, hi]), y=np.array([baseline, baseline]), mode="lines", name=label,
-            line={"color": "#555555", "dash": "dash", "width": 2},
-            hovertemplate=f"{label}: the loss of ignoring the input<extra></extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=np.array([lo, hi]),
+                y=np.array([baseline, baseline]),
+                mode="lines",
+                name=label,
+                line={"color": "#555555", "dash": "dash", "width": 2},
+                hovertemplate=f"{label}: the loss of ignoring the input<extra></extra>",
+            )
+        )
 
-    if drew_test and test_baseline is not None and math.isfinite(test_baseline) \
-            and (test_baseline > 0 or not log_y):
+    if (
+        drew_test
+        and test_baseline is not None
+        and math.isfinite(test_baseline)
+        and (test_baseline > 0 or not log_y)
+    ):
         label = f"held-out baseline ({test_baseline:.3g})"
-        fig.add_trace(go.Scatter(
-            x=np.array([lo, hi]), y=np.array([test_baseline, test_baseline]), mode="lines",
-            name=label, line={"color": PALETTE[1], "dash": "dash", "width": 2},
-            hovertemplate=f"{label}: the loss of ignoring the input, on the held-out "
-                          f"split<extra></extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=np.array([lo, hi]),
+                y=np.array([test_baseline, test_baseline]),
+                mode="lines",
+                name=label,
+                line={"color": PALETTE[1], "dash": "dash", "width": 2},
+                hovertemplate=f"{label}: the loss of ignoring the input, on the held-out "
+                f"split<extra></extra>",
+            )
+        )
 
     if diverged_at is not None:
-        fig.add_vline(x=diverged_at, line={"color": PALETTE[1], "dash": "dot", "width": 2},
-                      annotation_text="diverged", annotation_position="top left")
+        fig.add_vline(
+            x=diverged_at,
+            line={"color": PALETTE[1], "dash": "dot", "width": 2},
+            annotation_text="diverged",
+            annotation_position="top left",
+        )
     _style(fig, title, "training step", f"{y_title} (log scale)" if log_y else y_title)
     if log_y:
         fig.update_yaxes(type="log")
@@ -311,8 +434,16 @@ def _scored_index(scored_steps, T: int) -> np.ndarray:
     return np.asarray(scored_steps, dtype=np.int64).reshape(-1)
 
 
-def sequence_figure(inputs, targets, outputs, *, kind: str, scored_steps,
-                    alphabet=None, title: str = "One probe sequence") -> go.Figure:
+def sequence_figure(
+    inputs,
+    targets,
+    outputs,
+    *,
+    kind: str,
+    scored_steps,
+    alphabet=None,
+    title: str = "One probe sequence",
+) -> go.Figure:
     """Inputs, targets and the net's outputs for one sequence.
 
     inputs (T, I), outputs (T, O). Regression: targets (T, 1), or (1,) for a single
@@ -328,37 +459,79 @@ def sequence_figure(inputs, targets, outputs, *, kind: str, scored_steps,
     t = np.arange(T)
     scored = _scored_index(scored_steps, T)
     if kind == "regression":
-        return _regression_sequence(inputs, np.asarray(targets, dtype=np.float32), outputs,
-                                    t, scored, title)
+        return _regression_sequence(
+            inputs, np.asarray(targets, dtype=np.float32), outputs, t, scored, title
+        )
     if kind == "classification":
-        return _classification_sequence(inputs, np.asarray(targets).reshape(-1), outputs,
-                                        t, scored, alphabet, title)
+        return _classification_sequence(
+            inputs, np.asarray(targets).reshape(-1), outputs, t, scored, alphabet, title
+        )
     raise ValueError(f"kind must be 'regression' or 'classification', got {kind!r}")
 
 
 def _regression_sequence(inputs, targets, outputs, t, scored, title) -> go.Figure:
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12,
-                        subplot_titles=("input", "target and prediction"))
+    fig = make_subplots(
+        rows=2,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.12,
+        subplot_titles=("input", "target and prediction"),
+    )
     channels = inputs.shape[1]
     for c in range(channels):
         name = "input" if channels == 1 else f"input channel {c}"
-        fig.add_trace(go.Scatter(x=t, y=inputs[:, c], mode="lines", name=name,
-                                 line={"color": PALETTE[(c + 2) % len(PALETTE)]}),
-                      row=1, col=1)
+        fig.add_trace(
+            go.Scatter(
+                x=t,
+                y=inputs[:, c],
+                mode="lines",
+                name=name,
+                line={"color": PALETTE[(c + 2) % len(PALETTE)]},
+            ),
+            row=1,
+            col=1,
+        )
     target = targets.reshape(-1)
     # (T, 1) targets cover every step; fewer values belong to the scored steps only
-    target = target[scored] if target.size == t.size else target[:scored.size]
+    target = target[scored] if target.size == t.size else target[: scored.size]
     prediction = outputs[:, 0]
     mode = "lines+markers" if scored.size <= 50 else "lines"
     if scored.size < t.size:
-        fig.add_trace(go.Scatter(x=t, y=prediction, mode="lines", name="output (not scored)",
-                                 line={"color": PALETTE[0], "dash": "dot", "width": 1}),
-                      row=2, col=1)
-    fig.add_trace(go.Scatter(x=scored, y=target, mode=mode, name="target",
-                             line={"color": "#000000"}, marker={"size": 10}), row=2, col=1)
-    fig.add_trace(go.Scatter(x=scored, y=prediction[scored], mode=mode, name="prediction",
-                             line={"color": PALETTE[1]},
-                             marker={"size": 10, "symbol": "diamond"}), row=2, col=1)
+        fig.add_trace(
+            go.Scatter(
+                x=t,
+                y=prediction,
+                mode="lines",
+                name="output (not scored)",
+                line={"color": PALETTE[0], "dash": "dot", "width": 1},
+            ),
+            row=2,
+            col=1,
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=scored,
+            y=target,
+            mode=mode,
+            name="target",
+            line={"color": "#000000"},
+            marker={"size": 10},
+        ),
+        row=2,
+        col=1,
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=scored,
+            y=prediction[scored],
+            mode=mode,
+            name="prediction",
+            line={"color": PALETTE[1]},
+            marker={"size": 10, "symbol": "diamond"},
+        ),
+        row=2,
+        col=1,
+    )
     _style(fig, title, height=560)
     fig.update_xaxes(title_text="time step t", row=2, col=1)
     fig.update_yaxes(title_text="input", row=1, col=1)
@@ -368,8 +541,12 @@ def _regression_sequence(inputs, targets, outputs, t, scored, title) -> go.Figur
 
 def _is_one_hot(inputs: np.ndarray) -> bool:
     """Every step is exactly one symbol: values 0 or 1, one 1 a step, several channels."""
-    return (inputs.ndim == 2 and inputs.shape[1] > 1 and bool(np.isin(inputs, (0, 1)).all())
-            and bool((inputs.sum(axis=1) == 1).all()))
+    return (
+        inputs.ndim == 2
+        and inputs.shape[1] > 1
+        and bool(np.isin(inputs, (0, 1)).all())
+        and bool((inputs.sum(axis=1) == 1).all())
+    )
 
 
 def _classification_sequence(inputs, targets, outputs, t, scored, alphabet, title):
@@ -384,35 +561,77 @@ def _classification_sequence(inputs, targets, outputs, t, scored, alphabet, titl
     percent = np.rint(100 * p.T).astype(np.uint8)  # (O, T)
     # pixel inputs get a taller top row: 0.09 of the plot for one channel, 0.3 for eight
     top_share = 0.1 if symbols else min(0.35, 0.06 + 0.03 * n_inputs)
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True,
-                        row_heights=[top_share, 1 - top_share], vertical_spacing=0.04)
+    fig = make_subplots(
+        rows=2,
+        cols=1,
+        shared_xaxes=True,
+        row_heights=[top_share, 1 - top_share],
+        vertical_spacing=0.04,
+    )
     if symbols:
         shown = [labels[i] for i in inputs.argmax(axis=1)]
-        fig.add_trace(go.Scatter(x=t, y=["input"] * t.size, mode="text", text=shown,
-                                 name="input", showlegend=False, textfont={"size": FONT_SIZE},
-                                 hovertemplate="t = %{x}<br>input %{text}<extra></extra>"),
-                      row=1, col=1)
+        fig.add_trace(
+            go.Scatter(
+                x=t,
+                y=["input"] * t.size,
+                mode="text",
+                text=shown,
+                name="input",
+                showlegend=False,
+                textfont={"size": FONT_SIZE},
+                hovertemplate="t = %{x}<br>input %{text}<extra></extra>",
+            ),
+            row=1,
+            col=1,
+        )
     else:
         _input_heatmap(fig, inputs, t)
-    fig.add_trace(go.Heatmap(
-        x=t, y=labels[:n_symbols], z=percent, zmin=0, zmax=100, colorscale=SEQUENTIAL,
-        name="P(symbol)", colorbar={"title": {"text": "P (%)"}, "len": 0.85, "y": 0.42},
-        hovertemplate="t = %{x}<br>symbol %{y}<br>P = %{z}%<extra></extra>"), row=2, col=1)
-    target = targets[scored] if targets.size == t.size else targets[:scored.size]
-    fig.add_trace(go.Scatter(
-        x=scored, y=[labels[int(i)] for i in target], mode="markers", name="target",
-        marker={"symbol": "circle-open", "size": 14, "color": PALETTE[1],
-                "line": {"width": 3}},
-        hovertemplate="t = %{x}<br>target %{y}<extra></extra>"), row=2, col=1)
+    fig.add_trace(
+        go.Heatmap(
+            x=t,
+            y=labels[:n_symbols],
+            z=percent,
+            zmin=0,
+            zmax=100,
+            colorscale=SEQUENTIAL,
+            name="P(symbol)",
+            colorbar={"title": {"text": "P (%)"}, "len": 0.85, "y": 0.42},
+            hovertemplate="t = %{x}<br>symbol %{y}<br>P = %{z}%<extra></extra>",
+        ),
+        row=2,
+        col=1,
+    )
+    target = targets[scored] if targets.size == t.size else targets[: scored.size]
+    fig.add_trace(
+        go.Scatter(
+            x=scored,
+            y=[labels[int(i)] for i in target],
+            mode="markers",
+            name="target",
+            marker={"symbol": "circle-open", "size": 14, "color": PALETTE[1], "line": {"width": 3}},
+            hovertemplate="t = %{x}<br>target %{y}<extra></extra>",
+        ),
+        row=2,
+        col=1,
+    )
     extra = 0 if symbols else 12 * n_inputs
     # showlegend: plotly hides a legend of one entry when the other traces are heatmaps
-    _style(fig, title, height=int(np.clip(200 + 16 * n_symbols, 420, 900)) + extra,
-           showlegend=True,
-           legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1,
-                   "xanchor": "right"}, top=110)
+    _style(
+        fig,
+        title,
+        height=int(np.clip(200 + 16 * n_symbols, 420, 900)) + extra,
+        showlegend=True,
+        legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1, "xanchor": "right"},
+        top=110,
+    )
     fig.update_yaxes(showgrid=False, row=1, col=1)
-    fig.update_yaxes(title_text="output symbol", categoryorder="array",
-                     categoryarray=labels[:n_symbols], row=2, col=1)
+    fig.update_yaxes(
+        title_text="output symbol",
+        categoryorder="array",
+        categoryarray=labels[:n_symbols],
+        row=2,
+        col=1,
+    )
     fig.update_xaxes(title_text="time step t", row=2, col=1)
     return fig
 
@@ -424,19 +643,42 @@ def _input_heatmap(fig: go.Figure, inputs: np.ndarray, t: np.ndarray) -> None:
         hi = lo + 1.0
     n_inputs = inputs.shape[1]
     channels = ["input"] if n_inputs == 1 else [f"input {c}" for c in range(n_inputs)]
-    fig.add_trace(go.Heatmap(
-        x=t, y=channels, z=inputs.T, zmin=lo, zmax=hi, colorscale=INK, showscale=False,
-        name="input", hovertemplate="t = %{x}<br>%{y}<br>value %{z:.3g}<extra></extra>"),
-        row=1, col=1)
-    fig.update_yaxes(categoryorder="array", categoryarray=channels, autorange="reversed",
-                     row=1, col=1)
+    fig.add_trace(
+        go.Heatmap(
+            x=t,
+            y=channels,
+            z=inputs.T,
+            zmin=lo,
+            zmax=hi,
+            colorscale=INK,
+            showscale=False,
+            name="input",
+            hovertemplate="t = %{x}<br>%{y}<br>value %{z:.3g}<extra></extra>",
+        ),
+        row=1,
+        col=1,
+    )
+    fig.update_yaxes(
+        categoryorder="array", categoryarray=channels, autorange="reversed", row=1, col=1
+    )
 
 
 # --------------------------------------------------------------- animated over training
-def animated_heatmap(frames, frame_labels, *, zmin: float, zmax: float, colorscale,
-                     zmid: float | None = None, title: str, x_title: str = "time step t",
-                     y_title: str = "hidden unit", colorbar_title: str = "",
-                     quantize: bool = True, key_prefix: str = "step") -> go.Figure:
+def animated_heatmap(
+    frames,
+    frame_labels,
+    *,
+    zmin: float,
+    zmax: float,
+    colorscale,
+    zmid: float | None = None,
+    title: str,
+    x_title: str = "time step t",
+    y_title: str = "hidden unit",
+    colorbar_title: str = "",
+    quantize: bool = True,
+    key_prefix: str = "step",
+) -> go.Figure:
     """One heatmap per training snapshot (rows = units, cols = time), played in the browser.
 
     With ``quantize`` the cells are integer codes (``quantize_codes``; the quantum and
@@ -467,8 +709,7 @@ def animated_heatmap(frames, frame_labels, *, zmin: float, zmax: float, colorsca
         _, q, offset = quantize_codes(np.zeros(0), zmin, zmax)  # one range: one quantum for all
         cmin, cmax = (zmin - offset) / q, (zmax - offset) / q
         tickvals, ticktext = _colorbar_ticks(zmin, zmax, q, offset)
-        colorbar = {"title": {"text": colorbar_title}, "tickvals": tickvals,
-                    "ticktext": ticktext}
+        colorbar = {"title": {"text": colorbar_title}, "tickvals": tickvals, "ticktext": ticktext}
         value = f"%{{z}} × {q:g}" if offset == 0 else f"{offset:.4g} + %{{z}} × {q:g}"
         meta = {"quantum": q, "offset": offset, "column_stride": k}
     else:
@@ -478,10 +719,22 @@ def animated_heatmap(frames, frame_labels, *, zmin: float, zmax: float, colorsca
     names = _frame_names(key_prefix, labels)
     hover = f"{y_title} %{{y}}<br>{x_title} = %{{x}}<br>value ≈ {value}<extra></extra>"
     fig = go.Figure(
-        data=[go.Heatmap(z=zs[-1], x=x, y=np.arange(rows), zmin=cmin, zmax=cmax,
-                         colorscale=colorscale, colorbar=colorbar, hovertemplate=hover)],
-        frames=[go.Frame(data=[go.Heatmap(z=z)], traces=[0], name=name)
-                for z, name in zip(zs, names, strict=True)],
+        data=[
+            go.Heatmap(
+                z=zs[-1],
+                x=x,
+                y=np.arange(rows),
+                zmin=cmin,
+                zmax=cmax,
+                colorscale=colorscale,
+                colorbar=colorbar,
+                hovertemplate=hover,
+            )
+        ],
+        frames=[
+            go.Frame(data=[go.Heatmap(z=z)], traces=[0], name=name)
+            for z, name in zip(zs, names, strict=True)
+        ],
     )
     _style(fig, title, x_title, y_title, bottom=150, meta=meta)
     _animate(fig, names, labels, prefix="training step ", duration=300)
@@ -512,12 +765,22 @@ def time_step_bars(hidden, *, title: str = "Hidden state at each time step") -> 
 
     names = _frame_names("t", [int(t) for t in ts])
     fig = go.Figure(
-        data=[go.Bar(x=units, y=hidden[ts[-1]] if T else np.zeros(H, np.float32),
-                     marker={"color": np.sign(hidden[ts[-1]]).astype(np.int8) if T else None,
-                             "colorscale": colorscale, "cmin": -1, "cmax": 1},
-                     hovertemplate="unit %{x}<br>h = %{y:.3f}<extra></extra>")],
-        frames=[go.Frame(data=[bars(t)], traces=[0], name=n) for t, n in zip(ts, names,
-                                                                             strict=True)],
+        data=[
+            go.Bar(
+                x=units,
+                y=hidden[ts[-1]] if T else np.zeros(H, np.float32),
+                marker={
+                    "color": np.sign(hidden[ts[-1]]).astype(np.int8) if T else None,
+                    "colorscale": colorscale,
+                    "cmin": -1,
+                    "cmax": 1,
+                },
+                hovertemplate="unit %{x}<br>h = %{y:.3f}<extra></extra>",
+            )
+        ],
+        frames=[
+            go.Frame(data=[bars(t)], traces=[0], name=n) for t, n in zip(ts, names, strict=True)
+        ],
     )
     _style(fig, title, "hidden unit", "activation", bottom=150)
     fig.update_yaxes(range=[-lim, lim])
@@ -526,9 +789,13 @@ def time_step_bars(hidden, *, title: str = "Hidden state at each time step") -> 
     return fig
 
 
-def grad_norm_figure(frames, frame_labels, *,
-                     title: str = f"Gradient through time {GRAD_LABEL}",
-                     label: str = GRAD_LABEL) -> go.Figure:
+def grad_norm_figure(
+    frames,
+    frame_labels,
+    *,
+    title: str = f"Gradient through time {GRAD_LABEL}",
+    label: str = GRAD_LABEL,
+) -> go.Figure:
     """||dL/dh_t|| (or what ``label`` names) over t on a log axis, one frame per
     training snapshot.
 
@@ -547,21 +814,35 @@ def grad_norm_figure(frames, frame_labels, *,
     def traces(a):
         bad = ~(np.isfinite(a) & (a > 0))
         t = np.arange(a.size)
-        return [go.Scatter(x=t, y=np.where(bad, floor, a)),
-                go.Scatter(x=t[bad], y=np.full(int(bad.sum()), floor))]
+        return [
+            go.Scatter(x=t, y=np.where(bad, floor, a)),
+            go.Scatter(x=t[bad], y=np.full(int(bad.sum()), floor)),
+        ]
 
     names = _frame_names("step", labels)
     line, flagged = traces(arrays[-1])
-    line.update(mode="lines+markers", name=label, line={"color": PALETTE[0], "width": 2},
-                marker={"size": 4}, hovertemplate=f"t = %{{x}}<br>{label} = %{{y:.3e}}"
-                                                  "<extra></extra>")
+    line.update(
+        mode="lines+markers",
+        name=label,
+        line={"color": PALETTE[0], "width": 2},
+        marker={"size": 4},
+        hovertemplate=f"t = %{{x}}<br>{label} = %{{y:.3e}}<extra></extra>",
+    )
     any_flagged = any((~(np.isfinite(a) & (a > 0))).any() for a in arrays)
-    flagged.update(mode="markers", name=f"at floor ({floor:.0e})", showlegend=any_flagged,
-                   marker={"symbol": "triangle-down", "size": 9, "color": PALETTE[1]},
-                   hovertemplate=f"t = %{{x}}<br>{floor_text}<extra></extra>")
-    fig = go.Figure(data=[line, flagged],
-                    frames=[go.Frame(data=traces(a), traces=[0, 1], name=n)
-                            for a, n in zip(arrays, names, strict=True)])
+    flagged.update(
+        mode="markers",
+        name=f"at floor ({floor:.0e})",
+        showlegend=any_flagged,
+        marker={"symbol": "triangle-down", "size": 9, "color": PALETTE[1]},
+        hovertemplate=f"t = %{{x}}<br>{floor_text}<extra></extra>",
+    )
+    fig = go.Figure(
+        data=[line, flagged],
+        frames=[
+            go.Frame(data=traces(a), traces=[0, 1], name=n)
+            for a, n in zip(arrays, names, strict=True)
+        ],
+    )
     _style(fig, title, "time step t", label, bottom=150)
     length = max(a.size for a in arrays)
     fig.update_xaxes(range=[-0.5, max(length - 0.5, 0.5)])
@@ -571,9 +852,9 @@ def grad_norm_figure(frames, frame_labels, *,
 
 
 # --------------------------------------------------------------------- static figures
-def grad_heatmap(steps, grad_norms, *,
-                 title: str = f"log10 {GRAD_LABEL} over training",
-                 label: str = GRAD_LABEL) -> go.Figure:
+def grad_heatmap(
+    steps, grad_norms, *, title: str = f"log10 {GRAD_LABEL} over training", label: str = GRAD_LABEL
+) -> go.Figure:
     """log10 of grad_norms (S snapshots, T steps): training step × time step t.
 
     Zeros and underflows are drawn at the floor (smallest positive / 10, or 1e-45);
@@ -587,16 +868,27 @@ def grad_heatmap(steps, grad_norms, *,
     z = np.where(finite, np.log10(np.where(finite & (norms > 0), norms, floor)), np.nan)
     if (finite & (norms <= 0)).any():
         title = f"{title} (zeros drawn at {floor:.0e})"
-    fig = go.Figure(go.Heatmap(
-        x=np.arange(norms.shape[1]), y=np.asarray(steps, dtype=np.int64).reshape(-1),
-        z=z.astype(np.float32), colorscale=SEQUENTIAL,
-        colorbar={"title": {"text": f"log10 {label}"}},
-        hovertemplate="training step %{y}<br>t = %{x}<br>log10 norm = %{z:.2f}<extra></extra>"))
+    fig = go.Figure(
+        go.Heatmap(
+            x=np.arange(norms.shape[1]),
+            y=np.asarray(steps, dtype=np.int64).reshape(-1),
+            z=z.astype(np.float32),
+            colorscale=SEQUENTIAL,
+            colorbar={"title": {"text": f"log10 {label}"}},
+            hovertemplate="training step %{y}<br>t = %{x}<br>log10 norm = %{z:.2f}<extra></extra>",
+        )
+    )
     return _style(fig, title, "time step t", "training step")
 
 
-def spectra_figure(steps, radius: dict, singular: dict, *, gamma: float | None = 1.0,
-                   title: str = "Recurrent weight spectra over training") -> go.Figure:
+def spectra_figure(
+    steps,
+    radius: dict,
+    singular: dict,
+    *,
+    gamma: float | None = 1.0,
+    title: str = "Recurrent weight spectra over training",
+) -> go.Figure:
     """Spectral radius (solid) and largest singular value (dashed) per block, with 1/γ
     unless ``gamma`` is None.
 
@@ -610,50 +902,79 @@ def spectra_figure(steps, radius: dict, singular: dict, *, gamma: float | None =
     fig = go.Figure()
     for i, block in enumerate(dict.fromkeys([*radius, *singular])):
         colour = PALETTE[i % len(PALETTE)]
-        for values, dash, kind in ((radius.get(block), "solid", "spectral radius"),
-                                   (singular.get(block), "dash", "largest singular value")):
+        for values, dash, kind in (
+            (radius.get(block), "solid", "spectral radius"),
+            (singular.get(block), "dash", "largest singular value"),
+        ):
             if values is None:
                 continue
             values = np.asarray(values, dtype=np.float64).reshape(-1)
             if values.shape != steps.shape:
                 raise ValueError(f"{kind} of {block!r}: {values.shape}, expected {steps.shape}")
-            fig.add_trace(go.Scatter(
-                x=steps, y=values, mode="lines+markers", name=f"{kind}: {block}",
-                legendgroup=block, line={"color": colour, "dash": dash, "width": 2},
-                marker={"size": 5},
-                hovertemplate=f"step %{{x}}<br>{kind} ({block}) %{{y:.3f}}<extra></extra>"))
+            fig.add_trace(
+                go.Scatter(
+                    x=steps,
+                    y=values,
+                    mode="lines+markers",
+                    name=f"{kind}: {block}",
+                    legendgroup=block,
+                    line={"color": colour, "dash": dash, "width": 2},
+                    marker={"size": 5},
+                    hovertemplate=f"step %{{x}}<br>{kind} ({block}) %{{y:.3f}}<extra></extra>",
+                )
+            )
     if gamma is not None:
         bound = 1.0 / gamma
         lo, hi = (int(steps.min()), int(steps.max())) if steps.size else (0, 1)
-        fig.add_trace(go.Scatter(
-            x=np.array([lo, hi]), y=np.array([bound, bound]), mode="lines",
-            name=f"1/γ = {bound:g}", line={"color": "#000000", "dash": "dot", "width": 2},
-            hovertemplate=f"1/γ = {bound:g}<extra></extra>"))
-        fig.add_annotation(x=1, xref="paper", xanchor="right", y=bound, yanchor="bottom",
-                           showarrow=False, text=f"1/γ = {bound:g}: above it gradients can "
-                                                "explode (Pascanu et al. 2013)")
+        fig.add_trace(
+            go.Scatter(
+                x=np.array([lo, hi]),
+                y=np.array([bound, bound]),
+                mode="lines",
+                name=f"1/γ = {bound:g}",
+                line={"color": "#000000", "dash": "dot", "width": 2},
+                hovertemplate=f"1/γ = {bound:g}<extra></extra>",
+            )
+        )
+        fig.add_annotation(
+            x=1,
+            xref="paper",
+            xanchor="right",
+            y=bound,
+            yanchor="bottom",
+            showarrow=False,
+            text=f"1/γ = {bound:g}: above it gradients can explode (Pascanu et al. 2013)",
+        )
     return _style(fig, title, "training step", "spectral radius ρ / largest singular value σ")
 
 
-def overlay_grad_norms(runs: dict, *, title: str = f"{GRAD_LABEL} by run",
-                       label: str = GRAD_LABEL) -> go.Figure:
+def overlay_grad_norms(
+    runs: dict, *, title: str = f"{GRAD_LABEL} by run", label: str = GRAD_LABEL
+) -> go.Figure:
     """One ||dL/dh_t|| (or ``label``) line per run on a shared log axis."""
     arrays = {name: np.asarray(v, dtype=np.float64).reshape(-1) for name, v in runs.items()}
     floor = _log_floor(*arrays.values())
     fig = go.Figure()
     for i, (name, a) in enumerate(arrays.items()):
-        fig.add_trace(go.Scatter(
-            x=np.arange(a.size), y=np.where(np.isfinite(a) & (a > 0), a, floor), mode="lines",
-            name=str(name), line={"color": PALETTE[i % len(PALETTE)], "width": 2},
-            hovertemplate=f"{name}<br>t = %{{x}}<br>{label} = %{{y:.3e}}"
-                          f"<br>(zeros and non-finite drawn at {floor:.0e})<extra></extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=np.arange(a.size),
+                y=np.where(np.isfinite(a) & (a > 0), a, floor),
+                mode="lines",
+                name=str(name),
+                line={"color": PALETTE[i % len(PALETTE)], "width": 2},
+                hovertemplate=f"{name}<br>t = %{{x}}<br>{label} = %{{y:.3e}}"
+                f"<br>(zeros and non-finite drawn at {floor:.0e})<extra></extra>",
+            )
+        )
     _style(fig, title, "time step t", label)
     fig.update_yaxes(type="log", range=_log_range(floor, *arrays.values()))
     return fig
 
 
-def carry_figure(carry, *, gate: str, target_step: int,
-                 title: str = "How much of each unit's memory survives") -> go.Figure:
+def carry_figure(
+    carry, *, gate: str, target_step: int, title: str = "How much of each unit's memory survives"
+) -> go.Figure:
     """A gated cell's carry: ``carry`` (T, H) from ``probes.carry_products``, against t
     on a log axis: the median unit, the band of the middle 80% of units, and the unit
     that carries most from t = 0."""
@@ -668,27 +989,52 @@ def carry_figure(carry, *, gate: str, target_step: int,
     low, mid, high = np.percentile(shown, [10, 50, 90], axis=1)
     best = int(np.argmax(shown[0]))
     symbol = "∏ f" if gate == "forget" else "∏ z"
-    fig = go.Figure([
-        go.Scatter(x=t[upto], y=high, mode="lines", line={"width": 0}, showlegend=False,
-                   hoverinfo="skip"),
-        go.Scatter(x=t[upto], y=low, mode="lines", line={"width": 0}, fill="tonexty",
-                   fillcolor="rgba(0,114,178,0.2)", name="middle 80% of units",
-                   hoverinfo="skip"),
-        go.Scatter(x=t[upto], y=mid, mode="lines", name="median unit",
-                   line={"color": PALETTE[0], "width": 2},
-                   hovertemplate=f"t = %{{x}}<br>median {symbol} = %{{y:.3e}}<extra></extra>"),
-        go.Scatter(x=t[upto], y=shown[:, best], mode="lines", name=f"unit {best} (carries most)",
-                   line={"color": PALETTE[1], "width": 2, "dash": "dash"},
-                   hovertemplate=f"t = %{{x}}<br>unit {best}: {symbol} = %{{y:.3e}}"
-                                 "<extra></extra>"),
-    ])
+    fig = go.Figure(
+        [
+            go.Scatter(
+                x=t[upto],
+                y=high,
+                mode="lines",
+                line={"width": 0},
+                showlegend=False,
+                hoverinfo="skip",
+            ),
+            go.Scatter(
+                x=t[upto],
+                y=low,
+                mode="lines",
+                line={"width": 0},
+                fill="tonexty",
+                fillcolor="rgba(0,114,178,0.2)",
+                name="middle 80% of units",
+                hoverinfo="skip",
+            ),
+            go.Scatter(
+                x=t[upto],
+                y=mid,
+                mode="lines",
+                name="median unit",
+                line={"color": PALETTE[0], "width": 2},
+                hovertemplate=f"t = %{{x}}<br>median {symbol} = %{{y:.3e}}<extra></extra>",
+            ),
+            go.Scatter(
+                x=t[upto],
+                y=shown[:, best],
+                mode="lines",
+                name=f"unit {best} (carries most)",
+                line={"color": PALETTE[1], "width": 2, "dash": "dash"},
+                hovertemplate=f"t = %{{x}}<br>unit {best}: {symbol} = %{{y:.3e}}<extra></extra>",
+            ),
+        ]
+    )
     _style(fig, title, "time step t", f"{symbol} from t + 1 to {target_step}")
     fig.update_yaxes(type="log", range=_log_range(floor, shown))
     return fig
 
 
-def saturation_fractions(values, low: float = 0.1,
-                         high: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
+def saturation_fractions(
+    values, low: float = 0.1, high: float = 0.9
+) -> tuple[np.ndarray, np.ndarray]:
     """Per unit, the fraction of (batch and) time below low and above high.
 
     values (T, H) or (B, T, H); non-finite entries are not counted.
@@ -697,21 +1043,32 @@ def saturation_fractions(values, low: float = 0.1,
     flat = values.reshape(-1, values.shape[-1])  # (B*T, H)
     finite = np.isfinite(flat)
     count = np.maximum(finite.sum(axis=0), 1)
-    return ((finite & (flat < low)).sum(axis=0) / count,
-            (finite & (flat > high)).sum(axis=0) / count)
+    return (
+        (finite & (flat < low)).sum(axis=0) / count,
+        (finite & (flat > high)).sum(axis=0) / count,
+    )
 
 
-def saturation_figure(gates: dict, *, low: float = 0.1, high: float = 0.9,
-                      title: str = "Gate saturation per unit") -> go.Figure:
+def saturation_figure(
+    gates: dict, *, low: float = 0.1, high: float = 0.9, title: str = "Gate saturation per unit"
+) -> go.Figure:
     """Left- vs right-saturation fraction per unit and gate (Karpathy et al. 2015, Fig. 4).
 
     Only sigmoid gates (values in [0, 1]) belong here; a gate with negative values
     (a tanh candidate such as LSTM "cell" or GRU "new") is skipped and named in the title.
     """
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=np.array([0.0, 1.0]), y=np.array([1.0, 0.0]), mode="lines",
-                             name="x + y = 1", showlegend=False, hoverinfo="skip",
-                             line={"color": "#999999", "dash": "dash", "width": 1}))
+    fig.add_trace(
+        go.Scatter(
+            x=np.array([0.0, 1.0]),
+            y=np.array([1.0, 0.0]),
+            mode="lines",
+            name="x + y = 1",
+            showlegend=False,
+            hoverinfo="skip",
+            line={"color": "#999999", "dash": "dash", "width": 1},
+        )
+    )
     skipped = []
     for i, (name, values) in enumerate(gates.items()):
         values = np.asarray(values, dtype=np.float64)
@@ -719,16 +1076,32 @@ def saturation_figure(gates: dict, *, low: float = 0.1, high: float = 0.9,
             skipped.append(name)
             continue
         left, right = saturation_fractions(values, low, high)
-        fig.add_trace(go.Scatter(
-            x=left, y=right, mode="markers", name=name, customdata=np.arange(left.size),
-            marker={"color": PALETTE[i % len(PALETTE)], "size": 10, "opacity": 0.8,
-                    "line": {"width": 1, "color": "#ffffff"}},
-            hovertemplate=f"{name} gate, unit %{{customdata}}<br>< {low:g}: %{{x:.0%}}"
-                          f"<br>> {high:g}: %{{y:.0%}}<extra></extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=left,
+                y=right,
+                mode="markers",
+                name=name,
+                customdata=np.arange(left.size),
+                marker={
+                    "color": PALETTE[i % len(PALETTE)],
+                    "size": 10,
+                    "opacity": 0.8,
+                    "line": {"width": 1, "color": "#ffffff"},
+                },
+                hovertemplate=f"{name} gate, unit %{{customdata}}<br>< {low:g}: %{{x:.0%}}"
+                f"<br>> {high:g}: %{{y:.0%}}<extra></extra>",
+            )
+        )
     if skipped:
         title = f"{title} (not sigmoid gates, skipped: {', '.join(skipped)})"
-    _style(fig, title, f"fraction of time left-saturated (< {low:g})",
-           f"fraction of time right-saturated (> {high:g})", height=560)
+    _style(
+        fig,
+        title,
+        f"fraction of time left-saturated (< {low:g})",
+        f"fraction of time right-saturated (> {high:g})",
+        height=560,
+    )
     fig.update_xaxes(range=[-0.03, 1.03], constrain="domain")
     fig.update_yaxes(range=[-0.03, 1.03], scaleanchor="x", scaleratio=1)
     return fig
@@ -759,8 +1132,9 @@ def pca_project(hidden, dims: int = 2) -> tuple[np.ndarray, np.ndarray]:
     return proj, explained
 
 
-def pca_trajectory(hidden, *, dims: int = 2,
-                   title: str = "Hidden-state trajectory (PCA)") -> go.Figure:
+def pca_trajectory(
+    hidden, *, dims: int = 2, title: str = "Hidden-state trajectory (PCA)"
+) -> go.Figure:
     """The path of h_t through the first 2 or 3 principal components, coloured by t."""
     if dims not in (2, 3):
         raise ValueError(f"dims must be 2 or 3, got {dims}")
@@ -768,36 +1142,68 @@ def pca_trajectory(hidden, *, dims: int = 2,
     T = proj.shape[0]
     t = np.arange(T)
     axes = [f"PC{i + 1} ({100 * e:.0f}%)" for i, e in enumerate(explained)]
-    marker = {"color": t, "colorscale": SEQUENTIAL, "size": 5 if dims == 3 else 7,
-              "colorbar": {"title": {"text": "time step t"}}, "cmin": 0, "cmax": max(T - 1, 1)}
+    marker = {
+        "color": t,
+        "colorscale": SEQUENTIAL,
+        "size": 5 if dims == 3 else 7,
+        "colorbar": {"title": {"text": "time step t"}},
+        "cmin": 0,
+        "cmax": max(T - 1, 1),
+    }
     line = {"color": "rgba(120,120,120,0.5)", "width": 2}
     hover = "t = %{customdata}<extra></extra>"
     fig = go.Figure()
     if dims == 2:
-        fig.add_trace(go.Scatter(x=proj[:, 0], y=proj[:, 1], mode="lines+markers",
-                                 name="h_t", marker=marker, line=line, customdata=t,
-                                 hovertemplate=hover))
+        fig.add_trace(
+            go.Scatter(
+                x=proj[:, 0],
+                y=proj[:, 1],
+                mode="lines+markers",
+                name="h_t",
+                marker=marker,
+                line=line,
+                customdata=t,
+                hovertemplate=hover,
+            )
+        )
     else:
-        fig.add_trace(go.Scatter3d(x=proj[:, 0], y=proj[:, 1], z=proj[:, 2],
-                                   mode="lines+markers", name="h_t", marker=marker, line=line,
-                                   customdata=t, hovertemplate=hover))
+        fig.add_trace(
+            go.Scatter3d(
+                x=proj[:, 0],
+                y=proj[:, 1],
+                z=proj[:, 2],
+                mode="lines+markers",
+                name="h_t",
+                marker=marker,
+                line=line,
+                customdata=t,
+                hovertemplate=hover,
+            )
+        )
     for idx, label, symbol in ((0, "start", "circle"), (T - 1, "end", "square")):
         if T == 0:
             break
-        point = {"x": proj[idx:idx + 1, 0], "y": proj[idx:idx + 1, 1]}
-        style = {"mode": "markers", "name": f"{label} (t = {idx})",
-                 "marker": {"symbol": symbol, "size": 14 if dims == 2 else 7,
-                            "color": PALETTE[0 if label == "start" else 1],
-                            "line": {"width": 2, "color": "#000000"}}}
+        point = {"x": proj[idx : idx + 1, 0], "y": proj[idx : idx + 1, 1]}
+        style = {
+            "mode": "markers",
+            "name": f"{label} (t = {idx})",
+            "marker": {
+                "symbol": symbol,
+                "size": 14 if dims == 2 else 7,
+                "color": PALETTE[0 if label == "start" else 1],
+                "line": {"width": 2, "color": "#000000"},
+            },
+        }
         if dims == 2:
             fig.add_trace(go.Scatter(**point, **style))
         else:
-            fig.add_trace(go.Scatter3d(**point, z=proj[idx:idx + 1, 2], **style))
+            fig.add_trace(go.Scatter3d(**point, z=proj[idx : idx + 1, 2], **style))
     _style(fig, title, height=560, legend={"orientation": "h", "y": -0.15})
     if dims == 2:
         fig.update_xaxes(title_text=axes[0], automargin=True)
         fig.update_yaxes(title_text=axes[1], automargin=True)
     else:
-        fig.update_scenes(xaxis_title_text=axes[0], yaxis_title_text=axes[1],
-                          zaxis_title_text=axes[2])
+        fig.update_scenes(
+            xaxis_title_text=axes[0], yaxis_title_text=axes[1], zaxis_title_text=axes[2]
+        )
     return fig

@@ -15,14 +15,22 @@ def test_app_runs_and_shows_welcome_with_a_demo_for_every_preset():
     assert not at.exception
     assert [t.value for t in at.title] == ["RNN Explorer"]
     headings = [h.value for h in at.subheader]
-    for topic in ("Recurrence and memory", "Why gradients vanish or explode",
-                  "How LSTM and GRU gates fix it", "Where RNNs are used", "CNN vs RNN"):
+    for topic in (
+        "Recurrence and memory",
+        "Why gradients vanish or explode",
+        "How LSTM and GRU gates fix it",
+        "Where RNNs are used",
+        "CNN vs RNN",
+    ):
         assert topic in headings
     demo_keys = {b.key for b in at.button if b.key and b.key.startswith("welcome.")}
     assert demo_keys == {f"welcome.{name}" for name in PRESETS} | {
-        "welcome.race_copy", "welcome.race_digits"}
+        "welcome.race_copy",
+        "welcome.race_digits",
+    }
     assert [b.label for b in at.button if b.key == "welcome.vanishing"] == [
-        PRESETS["vanishing"].title]
+        PRESETS["vanishing"].title
+    ]
 
 
 def test_a_race_demo_on_welcome_opens_the_race_page():

@@ -53,8 +53,9 @@ def test_budget_widths_may_pass_the_hidden_size_limit_but_not_the_cost_cap():
     cfg = RunConfig(model="rnn_tanh", task="adding", seq_len=10, param_budget=50_000)
     assert cfg.shape.kwargs["hidden_size"] > 200  # one tanh layer: H^2 ~ 50K
     with pytest.raises(ConfigError) as info:
-        RunConfig(model="lstm", task="copy_memory", seq_len=2000, batch_size=256,
-                  param_budget=50_000)
+        RunConfig(
+            model="lstm", task="copy_memory", seq_len=2000, batch_size=256, param_budget=50_000
+        )
     assert "costly" in str(info.value)
 
 
@@ -67,17 +68,20 @@ def test_image_cnn_refuses_sequence_tasks():
 @pytest.mark.parametrize(("kernel", "levels"), [(2, 1), (2, 3), (3, 2), (8, 2), (5, 3)])
 def test_tcn_receptive_field_matches_the_gradient(kernel, levels):
     # Output t depends on exactly the last RF inputs: measure which inputs carry gradient.
-    model = MODELS["tcn"](2, 1, channels=[3] * levels, kernel_size=kernel,
-                          generator=torch.Generator().manual_seed(1))
-    assert model.receptive_field == receptive_field(kernel, levels) \
+    model = MODELS["tcn"](
+        2, 1, channels=[3] * levels, kernel_size=kernel, generator=torch.Generator().manual_seed(1)
+    )
+    assert (
+        model.receptive_field
+        == receptive_field(kernel, levels)
         == 1 + 2 * (kernel - 1) * (2**levels - 1)
+    )
     T = model.receptive_field + 10
     t = T - 1
     # ReLUs may zero a path on one input: sum gradient magnitudes over random inputs.
     reach = torch.zeros(T)
     for seed in range(8):
-        x = torch.randn(4, T, 2, generator=torch.Generator().manual_seed(seed),
-                        requires_grad=True)
+        x = torch.randn(4, T, 2, generator=torch.Generator().manual_seed(seed), requires_grad=True)
         model(x)[:, t].sum().backward()
         reach += x.grad.abs().sum(dim=(0, 2))
     touched = torch.nonzero(reach > 0).flatten()
@@ -87,8 +91,9 @@ def test_tcn_receptive_field_matches_the_gradient(kernel, levels):
 
 def test_tcn_levels_auto_cover_the_sequence():
     for seq_len in (10, 100, 500, 1000):
-        cfg = RunConfig(model="tcn", task="copy_memory", seq_len=seq_len, param_budget=10_000,
-                        batch_size=16)
+        cfg = RunConfig(
+            model="tcn", task="copy_memory", seq_len=seq_len, param_budget=10_000, batch_size=16
+        )
         assert cfg.shape.receptive_field >= TASKS["copy_memory"].total_len(seq_len)
         fewer = receptive_field(cfg.tcn_kernel, len(cfg.shape.kwargs["channels"]) - 1)
         assert fewer < TASKS["copy_memory"].total_len(seq_len)  # the fewest that cover
@@ -105,7 +110,7 @@ def test_no_output_depends_on_a_later_input(model):
     for t in (0, 7, 18, 28):
         (grad,) = torch.autograd.grad(out[:, t].sum(), x, retain_graph=True)
         per_step = grad.abs().sum(dim=(0, 2))
-        assert per_step[t + 1:].max() == 0, f"{model}: output {t} sees the future"
+        assert per_step[t + 1 :].max() == 0, f"{model}: output {t} sees the future"
         assert per_step[: t + 1].max() > 0  # and it does see the past
 
 
@@ -132,8 +137,9 @@ def test_new_models_are_seeded_and_leave_the_global_rng_alone(model):
 
 
 def test_attention_weights_match_the_fused_path_and_are_causal_distributions():
-    net = MODELS["transformer"](3, 2, d_model=8, ff_size=12, heads=2, layers=2,
-                                generator=torch.Generator().manual_seed(0))
+    net = MODELS["transformer"](
+        3, 2, d_model=8, ff_size=12, heads=2, layers=2, generator=torch.Generator().manual_seed(0)
+    )
     x = torch.randn(2, 17, 3)
     fused = net(x)
     manual, maps = net(x, return_attention=True)
@@ -147,8 +153,9 @@ def test_transformer_size_does_not_depend_on_length():
     a = RunConfig(model="transformer", task="adding", seq_len=20, param_budget=5_000)
     b = a.replace(seq_len=200)
     assert a.shape.num_parameters == b.shape.num_parameters
-    assert isinstance(_model(b), Transformer) and isinstance(_model(
-        RunConfig(model="tcn", task="adding", seq_len=20)), TCN)
+    assert isinstance(_model(b), Transformer) and isinstance(
+        _model(RunConfig(model="tcn", task="adding", seq_len=20)), TCN
+    )
 
 
 def test_pooled_attention_rows_stay_distributions():
@@ -186,8 +193,7 @@ def test_saliency_is_each_steps_input_gradient_norm():
 
 @pytest.mark.parametrize("model", ["tcn", "transformer", "lstm"])
 def test_light_probe_snapshots(model):
-    cfg = RunConfig(model=model, task="copy_memory", seq_len=12, param_budget=2_000,
-                    batch_size=8)
+    cfg = RunConfig(model=model, task="copy_memory", seq_len=12, param_budget=2_000, batch_size=8)
     tr = Trainer(cfg, probe_every=2, light_probes=True)
     tr.step(4)
     snaps = tr.snapshots

@@ -10,8 +10,10 @@ BASELINE = 1 / 6  # adding problem: predicting 1 always
 
 
 def _train_adding(model: str, steps: int = 1000) -> Trainer:
-    trainer = Trainer(RunConfig(model=model, task="adding", seq_len=50, hidden_size=32,
-                                batch_size=64), probe_every=10_000)
+    trainer = Trainer(
+        RunConfig(model=model, task="adding", seq_len=50, hidden_size=32, batch_size=64),
+        probe_every=10_000,
+    )
     trainer.step(steps)
     return trainer
 
@@ -94,8 +96,9 @@ def _copy_recall_on_fresh_batch(trainer: Trainer) -> float:
 
 @pytest.mark.slow
 def test_tcn_solves_copy_memory_t100_with_10k_parameters():
-    trainer = _train_until(COPY_T100.replace(model="tcn"), 1000,
-                           lambda h: h["metric"].tail(20).mean() >= 0.95)
+    trainer = _train_until(
+        COPY_T100.replace(model="tcn"), 1000, lambda h: h["metric"].tail(20).mean() >= 0.95
+    )
     assert trainer.status == "ok"
     assert trainer.num_parameters == pytest.approx(10_000, rel=0.1)
     # Measured (4 levels x 12-13 channels, 9,859 parameters): the metric over the last
@@ -134,8 +137,9 @@ def test_tcn_lstm_and_gru_solve_adding_t50_with_10k_parameters(model):
     # Mean loss of the last 50 steps below a tenth of the baseline: five times below the
     # 1/12 of remembering only one of the two values (where the TCN can sit for a while).
     target = BASELINE / 10
-    trainer = _train_until(ADDING_T50.replace(model=model), 1500,
-                           lambda h: h["loss"].tail(50).mean() < target)
+    trainer = _train_until(
+        ADDING_T50.replace(model=model), 1500, lambda h: h["loss"].tail(50).mean() < target
+    )
     assert trainer.status == "ok"
     assert trainer.num_parameters == pytest.approx(10_000, rel=0.1)
     # Measured, 10k parameters, seeds 0-3, loss of the last 20 steps below BASELINE / 20

@@ -108,6 +108,9 @@ def test_pages_never_reach_a_jobs_trainer(tmp_path):
     (tmp_path / "views").mkdir()
     (tmp_path / "ui").mkdir()
     (tmp_path / "views" / "page.py").write_text(
-        "from rnn_core.generate import sample_text\nx = job.trainer.model\n")
+        "from rnn_core.generate import sample_text\nx = job.trainer.model\n"
+    )
     assert live_model_reaches(tmp_path) == [
-        "views/page.py:1 from rnn_core.generate import ...", "views/page.py:2 job.trainer"]
+        "views/page.py:1 from rnn_core.generate import ...",
+        "views/page.py:2 job.trainer",
+    ]

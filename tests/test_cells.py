@@ -9,8 +9,7 @@ from rnn_core import grad_norms_through_time, unroll
 
 KINDS = [
     ("rnn_tanh", lambda i, h, layers: nn.RNN(i, h, layers, batch_first=True)),
-    ("rnn_relu", lambda i, h, layers: nn.RNN(i, h, layers, nonlinearity="relu",
-                                             batch_first=True)),
+    ("rnn_relu", lambda i, h, layers: nn.RNN(i, h, layers, nonlinearity="relu", batch_first=True)),
     ("lstm", lambda i, h, layers: nn.LSTM(i, h, layers, batch_first=True)),
     ("gru", lambda i, h, layers: nn.GRU(i, h, layers, batch_first=True)),
 ]
@@ -55,8 +54,9 @@ def test_unroll_exposes_lstm_gates_consistent_with_states():
     # h = o * tanh(c) and c_t = f c_{t-1} + i g must hold for the recorded tensors.
     assert torch.allclose(u.output, u.gates["output"] * torch.tanh(c), atol=1e-6)
     c_prev = torch.cat([torch.zeros_like(c[:, :1]), c[:, :-1]], dim=1)
-    assert torch.allclose(c, u.gates["forget"] * c_prev + u.gates["input"] * u.gates["cell"],
-                          atol=1e-6)
+    assert torch.allclose(
+        c, u.gates["forget"] * c_prev + u.gates["input"] * u.gates["cell"], atol=1e-6
+    )
     assert torch.allclose(u.gates["forget"], torch.sigmoid(u.preactivations["forget"]))
     assert torch.allclose(u.gates["cell"], torch.tanh(u.preactivations["cell"]))
     # The last layer's gates really are the last layer's: the final cell state of the

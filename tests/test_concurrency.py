@@ -48,45 +48,68 @@ SMALL = dict(seq_len=12, hidden_size=8, batch_size=8)
 SMALL_CASES = {
     "rnn_tanh": Case(RunConfig(model="rnn_tanh", **SMALL)),
     "rnn_relu-2-layers": Case(RunConfig(model="rnn_relu", num_layers=2, **SMALL)),
-    "lstm-copy": Case(RunConfig(model="lstm", task="copy_memory", seq_len=10, hidden_size=8,
-                                batch_size=8)),
+    "lstm-copy": Case(
+        RunConfig(model="lstm", task="copy_memory", seq_len=10, hidden_size=8, batch_size=8)
+    ),
     "gru-sine": Case(RunConfig(model="gru", task="sine", **SMALL)),
-    "lstm-char": Case(RunConfig(model="lstm", task="char_lm", seq_len=20, hidden_size=16,
-                                batch_size=8)),
+    "lstm-char": Case(
+        RunConfig(model="lstm", task="char_lm", seq_len=20, hidden_size=16, batch_size=8)
+    ),
     "lstm-light": Case(RunConfig(model="lstm", **SMALL), light_probes=True),
-    "tcn": Case(RunConfig(model="tcn", task="copy_memory", seq_len=10, param_budget=2000,
-                          batch_size=8)),
-    "transformer": Case(RunConfig(model="transformer", seq_len=12, param_budget=2000,
-                                  batch_size=8)),
-    "cnn2d": Case(RunConfig(model="cnn2d", task="digits_rows", seq_len=8, param_budget=2000,
-                            batch_size=8)),
+    "tcn": Case(
+        RunConfig(model="tcn", task="copy_memory", seq_len=10, param_budget=2000, batch_size=8)
+    ),
+    "transformer": Case(
+        RunConfig(model="transformer", seq_len=12, param_budget=2000, batch_size=8)
+    ),
+    "cnn2d": Case(
+        RunConfig(model="cnn2d", task="digits_rows", seq_len=8, param_budget=2000, batch_size=8)
+    ),
 }
 LARGE_CASES = {
-    "lstm-256-T1500": Case(RunConfig(model="lstm", hidden_size=256, seq_len=1500,
-                                     batch_size=1), seconds=6.0),
-    "lstm-256-T600": Case(RunConfig(model="lstm", hidden_size=256, seq_len=600,
-                                    batch_size=8), seconds=4.0),
-    "gru-128-2-layers": Case(RunConfig(model="gru", hidden_size=128, num_layers=2,
-                                       seq_len=300, batch_size=16), seconds=4.0),
-    "rnn_tanh-256": Case(RunConfig(model="rnn_tanh", hidden_size=256, seq_len=500,
-                                   batch_size=16), seconds=3.0),
+    "lstm-256-T1500": Case(
+        RunConfig(model="lstm", hidden_size=256, seq_len=1500, batch_size=1), seconds=6.0
+    ),
+    "lstm-256-T600": Case(
+        RunConfig(model="lstm", hidden_size=256, seq_len=600, batch_size=8), seconds=4.0
+    ),
+    "gru-128-2-layers": Case(
+        RunConfig(model="gru", hidden_size=128, num_layers=2, seq_len=300, batch_size=16),
+        seconds=4.0,
+    ),
+    "rnn_tanh-256": Case(
+        RunConfig(model="rnn_tanh", hidden_size=256, seq_len=500, batch_size=16), seconds=3.0
+    ),
     # (at the default lr of 1e-2 this one diverges at step 3, leaving little to read)
-    "rnn_relu-char": Case(RunConfig(model="rnn_relu", task="char_lm", hidden_size=128,
-                                    seq_len=200, batch_size=16, lr=1e-3), seconds=3.0),
-    "tcn-50k": Case(RunConfig(model="tcn", task="copy_memory", seq_len=500,
-                              param_budget=50_000, batch_size=16), seconds=3.0),
-    "transformer-50k": Case(RunConfig(model="transformer", task="adding", seq_len=300,
-                                      param_budget=50_000, batch_size=16), seconds=3.0),
-    "cnn2d-50k": Case(RunConfig(model="cnn2d", task="digits_pixels", seq_len=64,
-                                param_budget=50_000, batch_size=64), seconds=3.0),
+    "rnn_relu-char": Case(
+        RunConfig(
+            model="rnn_relu", task="char_lm", hidden_size=128, seq_len=200, batch_size=16, lr=1e-3
+        ),
+        seconds=3.0,
+    ),
+    "tcn-50k": Case(
+        RunConfig(model="tcn", task="copy_memory", seq_len=500, param_budget=50_000, batch_size=16),
+        seconds=3.0,
+    ),
+    "transformer-50k": Case(
+        RunConfig(
+            model="transformer", task="adding", seq_len=300, param_budget=50_000, batch_size=16
+        ),
+        seconds=3.0,
+    ),
+    "cnn2d-50k": Case(
+        RunConfig(
+            model="cnn2d", task="digits_pixels", seq_len=64, param_budget=50_000, batch_size=64
+        ),
+        seconds=3.0,
+    ),
 }
 
 
 def _trainer(case: Case) -> Trainer:
     # Snapshots often (many to read) and a budget that never thins them, so the run
     # trained alone keeps every snapshot a reader may have seen.
-    return Trainer(case.cfg, probe_every=3, snapshot_bytes=2**31,
-                   light_probes=case.light_probes)
+    return Trainer(case.cfg, probe_every=3, snapshot_bytes=2**31, light_probes=case.light_probes)
 
 
 def probe_arrays(probe) -> dict[str, np.ndarray]:
@@ -126,9 +149,10 @@ class Readers:
         self.asked: list = []  # (kept) probes asked while training
         self.counts = dict.fromkeys(("history", "snapshots", "probe", "sample", "stats"), 0)
         self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._loop, args=(fn,), daemon=True)
-                         for fn in (self._history, self._snapshots, self._probe,
-                                    self._sample, self._stats)]
+        self._threads = [
+            threading.Thread(target=self._loop, args=(fn,), daemon=True)
+            for fn in (self._history, self._snapshots, self._probe, self._sample, self._stats)
+        ]
 
     def __enter__(self):
         for thread in self._threads:
@@ -192,20 +216,32 @@ class Readers:
     def _stats(self, state) -> None:
         job = self.job
         assert job.state in ("running", "paused", "idle"), job.reason
-        _ = (job.steps_per_second, job.queue_position, job.steps_done, job.num_parameters,
-             job.baseline_loss, job.shape.summary)
+        _ = (
+            job.steps_per_second,
+            job.queue_position,
+            job.steps_done,
+            job.num_parameters,
+            job.baseline_loss,
+            job.shape.summary,
+        )
         self.counts["stats"] += 1
 
 
 def check_probe_is_of_one_step(case: Case, probe) -> None:
     task_loss = _task(case).loss(torch.from_numpy(probe.outputs), torch.from_numpy(probe.targets))
-    np.testing.assert_allclose(float(task_loss), probe.loss, rtol=1e-5, atol=1e-7,
-                               err_msg="a probe's loss is not the loss of its own outputs")
+    np.testing.assert_allclose(
+        float(task_loss),
+        probe.loss,
+        rtol=1e-5,
+        atol=1e-7,
+        err_msg="a probe's loss is not the loss of its own outputs",
+    )
     if probe.weights:  # full probes of recurrent cells: weights and states of one step
         T = probe.inputs.shape[1]
         ts = np.unique(np.linspace(0, T - 1, num=min(T, 40)).astype(int))
-        errors = [step_breakdown(case.cfg.model, probe, t=int(t), units=10**6).max_error
-                  for t in ts]
+        errors = [
+            step_breakdown(case.cfg.model, probe, t=int(t), units=10**6).max_error for t in ts
+        ]
         scale = max(1.0, float(np.abs(probe.hidden).max()))
         assert max(errors) < 1e-4 * scale, f"weights and states disagree by {max(errors):.2e}"
 
@@ -240,8 +276,9 @@ def compare_with_a_run_trained_alone(case: Case, job, readers: Readers) -> None:
     alone = _trainer(case)
     for probe in readers.asked:  # in step order
         alone.step(probe.step - alone.steps_done)
-        assert_probes_equal(probe, alone.probe(sequences=probe.inputs.shape[0]),
-                            f"probe asked at step {probe.step}")
+        assert_probes_equal(
+            probe, alone.probe(sequences=probe.inputs.shape[0]), f"probe asked at step {probe.step}"
+        )
     alone.step(job.steps_done - alone.steps_done)
     np.testing.assert_array_equal(history_digest(job.history), history_digest(alone.history))
     published = {s.step: s for s in job.snapshots}

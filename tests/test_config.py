@@ -10,8 +10,18 @@ from rnn_core import CHOICES, LIMITS, MODELS, TASKS, ConfigError, RunConfig
 from rnn_core.config import MAX_STEP_COST, RECURRENT, field_names
 
 NUMERIC = [n for n in field_names() if n in LIMITS]
-INTS = ("seq_len", "hidden_size", "num_layers", "batch_size", "seed", "param_budget",
-        "tcn_kernel", "tcn_levels", "attn_heads", "attn_layers")
+INTS = (
+    "seq_len",
+    "hidden_size",
+    "num_layers",
+    "batch_size",
+    "seed",
+    "param_budget",
+    "tcn_kernel",
+    "tcn_levels",
+    "attn_heads",
+    "attn_layers",
+)
 
 
 def test_every_field_has_a_default_and_a_limit_or_choice():
@@ -62,8 +72,7 @@ def test_cost_cap_rejects_huge_runs_but_admits_long_memory_tasks():
     assert "costly" in str(info.value)
     for task in ("copy_memory", "adding"):
         for model in RECURRENT:
-            cfg = RunConfig(task=task, model=model, seq_len=1000, hidden_size=32,
-                            batch_size=64)
+            cfg = RunConfig(task=task, model=model, seq_len=1000, hidden_size=32, batch_size=64)
             assert cfg.cost <= MAX_STEP_COST
         for model in (*RECURRENT, "tcn"):
             RunConfig(task=task, model=model, seq_len=1000, param_budget=10_000, batch_size=32)
@@ -82,8 +91,17 @@ def test_task_specific_sequence_range():
 
 
 def test_query_round_trip_holds_every_field():
-    cfg = RunConfig(model="gru", lr=3e-3, clip=None, recurrent_scale=1.5, seed=7,
-                    init="orthogonal", optimizer="rmsprop", task="copy_memory", seq_len=30)
+    cfg = RunConfig(
+        model="gru",
+        lr=3e-3,
+        clip=None,
+        recurrent_scale=1.5,
+        seed=7,
+        init="orthogonal",
+        optimizer="rmsprop",
+        task="copy_memory",
+        seq_len=30,
+    )
     query = cfg.to_query()
     assert set(query) == set(field_names())
     assert all(isinstance(v, str) for v in query.values())
@@ -109,8 +127,8 @@ def test_from_query_strict_raises_on_first_bad_value():
 
 def test_from_query_lenient_resets_each_bad_field():
     cfg, errors = RunConfig.from_query(
-        {"hidden_size": "-3", "lr": "nan", "model": "gru", "seq_len": "<script>"},
-        lenient=True)
+        {"hidden_size": "-3", "lr": "nan", "model": "gru", "seq_len": "<script>"}, lenient=True
+    )
     assert cfg == RunConfig(model="gru")
     assert sorted(e.field for e in errors) == ["hidden_size", "lr", "seq_len"]
 
@@ -118,17 +136,41 @@ def test_from_query_lenient_resets_each_bad_field():
 def test_lenient_resolves_the_joint_cost_cap():
     cfg, errors = RunConfig.from_query(
         {"hidden_size": "256", "seq_len": "2000", "batch_size": "256", "num_layers": "4"},
-        lenient=True)
+        lenient=True,
+    )
     assert errors and cfg.cost <= MAX_STEP_COST
 
 
 HOSTILE = st.one_of(
     st.text(max_size=60),
-    st.sampled_from(["nan", "NaN", "inf", "-inf", "1e999", "-1", "0", "1" * 400,
-                     "<b>x</b>", "<script>alert(1)</script>", "a" * 10_000, "\x00",
-                     "1\x00", "0x10", "1_000", "  ", "None", "+5", "1e-400", "9" * 30,
-                     "lstm\x00", "Infinity", "１２"]),
-    st.integers(min_value=-10**30, max_value=10**30).map(str),
+    st.sampled_from(
+        [
+            "nan",
+            "NaN",
+            "inf",
+            "-inf",
+            "1e999",
+            "-1",
+            "0",
+            "1" * 400,
+            "<b>x</b>",
+            "<script>alert(1)</script>",
+            "a" * 10_000,
+            "\x00",
+            "1\x00",
+            "0x10",
+            "1_000",
+            "  ",
+            "None",
+            "+5",
+            "1e-400",
+            "9" * 30,
+            "lstm\x00",
+            "Infinity",
+            "１２",
+        ]
+    ),
+    st.integers(min_value=-(10**30), max_value=10**30).map(str),
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
 )
 
@@ -147,8 +189,7 @@ def test_hostile_query_values_raise_config_error_and_nothing_else(name, value):
 
 
 @settings(max_examples=150, deadline=None)
-@given(query=st.dictionaries(st.sampled_from(list(field_names()) + ["x"]), HOSTILE,
-                             max_size=6))
+@given(query=st.dictionaries(st.sampled_from(list(field_names()) + ["x"]), HOSTILE, max_size=6))
 def test_lenient_parsing_always_gives_a_valid_config(query):
     cfg, errors = RunConfig.from_query(query, lenient=True)
     assert isinstance(cfg, RunConfig)
@@ -157,15 +198,21 @@ def test_lenient_parsing_always_gives_a_valid_config(query):
 
 
 @settings(max_examples=150, deadline=None)
-@given(model=st.sampled_from(RECURRENT), task=st.sampled_from(CHOICES["task"]),
-       seq_len=st.integers(1, 300), hidden=st.integers(1, 64), seed=st.integers(0, 2**31 - 1),
-       lr=st.one_of(st.none(), st.floats(1e-5, 1.0)), clip=st.one_of(st.none(),
-                                                                   st.floats(0.01, 100.0)))
+@given(
+    model=st.sampled_from(RECURRENT),
+    task=st.sampled_from(CHOICES["task"]),
+    seq_len=st.integers(1, 300),
+    hidden=st.integers(1, 64),
+    seed=st.integers(0, 2**31 - 1),
+    lr=st.one_of(st.none(), st.floats(1e-5, 1.0)),
+    clip=st.one_of(st.none(), st.floats(0.01, 100.0)),
+)
 def test_valid_configs_round_trip(model, task, seq_len, hidden, seed, lr, clip):
     t = TASKS[task]
     seq_len = max(seq_len, t.min_seq_len)
     if t.max_seq_len is not None:
         seq_len = min(seq_len, t.max_seq_len)
-    cfg = RunConfig(model=model, task=task, seq_len=seq_len, hidden_size=hidden, seed=seed,
-                    lr=lr, clip=clip)
+    cfg = RunConfig(
+        model=model, task=task, seq_len=seq_len, hidden_size=hidden, seed=seed, lr=lr, clip=clip
+    )
     assert RunConfig.from_query(cfg.to_query()) == cfg

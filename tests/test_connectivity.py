@@ -25,24 +25,26 @@ def direct_connectivity(trainer: Trainer, target_step: int) -> np.ndarray:
     per_seq = F.cross_entropy(outputs[:, target_step], y[:, target_step], reduction="none") / T
     norms = []
     for t in range(T):
-        (g,) = torch.autograd.grad(per_seq.sum(), unrolled.steps[t], retain_graph=True,
-                                   allow_unused=True)
+        (g,) = torch.autograd.grad(
+            per_seq.sum(), unrolled.steps[t], retain_graph=True, allow_unused=True
+        )
         norms.append(torch.zeros(x.shape[0]) if g is None else g.norm(dim=1))
     return torch.stack(norms, dim=1).mean(dim=0).detach().numpy()
 
 
 @pytest.mark.parametrize("model", ["rnn_tanh", "lstm", "gru"])
 def test_connectivity_is_the_gradient_of_one_steps_loss_term(model):
-    trainer = Trainer(RunConfig(model=model, task="parity", seq_len=12, hidden_size=6,
-                                num_layers=2, batch_size=4))
+    trainer = Trainer(
+        RunConfig(model=model, task="parity", seq_len=12, hidden_size=6, num_layers=2, batch_size=4)
+    )
     trainer.step(3)
     for target in (11, 5):
         probe = trainer.probe(target_step=target)
         assert probe.target_step == target
         want = direct_connectivity(trainer, target)
         np.testing.assert_allclose(probe.connectivity, want, rtol=1e-4, atol=1e-9)
-        assert (probe.connectivity[target + 1:] == 0).all()  # causal: no later state
-        assert (probe.connectivity[:target + 1] > 0).all()
+        assert (probe.connectivity[target + 1 :] == 0).all()  # causal: no later state
+        assert (probe.connectivity[: target + 1] > 0).all()
 
 
 def test_the_default_target_is_the_last_scored_step_and_snapshots_keep_it():

@@ -166,8 +166,9 @@ def test_a_probe_asked_of_a_training_job_is_of_one_step():
     recomputed from them matches the probe's own h_t at every t."""
     manager = JobManager(step_cap=10**9, slice_seconds=0.01)
     try:
-        cfg = RunConfig(model="lstm", hidden_size=32, num_layers=2, seq_len=40, batch_size=32,
-                        lr=0.05)
+        cfg = RunConfig(
+            model="lstm", hidden_size=32, num_layers=2, seq_len=40, batch_size=32, lr=0.05
+        )
         job = manager.submit(Trainer(cfg), owner="a")
         job.start()
         steps = []
@@ -175,8 +176,9 @@ def test_a_probe_asked_of_a_training_job_is_of_one_step():
             probe = job.ask("probe", sequences=1)
             assert probe.inputs.shape[0] == 1 and probe.weights
             steps.append(probe.step)
-            errors = [step_breakdown("lstm", probe, t=t, units=32).max_error
-                      for t in range(cfg.seq_len)]
+            errors = [
+                step_breakdown("lstm", probe, t=t, units=32).max_error for t in range(cfg.seq_len)
+            ]
             assert max(errors) < 1e-5
         assert steps == sorted(steps) and steps[-1] > 0
     finally:
@@ -209,8 +211,9 @@ def test_sampling_a_model_whose_state_overflows_says_so():
     300 characters it overflows. The answer is a clear error, not torch's complaint about
     a probability tensor (found by a monkey walk: the exploding preset's settings on the
     character task)."""
-    cfg = RunConfig(model="rnn_relu", task="char_lm", seq_len=20, init="identity",
-                    recurrent_scale=1.5)
+    cfg = RunConfig(
+        model="rnn_relu", task="char_lm", seq_len=20, init="identity", recurrent_scale=1.5
+    )
     trainer = Trainer(cfg)
     with pytest.raises(NonFiniteOutputError, match="not a finite number"):
         trainer.answer("sample", length=300)

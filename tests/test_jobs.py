@@ -160,9 +160,21 @@ def test_a_trainer_with_max_steps_is_capped_there_not_at_step_cap(make_manager):
 
 def test_a_diverging_run_stops_alone(make_manager):
     manager = make_manager()
-    bad = manager.submit(Trainer(RunConfig(model="rnn_relu", init="identity", clip=None,
-                                           optimizer="sgd", lr=1.0, seq_len=100,
-                                           hidden_size=16, batch_size=16)), owner="a")
+    bad = manager.submit(
+        Trainer(
+            RunConfig(
+                model="rnn_relu",
+                init="identity",
+                clip=None,
+                optimizer="sgd",
+                lr=1.0,
+                seq_len=100,
+                hidden_size=16,
+                batch_size=16,
+            )
+        ),
+        owner="a",
+    )
     good = manager.submit(Trainer(SMALL), owner="b")
     good.start()
     bad.start()
@@ -258,8 +270,9 @@ def test_a_job_gives_the_same_history_as_calling_step_directly(make_manager):
     assert job.wait_paused(20)
     direct = Trainer(cfg, probe_every=5)
     direct.step(60)
-    np.testing.assert_array_equal(history_digest(job.trainer.history),
-                                  history_digest(direct.history))
+    np.testing.assert_array_equal(
+        history_digest(job.trainer.history), history_digest(direct.history)
+    )
     assert [s.step for s in job.trainer.snapshots] == [s.step for s in direct.snapshots]
 
 
@@ -280,6 +293,7 @@ def test_many_owners_at_once(make_manager):
             finally:
                 with guard:
                     executing[0] -= 1
+
         trainer.step = wrapper
         return trainer
 
@@ -298,7 +312,8 @@ def test_many_owners_at_once(make_manager):
     deadline = time.monotonic() + 20
     try:
         while any(t.is_alive() for t in owners) or any(
-                j.state in ("running", "queued") for j in manager.jobs()):
+            j.state in ("running", "queued") for j in manager.jobs()
+        ):
             assert time.monotonic() < deadline, "the jobs never settled"
             assert manager.running_count() <= 2
             for job in manager.jobs():

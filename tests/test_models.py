@@ -25,8 +25,9 @@ def test_initialisation_is_seeded_and_leaves_global_rng_alone(kind):
     c = build_model(RunConfig(model=kind, seed=4), 2, 1)
     for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
         assert torch.equal(pa, pb)
-    assert not all(torch.equal(pa, pc) for pa, pc in zip(a.parameters(), c.parameters(),
-                                                         strict=True))
+    assert not all(
+        torch.equal(pa, pc) for pa, pc in zip(a.parameters(), c.parameters(), strict=True)
+    )
 
 
 def test_default_init_follows_torch_uniform_bound():
@@ -39,8 +40,7 @@ def test_default_init_follows_torch_uniform_bound():
 
 @pytest.mark.parametrize("kind", ["rnn_relu", "lstm", "gru"])
 def test_identity_init_is_the_irnn_recipe(kind):
-    model = build_model(RunConfig(model=kind, init="identity", hidden_size=8,
-                                  num_layers=2), 2, 1)
+    model = build_model(RunConfig(model=kind, init="identity", hidden_size=8, num_layers=2), 2, 1)
     for layer in range(2):
         for block in recurrent_blocks(model.rnn, layer).values():
             assert torch.equal(block, torch.eye(8))
@@ -59,8 +59,9 @@ def test_orthogonal_init_blocks_are_orthogonal():
 @pytest.mark.parametrize("kind", RECURRENT)
 @pytest.mark.parametrize("init", ["default", "orthogonal", "identity"])
 def test_recurrent_scale_sets_every_block_spectral_radius(kind, init):
-    model = build_model(RunConfig(model=kind, init=init, recurrent_scale=1.5,
-                                  hidden_size=10, num_layers=2), 2, 1)
+    model = build_model(
+        RunConfig(model=kind, init=init, recurrent_scale=1.5, hidden_size=10, num_layers=2), 2, 1
+    )
     for layer in range(2):
         for block in recurrent_blocks(model.rnn, layer).values():
             assert spectral_radius(block) == pytest.approx(1.5, rel=1e-4)

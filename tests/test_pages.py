@@ -51,8 +51,14 @@ def test_every_preset_link_opens_with_its_configuration(name):
 
 @pytest.mark.parametrize("page", list(PAGES))
 def test_hostile_query_parameters_give_one_warning_and_defaults(page):
-    hostile = {"hidden_size": "-5", "lr": "nan", "model": "<script>alert(1)</script>",
-               "seq_len": "9" * 400, "seed": "12", "compare": "gru,evil"}
+    hostile = {
+        "hidden_size": "-5",
+        "lr": "nan",
+        "model": "<script>alert(1)</script>",
+        "seq_len": "9" * 400,
+        "seed": "12",
+        "compare": "gru,evil",
+    }
     at = _app(hostile)  # the link's first page shows the warning
     assert not at.exception, at.exception
     assert len(at.warning) == 1
@@ -135,13 +141,21 @@ def test_welcome_demo_buttons_open_their_pages():
     assert at.session_state["run.compare"] == ("lstm",)
 
 
-@pytest.mark.parametrize("query", [
-    {"hidden_size": "8", "seq_len": "12"},
-    {"task": "char_lm", "hidden_size": "8", "seq_len": "30", "batch_size": "8"},
-    {"model": "gru", "task": "copy_memory", "hidden_size": "8", "seq_len": "5",
-     "num_layers": "2"},
-    {"model": "rnn_relu", "task": "co2", "hidden_size": "8", "seq_len": "20"},
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"hidden_size": "8", "seq_len": "12"},
+        {"task": "char_lm", "hidden_size": "8", "seq_len": "30", "batch_size": "8"},
+        {
+            "model": "gru",
+            "task": "copy_memory",
+            "hidden_size": "8",
+            "seq_len": "5",
+            "num_layers": "2",
+        },
+        {"model": "rnn_relu", "task": "co2", "hidden_size": "8", "seq_len": "20"},
+    ],
+)
 def test_pages_with_snapshots_render_their_charts(query):
     at = _app(query, page="playground")
     at.button(key="train_step").click().run()
@@ -161,8 +175,16 @@ def test_pages_with_snapshots_render_their_charts(query):
 
 
 def test_a_diverged_run_says_so_and_offers_reset():
-    query = {"model": "rnn_relu", "init": "identity", "clip": "none", "optimizer": "sgd",
-             "lr": "1.0", "seq_len": "100", "hidden_size": "16", "batch_size": "16"}
+    query = {
+        "model": "rnn_relu",
+        "init": "identity",
+        "clip": "none",
+        "optimizer": "sgd",
+        "lr": "1.0",
+        "seq_len": "100",
+        "hidden_size": "16",
+        "batch_size": "16",
+    }
     at = _app(query, page="playground")
     at.button(key="train_step").click().run()
     deadline = time.monotonic() + 30
@@ -222,8 +244,7 @@ def test_earlier_runs_of_the_session_are_overlaid_on_the_gradients_page():
 
 
 def _chart_specs(at: AppTest) -> dict[str, dict]:
-    return {c.proto.id: json.loads(c.proto.spec) for c in at.get("plotly_chart")
-            if c.proto.id}
+    return {c.proto.id: json.loads(c.proto.spec) for c in at.get("plotly_chart") if c.proto.id}
 
 
 def _spec_with(at: AppTest, key: str) -> dict | None:
@@ -254,8 +275,10 @@ def test_the_singular_value_bound_is_drawn_for_plain_rnns_only(model):
 def test_gradients_page_says_which_gradient_it_draws():
     """Parity is scored at every step: the page offers the last step's loss term (by
     default) and the whole loss, and draws the one chosen."""
-    at = _app({"model": "rnn_tanh", "task": "parity", "hidden_size": "8", "seq_len": "12"},
-              page="gradients")
+    at = _app(
+        {"model": "rnn_tanh", "task": "parity", "hidden_size": "8", "seq_len": "12"},
+        page="gradients",
+    )
     at.button(key="train_step").click().run()
     deadline = time.monotonic() + 30
     while _spec_with(at, "grad.norm_anim") is None and time.monotonic() < deadline:
@@ -278,8 +301,16 @@ def test_gradients_page_says_which_gradient_it_draws():
 def test_inside_a_cell_works_for_every_task_and_depth(task, layers):
     t = TASKS[task]
     seq_len = max(t.min_seq_len, min(12, t.max_seq_len or 12))
-    at = _app({"task": task, "num_layers": str(layers), "hidden_size": "6",
-               "seq_len": str(seq_len), "batch_size": "4"}, page="inside_cell")
+    at = _app(
+        {
+            "task": task,
+            "num_layers": str(layers),
+            "hidden_size": "6",
+            "seq_len": str(seq_len),
+            "batch_size": "4",
+        },
+        page="inside_cell",
+    )
     assert not at.exception, at.exception
     at.button(key="train_step").click().run()
     total = t.total_len(seq_len)
@@ -302,9 +333,17 @@ def test_inside_a_cell_of_a_one_step_sequence():
 
 
 def test_a_character_model_whose_state_overflows_gets_a_warning_not_a_traceback():
-    at = _app({"model": "rnn_relu", "task": "char_lm", "init": "identity",
-               "recurrent_scale": "1.5", "seq_len": "20", "hidden_size": "8"},
-              page="playground")
+    at = _app(
+        {
+            "model": "rnn_relu",
+            "task": "char_lm",
+            "init": "identity",
+            "recurrent_scale": "1.5",
+            "seq_len": "20",
+            "hidden_size": "8",
+        },
+        page="playground",
+    )
     assert not at.exception, at.exception
     assert any("not a finite number" in w.value for w in at.warning)
     at.run()  # the next refresh reuses the cached answer: the note stays with it

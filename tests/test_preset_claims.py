@@ -81,7 +81,7 @@ def test_irnn():
     irnn = train(cfg, 1500)
     assert 1150 <= first_below(irnn, base / 10) <= 1450  # "by about step 1,300"
     default = train(cfg.replace(init="default"), 3200)
-    assert windowed(default)[:1500 - 99].min() > 0.9 * base  # on the baseline to 1,500
+    assert windowed(default)[: 1500 - 99].min() > 0.9 * base  # on the baseline to 1,500
     assert 2600 <= first_below(default, base / 10) <= 3200  # "by about step 2,900"
     assert cfg.optimizer == "adam" and "with Adam" in blurb("irnn")
 
@@ -118,8 +118,9 @@ def test_gates():
     assert snap.step == 1000
     forget = snap.gates["forget"].astype(np.float64)
     assert 0.3 < forget.mean() < 0.5  # "hover around 0.4"
-    carriers = carrier_units(snap.gates["forget"], snap.gates["input"],
-                             trainer.task.marked(snap.inputs))
+    carriers = carrier_units(
+        snap.gates["forget"], snap.gates["input"], trainer.task.marked(snap.inputs)
+    )
     assert len(carriers) == 1  # "the one unit"
     carrier = carriers[0].unit
     # It does carry the sum: fresh sequences whose markers both come by step 40; wipe one
@@ -128,8 +129,11 @@ def test_gates():
     early = (x[..., 1].nonzero()[:, 1].reshape(-1, 2) <= 40).all(dim=1)
     x, y = x[early], y[early]
     intact = _loss_with_cell_zeroed(trainer.model, x, y, None, 44)
-    others = [_loss_with_cell_zeroed(trainer.model, x, y, u, 44)
-              for u in range(cfg.hidden_size) if u != carrier]
+    others = [
+        _loss_with_cell_zeroed(trainer.model, x, y, u, 44)
+        for u in range(cfg.hidden_size)
+        if u != carrier
+    ]
     wiped = _loss_with_cell_zeroed(trainer.model, x, y, carrier, 44)
     assert intact < 0.01 and max(others) < 0.03
     assert wiped > 0.1 > 3 * max(others)

@@ -77,8 +77,14 @@ def test_every_race_preset_link_opens_its_race(name):
 
 
 def test_hostile_race_parameters_give_one_warning_and_a_valid_race():
-    hostile = {"models": "tcn,<script>x</script>,lstm,lstm,cnn2d", "param_budget": "999999",
-               "seq_len": "abc", "tcn_kernel": "99", "seed": "7", "attn_heads": "-1"}
+    hostile = {
+        "models": "tcn,<script>x</script>,lstm,lstm,cnn2d",
+        "param_budget": "999999",
+        "seq_len": "abc",
+        "tcn_kernel": "99",
+        "seed": "7",
+        "attn_heads": "-1",
+    }
     at = _race_app(hostile)
     assert not at.exception, at.exception
     assert len(at.warning) == 1
@@ -93,12 +99,18 @@ def test_hostile_race_parameters_give_one_warning_and_a_valid_race():
     assert at.query_params["models"] == "tcn,lstm"
 
 
-@pytest.mark.parametrize("query", [{"models": "tcn"}, {"models": ""},
-                                   {"models": "x" * 5000}, {"task": "char_lm"},
-                                   {"preset": "nope", "models": "gru,lstm"},
-                                   {"param_budget": "none"},
-                                   {"param_budget": "none", "batch_size": "256",
-                                    "seq_len": "2000", "hidden_size": "1"}])
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"models": "tcn"},
+        {"models": ""},
+        {"models": "x" * 5000},
+        {"task": "char_lm"},
+        {"preset": "nope", "models": "gru,lstm"},
+        {"param_budget": "none"},
+        {"param_budget": "none", "batch_size": "256", "seq_len": "2000", "hidden_size": "1"},
+    ],
+)
 def test_races_that_cannot_run_fall_back_with_a_message(query):
     at = _race_app(query)
     assert not at.exception, at.exception
@@ -154,8 +166,10 @@ def test_a_short_receptive_field_is_warned_about():
 
 def test_the_digits_race_offers_the_cnn_and_other_tasks_do_not():
     at = _race_app({"preset": "race_digits"})
-    assert "cnn2d" in at.multiselect(key="race.models").options or \
-        "2-D CNN (image)" in at.multiselect(key="race.models").options
+    assert (
+        "cnn2d" in at.multiselect(key="race.models").options
+        or "2-D CNN (image)" in at.multiselect(key="race.models").options
+    )
     at.selectbox(key="race.task").set_value("copy_memory").run()
     assert not at.exception, at.exception
     assert "cnn2d" not in at.session_state["race.state.models"]
@@ -190,15 +204,35 @@ def test_a_task_alone_in_the_link_gets_a_length_it_accepts(task):
     assert cfg.task == task and any("seq_len" in p for p in problems)
 
 
-HOSTILE = st.one_of(st.text(max_size=30), st.sampled_from(
-    ["none", "nan", "-1", "0", "99999999", "1e400", "tcn,lstm", "cnn2d,tcn", "digits_rows",
-     "transformer,transformer", "<script>", "", " 8 ", "gru,lstm,tcn,transformer,rnn_tanh,"
-     "rnn_relu"]))
+HOSTILE = st.one_of(
+    st.text(max_size=30),
+    st.sampled_from(
+        [
+            "none",
+            "nan",
+            "-1",
+            "0",
+            "99999999",
+            "1e400",
+            "tcn,lstm",
+            "cnn2d,tcn",
+            "digits_rows",
+            "transformer,transformer",
+            "<script>",
+            "",
+            " 8 ",
+            "gru,lstm,tcn,transformer,rnn_tanh,rnn_relu",
+        ]
+    ),
+)
 
 
 @settings(max_examples=150, deadline=None)
-@given(query=st.dictionaries(st.sampled_from(
-    [*RunConfig().to_query(), "models", "preset", "x"]), HOSTILE, max_size=7))
+@given(
+    query=st.dictionaries(
+        st.sampled_from([*RunConfig().to_query(), "models", "preset", "x"]), HOSTILE, max_size=7
+    )
+)
 def test_any_race_link_gives_a_race_that_can_be_built(query):
     cfg, models, problems = race.parse_query(query)
     assert isinstance(cfg, RunConfig) and cfg.param_budget is not None

@@ -24,8 +24,14 @@ from rnn_core.sweep import (
     default_spec,
 )
 
-TINY = SweepSpec(task="copy_memory", models=("lstm", "tcn"), lengths=(5, 8), steps=3,
-                 param_budget=1000, batch_size=8)
+TINY = SweepSpec(
+    task="copy_memory",
+    models=("lstm", "tcn"),
+    lengths=(5, 8),
+    steps=3,
+    param_budget=1000,
+    batch_size=8,
+)
 
 
 def run(sweep: Sweep, chunk: int = 2, limit: int = 1000) -> Sweep:
@@ -50,13 +56,32 @@ def test_spec_validates_and_round_trips():
     assert TINY.max_steps == 12
     cfg = TINY.config("tcn", 8)
     assert (cfg.model, cfg.task, cfg.seq_len, cfg.param_budget, cfg.batch_size) == (
-        "tcn", "copy_memory", 8, 1000, 8)
-    bad = [dict(task="parity"), dict(models=("lstm", "cnn2d")), dict(models=()),
-           dict(models=("lstm", "lstm")), dict(lengths=()), dict(lengths=tuple(range(1, 10))),
-           dict(lengths=(10, 5)), dict(lengths=(5, 5)), dict(lengths=(0,)),
-           dict(lengths=(5.0,)), dict(steps=0), dict(steps=5001), dict(steps=True),
-           dict(param_budget=10), dict(lr=0.0), dict(clip=math.nan), dict(batch_size=0),
-           dict(task="adding", lengths=(1,))]
+        "tcn",
+        "copy_memory",
+        8,
+        1000,
+        8,
+    )
+    bad = [
+        dict(task="parity"),
+        dict(models=("lstm", "cnn2d")),
+        dict(models=()),
+        dict(models=("lstm", "lstm")),
+        dict(lengths=()),
+        dict(lengths=tuple(range(1, 10))),
+        dict(lengths=(10, 5)),
+        dict(lengths=(5, 5)),
+        dict(lengths=(0,)),
+        dict(lengths=(5.0,)),
+        dict(steps=0),
+        dict(steps=5001),
+        dict(steps=True),
+        dict(param_budget=10),
+        dict(lr=0.0),
+        dict(clip=math.nan),
+        dict(batch_size=0),
+        dict(task="adding", lengths=(1,)),
+    ]
     for changes in bad:
         with pytest.raises(ValueError, match="SweepSpec"):
             SweepSpec(**changes)
@@ -125,8 +150,14 @@ def test_results_are_deterministic():
 
 def test_too_costly_cells_are_skipped_with_the_reason():
     # A causal transformer at T = 2000 costs more than one step may (config.MAX_STEP_COST).
-    spec = SweepSpec(task="copy_memory", models=("transformer",), lengths=(5, 2000), steps=2,
-                     param_budget=1000, batch_size=8)
+    spec = SweepSpec(
+        task="copy_memory",
+        models=("transformer",),
+        lengths=(5, 2000),
+        steps=2,
+        param_budget=1000,
+        batch_size=8,
+    )
     sweep = run(Sweep(spec))
     ok, skipped = sweep.results.iloc[0], sweep.results.iloc[1]
     assert ok.status == "ok" and ok.steps == 2
@@ -138,8 +169,16 @@ def test_too_costly_cells_are_skipped_with_the_reason():
 
 def test_a_diverging_cell_is_recorded_and_the_sweep_goes_on():
     # Adam at lr 1 without clipping blows a ReLU RNN up within two steps.
-    spec = SweepSpec(task="adding", models=("rnn_relu", "lstm"), lengths=(20,), steps=5,
-                     param_budget=1000, batch_size=8, lr=1.0, clip=None)
+    spec = SweepSpec(
+        task="adding",
+        models=("rnn_relu", "lstm"),
+        lengths=(20,),
+        steps=5,
+        param_budget=1000,
+        batch_size=8,
+        lr=1.0,
+        clip=None,
+    )
     sweep = run(Sweep(spec))
     relu, lstm = sweep.results.iloc[0], sweep.results.iloc[1]
     assert relu.status == "diverged" and relu.steps < 5

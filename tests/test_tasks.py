@@ -120,8 +120,14 @@ def perfect_outputs(task, y, seq_len):
 
 def test_registry_has_the_tasks_in_ui_order_and_consistent_attributes():
     assert list(TASKS) == [
-        "adding", "copy_memory", "sine", "parity", "char_lm", "co2",
-        "digits_rows", "digits_pixels",
+        "adding",
+        "copy_memory",
+        "sine",
+        "parity",
+        "char_lm",
+        "co2",
+        "digits_rows",
+        "digits_pixels",
     ]
     for name, task in TASKS.items():
         assert task.name == name and get_task(name) is task
@@ -744,8 +750,9 @@ def test_digits_first_use_from_many_threads_loads_once(monkeypatch):
     for t in threads:
         t.join()
     assert len(loads) == 1
-    assert all(torch.equal(r[0], results[0][0]) and torch.equal(r[1], results[0][1])
-               for r in results)
+    assert all(
+        torch.equal(r[0], results[0][0]) and torch.equal(r[1], results[0][1]) for r in results
+    )
 
 
 @pytest.mark.parametrize("name", DIGITS_TASKS)
@@ -866,8 +873,7 @@ def test_held_out_r2_is_measured_against_the_held_out_variance():
     outputs = y.mean(dim=0, keepdim=True).expand_as(y)
     assert task.metric(outputs, y, split="test") == pytest.approx(0.0, abs=1e-5)
     assert abs(task.metric(outputs, y, split="train")) > 0.1
-    assert task.baseline_loss(T, "test") == pytest.approx(float(F.mse_loss(outputs, y)),
-                                                          rel=1e-5)
+    assert task.baseline_loss(T, "test") == pytest.approx(float(F.mse_loss(outputs, y)), rel=1e-5)
 
 
 @pytest.mark.parametrize("name", ["digits_rows", "digits_pixels"])

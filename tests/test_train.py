@@ -39,14 +39,22 @@ def test_clipping_is_recorded_against_the_unclipped_norm():
 
 
 # The image CNN reads image tasks only (RunConfig refuses the rest: test_config).
-@pytest.mark.parametrize(("task", "model"), [
-    (task, model) for task in TASKS for model in CHOICES["model"]
-    if model != "cnn2d" or TASKS[task].image_shape is not None])
+@pytest.mark.parametrize(
+    ("task", "model"),
+    [
+        (task, model)
+        for task in TASKS
+        for model in CHOICES["model"]
+        if model != "cnn2d" or TASKS[task].image_shape is not None
+    ],
+)
 def test_every_model_trains_on_every_task(task, model):
     t = TASKS[task]
     seq_len = min(max(t.min_seq_len, 10), t.max_seq_len or 10)
-    tr = Trainer(RunConfig(model=model, task=task, seq_len=seq_len, hidden_size=6,
-                           batch_size=4), eval_every=2)
+    tr = Trainer(
+        RunConfig(model=model, task=task, seq_len=seq_len, hidden_size=6, batch_size=4),
+        eval_every=2,
+    )
     tr.step(2)
     h = tr.history
     assert np.isfinite(h["loss"]).all()
@@ -85,9 +93,18 @@ def test_training_does_not_touch_the_global_rng():
 
 def _diverging_trainer():
     # An IRNN trained by SGD at lr 1 without clipping: one finite step, then NaN.
-    return Trainer(RunConfig(model="rnn_relu", init="identity", clip=None,
-                             optimizer="sgd", lr=1.0, seq_len=100, hidden_size=16,
-                             batch_size=16))
+    return Trainer(
+        RunConfig(
+            model="rnn_relu",
+            init="identity",
+            clip=None,
+            optimizer="sgd",
+            lr=1.0,
+            seq_len=100,
+            hidden_size=16,
+            batch_size=16,
+        )
+    )
 
 
 def test_divergence_stops_training_and_restores_finite_weights():
@@ -108,8 +125,17 @@ def test_divergence_stops_training_and_restores_finite_weights():
 
 
 def test_an_infinite_gradient_with_a_finite_loss_also_diverges():
-    tr = Trainer(RunConfig(model="rnn_relu", init="identity", recurrent_scale=1.5, clip=None,
-                           seq_len=100, hidden_size=16, batch_size=16))
+    tr = Trainer(
+        RunConfig(
+            model="rnn_relu",
+            init="identity",
+            recurrent_scale=1.5,
+            clip=None,
+            seq_len=100,
+            hidden_size=16,
+            batch_size=16,
+        )
+    )
     initial = [p.detach().clone() for p in tr.model.parameters()]
     assert tr.step(10) == 1
     h = tr.history
@@ -147,16 +173,19 @@ def test_probe_arrays(model):
     assert p.hidden.shape == (b, t, h) and p.hidden_layers.shape == (2, b, t, h)
     assert p.grad_h.shape == (b, t, h)
     assert p.grad_norm.shape == (t,)
-    np.testing.assert_allclose(p.grad_norm, np.linalg.norm(p.grad_h, axis=2).mean(0),
-                               rtol=1e-5)
+    np.testing.assert_allclose(p.grad_norm, np.linalg.norm(p.grad_h, axis=2).mean(0), rtol=1e-5)
     # Adding scores only the last step; earlier steps get gradient only through time.
     assert p.grad_norm[0] > 0
     # The unrolled outputs agree with the fused model.
     with torch.no_grad():
         fused = tr.model(torch.from_numpy(p.inputs)).numpy()
     np.testing.assert_allclose(p.outputs, fused, atol=1e-5)
-    expected = {"rnn_tanh": [], "rnn_relu": [], "lstm": ["input", "forget", "cell", "output"],
-                "gru": ["reset", "update", "new"]}[model]
+    expected = {
+        "rnn_tanh": [],
+        "rnn_relu": [],
+        "lstm": ["input", "forget", "cell", "output"],
+        "gru": ["reset", "update", "new"],
+    }[model]
     assert list(p.gates) == expected
     assert (p.cell is not None) == (model == "lstm")
     blocks = expected or ["recurrent"]
@@ -214,8 +243,7 @@ def test_history_and_snapshots_are_readable_while_training():
 
 
 def test_held_out_metric_comes_from_the_test_split():
-    tr = Trainer(RunConfig(task="char_lm", seq_len=30, hidden_size=16, batch_size=8),
-                 eval_every=5)
+    tr = Trainer(RunConfig(task="char_lm", seq_len=30, hidden_size=16, batch_size=8), eval_every=5)
     tr.step(10)
     h = tr.history
     assert h["test_metric"].notna().tolist() == [False] * 4 + [True] + [False] * 4 + [True]
@@ -254,8 +282,9 @@ def test_subnormals_are_flushed_for_every_step_even_after_a_snapshot():
 def test_tracked_units_of_an_untrained_model_equal_the_untrained_column():
     """Before any step the model is its initial weights: both columns agree exactly."""
     for model, state in (("lstm", "cell state c"), ("gru", "h")):
-        tr = Trainer(RunConfig(model=model, task="char_lm", seq_len=30, hidden_size=8,
-                               batch_size=4))
+        tr = Trainer(
+            RunConfig(model=model, task="char_lm", seq_len=30, hidden_size=8, batch_size=4)
+        )
         tracking = tr.answer("track_units", length=3000, excerpt=100)
         assert tracking.state == state and tracking.step == 0 and tracking.chars == 3000
         assert tracking.trained_best == tracking.untrained_best

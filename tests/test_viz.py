@@ -18,8 +18,9 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def trained():
     """A tiny LSTM on the adding problem with a snapshot every 5 steps."""
-    trainer = Trainer(RunConfig(task="adding", hidden_size=8, batch_size=4, seq_len=15,
-                                clip=0.05), probe_every=5)
+    trainer = Trainer(
+        RunConfig(task="adding", hidden_size=8, batch_size=4, seq_len=15, clip=0.05), probe_every=5
+    )
     trainer.step(30)
     return trainer
 
@@ -38,10 +39,17 @@ def slider_labels(fig):
 @pytest.mark.parametrize("module", ["viz.py", "text_units.py"])
 def test_no_streamlit_or_torch_import(module):
     tree = ast.parse((ROOT / "rnn_core" / module).read_text())
-    imported = {alias.name.split(".")[0] for node in ast.walk(tree)
-                if isinstance(node, ast.Import) for alias in node.names}
-    imported |= {node.module.split(".")[0] for node in ast.walk(tree)
-                 if isinstance(node, ast.ImportFrom) and node.module}
+    imported = {
+        alias.name.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    }
+    imported |= {
+        node.module.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module
+    }
     assert not imported & {"streamlit", "torch"}
     if module == "text_units.py":
         assert imported <= {"__future__", "dataclasses", "html", "numpy"}
@@ -98,8 +106,9 @@ def test_loss_clipped_markers_from_mask_sit_on_curve():
 def test_loss_from_real_history_marks_clipping(trained):
     history = trained.history
     assert history.clipped.any()  # clip=0.05 makes clipping common
-    fig = viz.loss_figure(history.step, history.loss, trained.baseline_loss,
-                          clipped_steps=history.clipped)
+    fig = viz.loss_figure(
+        history.step, history.loss, trained.baseline_loss, clipped_steps=history.clipped
+    )
     assert list(trace(fig, "clipped").x) == history.step[history.clipped].tolist()
     assert fig.data[0].x[-1] == history.step.iloc[-1]
 
@@ -130,8 +139,9 @@ def test_loss_divergence_dropped_and_marked():
 
 def test_loss_log_scale_drops_non_positive():
     loss = np.array([1.0, 0.0, -0.5, 0.1, np.nan, 0.01])
-    fig = viz.loss_figure(np.arange(6), loss, 0.3, log_y=True,
-                          test_steps=[0, 3, 5], test_loss=[0.5, 0.0, np.nan])
+    fig = viz.loss_figure(
+        np.arange(6), loss, 0.3, log_y=True, test_steps=[0, 3, 5], test_loss=[0.5, 0.0, np.nan]
+    )
     assert fig.layout.yaxis.type == "log"
     for t in fig.data:
         assert np.isfinite(t.y).all() and (np.asarray(t.y) > 0).all()
@@ -141,10 +151,11 @@ def test_loss_log_scale_drops_non_positive():
 
 
 def test_loss_other_runs_after_main_traces():
-    others = {"tanh RNN": (np.arange(1, 5001), np.full(5000, 0.3)),
-              "GRU": (np.arange(1, 11), np.array([1.0, np.nan] + [0.5] * 8))}
-    fig = viz.loss_figure(np.arange(1, 101), np.ones(100), 1 / 6, max_points=300,
-                          others=others)
+    others = {
+        "tanh RNN": (np.arange(1, 5001), np.full(5000, 0.3)),
+        "GRU": (np.arange(1, 11), np.array([1.0, np.nan] + [0.5] * 8)),
+    }
+    fig = viz.loss_figure(np.arange(1, 101), np.ones(100), 1 / 6, max_points=300, others=others)
     assert fig.data[0].name == "training loss"
     tanh = trace(fig, "tanh RNN")
     assert len(tanh.x) <= 300 and tanh.x[-1] == 5000
@@ -168,9 +179,15 @@ def test_sequence_figure_for_every_task(name):
     seq_len = max(task.min_seq_len, min(12, task.max_seq_len or 12))  # digits: 8 or 64 only
     probe = Trainer(RunConfig(task=name, hidden_size=8, batch_size=4, seq_len=seq_len)).probe()
     scored = np.arange(task.total_len(seq_len))[task.scored_steps(seq_len)]
-    fig = viz.sequence_figure(probe.inputs[0], probe.targets[0], probe.outputs[0],
-                              kind=task.kind, scored_steps=task.scored_steps(seq_len),
-                              alphabet=task.alphabet, title=task.title)
+    fig = viz.sequence_figure(
+        probe.inputs[0],
+        probe.targets[0],
+        probe.outputs[0],
+        kind=task.kind,
+        scored_steps=task.scored_steps(seq_len),
+        alphabet=task.alphabet,
+        title=task.title,
+    )
     target = trace(fig, "target")
     assert list(target.x) == scored.tolist()
     if task.kind == "regression":
@@ -198,9 +215,14 @@ def test_sequence_figure_for_every_task(name):
 
 def test_sequence_labels_make_whitespace_visible():
     probe = Trainer(RunConfig(task="char_lm", hidden_size=4, batch_size=2, seq_len=5)).probe()
-    fig = viz.sequence_figure(probe.inputs[0], probe.targets[0], probe.outputs[0],
-                              kind="classification", scored_steps=slice(0, 5),
-                              alphabet=TASKS["char_lm"].alphabet)
+    fig = viz.sequence_figure(
+        probe.inputs[0],
+        probe.targets[0],
+        probe.outputs[0],
+        kind="classification",
+        scored_steps=slice(0, 5),
+        alphabet=TASKS["char_lm"].alphabet,
+    )
     labels = list(trace(fig, "P(symbol)").y)
     assert "↵" in labels and "␣" in labels and len(set(labels)) == len(labels)
 
@@ -213,8 +235,9 @@ def test_sequence_figure_single_label_and_pixel_inputs(T, n_inputs, target_shape
     logits = np.zeros((T, 10))
     logits[:, 3] = np.log(9)  # P(3) = 1/2 at every step
     target = np.full(target_shape, 7)
-    fig = viz.sequence_figure(inputs, target, logits, kind="classification",
-                              scored_steps=slice(T - 1, T), title="digit")
+    fig = viz.sequence_figure(
+        inputs, target, logits, kind="classification", scored_steps=slice(T - 1, T), title="digit"
+    )
     marker = trace(fig, "target")
     assert list(marker.x) == [T - 1] and list(marker.y) == ["7"]
     assert fig.layout.showlegend is True  # one legend entry next to two heatmaps
@@ -231,13 +254,23 @@ def test_sequence_figure_single_label_and_pixel_inputs(T, n_inputs, target_shape
 
 def test_sequence_figure_one_hot_inputs_stay_symbols():
     inputs = np.eye(4)[[0, 3, 1]]
-    fig = viz.sequence_figure(inputs, np.array([3, 1, 1]), np.zeros((3, 4)),
-                              kind="classification", scored_steps=slice(0, 3))
+    fig = viz.sequence_figure(
+        inputs,
+        np.array([3, 1, 1]),
+        np.zeros((3, 4)),
+        kind="classification",
+        scored_steps=slice(0, 3),
+    )
     shown = trace(fig, "input")
     assert shown.type == "scatter" and list(shown.text) == ["0", "3", "1"]
     # a constant one-channel input is not a symbol stream
-    flat = viz.sequence_figure(np.ones((3, 1)), np.array(2), np.zeros((3, 4)),
-                               kind="classification", scored_steps=slice(2, 3))
+    flat = viz.sequence_figure(
+        np.ones((3, 1)),
+        np.array(2),
+        np.zeros((3, 4)),
+        kind="classification",
+        scored_steps=slice(2, 3),
+    )
     assert trace(flat, "input").type == "heatmap"
     assert list(trace(flat, "target").x) == [2]
 
@@ -246,9 +279,16 @@ def test_sequence_figure_one_hot_inputs_stay_symbols():
 def test_animated_heatmap_one_frame_per_snapshot(trained):
     snaps = trained.snapshots
     assert len(snaps) == 7  # steps 0, 5, ..., 30
-    fig = viz.animated_heatmap([s.hidden[0].T for s in snaps], [s.step for s in snaps],
-                               zmin=-1, zmax=1, zmid=0, colorscale=viz.DIVERGING,
-                               title="Hidden state", colorbar_title="h")
+    fig = viz.animated_heatmap(
+        [s.hidden[0].T for s in snaps],
+        [s.step for s in snaps],
+        zmin=-1,
+        zmax=1,
+        zmid=0,
+        colorscale=viz.DIVERGING,
+        title="Hidden state",
+        colorbar_title="h",
+    )
     assert len(fig.frames) == len(snaps)
     assert slider_labels(fig) == [str(s.step) for s in snaps]
     assert fig.layout.sliders[0].currentvalue.prefix == "training step "
@@ -270,8 +310,15 @@ def dequantized(fig, z):
 def test_animated_heatmap_quantized_payload_and_accuracy():
     rng = np.random.default_rng(1)
     frames = [np.tanh(rng.normal(0, 1, (64, 200))) for _ in range(50)]
-    fig = viz.animated_heatmap(frames, list(range(0, 500, 10)), zmin=-1, zmax=1, zmid=0,
-                               colorscale=viz.DIVERGING, title="h")
+    fig = viz.animated_heatmap(
+        frames,
+        list(range(0, 500, 10)),
+        zmin=-1,
+        zmax=1,
+        zmid=0,
+        colorscale=viz.DIVERGING,
+        title="h",
+    )
     assert fig.layout.meta["column_stride"] == 1
     assert len(fig.to_json()) < 1.5e6
     assert len(pio.to_json(fig)) < 1.5e6
@@ -293,8 +340,15 @@ def test_quantized_payload_stays_small_for_near_zero_negative_activations():
     codes (0xFF) encode to runs of "/" that plotly's JSON writes as six characters."""
     rng = np.random.default_rng(3)
     frames = [np.tanh(rng.normal(0, 0.004, (64, 200))) for _ in range(50)]
-    fig = viz.animated_heatmap(frames, list(range(0, 500, 10)), zmin=-1, zmax=1, zmid=0,
-                               colorscale=viz.DIVERGING, title="h")
+    fig = viz.animated_heatmap(
+        frames,
+        list(range(0, 500, 10)),
+        zmin=-1,
+        zmax=1,
+        zmid=0,
+        colorscale=viz.DIVERGING,
+        title="h",
+    )
     assert len(pio.to_json(fig, validate=False)) < 1.5e6
     assert fig.layout.meta["column_stride"] == 1
 
@@ -302,16 +356,24 @@ def test_quantized_payload_stays_small_for_near_zero_negative_activations():
 def test_animated_heatmap_thins_columns_over_budget():
     rng = np.random.default_rng(2)
     frames = [rng.uniform(0, 1, (64, 400)) for _ in range(100)]
-    fig = viz.animated_heatmap(frames, range(100), zmin=0, zmax=1, colorscale=viz.SEQUENTIAL,
-                               title="gates")
+    fig = viz.animated_heatmap(
+        frames, range(100), zmin=0, zmax=1, colorscale=viz.SEQUENTIAL, title="gates"
+    )
     stride = fig.layout.meta["column_stride"]
     assert stride > 1 and f"1 in {stride} time steps" in fig.layout.title.text
     assert fig.frames[0].data[0].z.shape == (64, math.ceil(400 / stride))
     assert list(fig.data[0].x[:2]) == [0, stride]
     assert len(fig.to_json()) < 1.5e6
     # float32 frames are thinned harder but fit too
-    fig = viz.animated_heatmap(frames[:50], range(50), zmin=0, zmax=1, quantize=False,
-                               colorscale=viz.SEQUENTIAL, title="gates")
+    fig = viz.animated_heatmap(
+        frames[:50],
+        range(50),
+        zmin=0,
+        zmax=1,
+        quantize=False,
+        colorscale=viz.SEQUENTIAL,
+        title="gates",
+    )
     assert fig.frames[0].data[0].z.dtype == np.float32
     assert len(fig.to_json()) < 1.5e6
 
@@ -319,8 +381,16 @@ def test_animated_heatmap_thins_columns_over_budget():
 @pytest.mark.parametrize("quantize", [True, False])
 def test_animated_heatmap_centres_on_zmid(quantize):
     # plotly ignores zmid once zmin/zmax are set: the range itself must be symmetric
-    fig = viz.animated_heatmap([np.zeros((2, 3))], [0], zmin=-0.5, zmax=2.0, zmid=0,
-                               colorscale=viz.DIVERGING, title="c", quantize=quantize)
+    fig = viz.animated_heatmap(
+        [np.zeros((2, 3))],
+        [0],
+        zmin=-0.5,
+        zmax=2.0,
+        zmid=0,
+        colorscale=viz.DIVERGING,
+        title="c",
+        quantize=quantize,
+    )
     heat = fig.data[0]
     if quantize:
         assert dequantized(fig, heat.zmin) == pytest.approx(-dequantized(fig, heat.zmax))
@@ -331,8 +401,9 @@ def test_animated_heatmap_centres_on_zmid(quantize):
 
 def test_animated_heatmap_non_finite_range_falls_back_to_data():
     frame = np.array([[0.0, 3.0], [-2.0, np.inf]])
-    fig = viz.animated_heatmap([frame], [7], zmin=-np.inf, zmax=np.inf, zmid=0,
-                               colorscale=viz.DIVERGING, title="relu")
+    fig = viz.animated_heatmap(
+        [frame], [7], zmin=-np.inf, zmax=np.inf, zmid=0, colorscale=viz.DIVERGING, title="relu"
+    )
     assert dequantized(fig, fig.data[0].zmax) == pytest.approx(3.0)
     assert np.abs(dequantized(fig, fig.data[0].z) - [[0, 3], [-2, 3]]).max() <= 0.05
 
@@ -365,11 +436,15 @@ def test_time_step_bars_frames_and_range(trained):
 
 # ------------------------------------------------------------------ saturation
 def test_saturation_fractions_hand_computed():
-    values = np.array([[0.05, 0.0],
-                       [0.1, 0.0],  # exactly at a threshold is not saturated
-                       [0.95, 0.0],
-                       [0.95, 0.9],
-                       [0.5, 1.0]])  # (T=5, H=2)
+    values = np.array(
+        [
+            [0.05, 0.0],
+            [0.1, 0.0],  # exactly at a threshold is not saturated
+            [0.95, 0.0],
+            [0.95, 0.9],
+            [0.5, 1.0],
+        ]
+    )  # (T=5, H=2)
     left, right = viz.saturation_fractions(values, 0.1, 0.9)
     np.testing.assert_allclose(left, [0.2, 0.6])
     np.testing.assert_allclose(right, [0.4, 0.2])
@@ -399,9 +474,11 @@ def test_pca_recovers_planar_trajectory():
     proj, explained = viz.pca_project(hidden, dims=3)
     assert explained[:2].sum() == pytest.approx(1.0)
     assert explained[0] > explained[1] > 0 and explained[2] == pytest.approx(0, abs=1e-12)
+
     # a rigid motion of the plane: pairwise distances are preserved
     def dist(a):
         return np.linalg.norm(a[:, None] - a[None], axis=-1)
+
     np.testing.assert_allclose(dist(proj[:, :2]), dist(plane - plane.mean(0)), atol=1e-9)
     fig = viz.pca_trajectory(hidden, dims=2, title="path")
     assert fig.layout.xaxis.title.text == f"PC1 ({100 * explained[0]:.0f}%)"
@@ -433,8 +510,7 @@ def test_pca_degenerate_inputs(trained):
 # ------------------------------------------------------------------- gradients
 def test_grad_norm_figure_animates_over_snapshots(trained):
     snaps = trained.snapshots
-    fig = viz.grad_norm_figure([s.grad_norm for s in snaps], [s.step for s in snaps],
-                               title="grad")
+    fig = viz.grad_norm_figure([s.grad_norm for s in snaps], [s.step for s in snaps], title="grad")
     assert len(fig.frames) == len(snaps)
     assert slider_labels(fig) == [str(s.step) for s in snaps]
     assert fig.layout.yaxis.type == "log"
@@ -496,13 +572,7 @@ def test_overlay_grad_norms_one_line_per_run():
 
 
 # ------------------------------------------------------------------- text units
-SNIPPET = (
-    "def f(x):\n"
-    "    s = 'a#(b'  # it's\n"
-    '    return [x, "q\\"r"]\n'
-    '"""doc\n'
-    'more"""\n'
-)
+SNIPPET = 'def f(x):\n    s = \'a#(b\'  # it\'s\n    return [x, "q\\"r"]\n"""doc\nmore"""\n'
 
 
 def test_text_features_on_python_snippet():
@@ -512,16 +582,16 @@ def test_text_features_on_python_snippet():
     # the string literals with their quotes; the comment's apostrophe opens nothing
     assert quoted == "'a#(b'" + '"q\\"r"' + '"""doc\nmore"""'
     line2 = SNIPPET.index("    s")
-    assert feats["indentation"][line2:line2 + 5].tolist() == [4] * 5
+    assert feats["indentation"][line2 : line2 + 5].tolist() == [4] * 5
     assert feats["indentation"][0] == 0
     assert feats["position in line"][SNIPPET.index("s =")] == 4
     assert feats["position in line"][SNIPPET.index("\n")] == len("def f(x):")
     depth = feats["inside brackets"]
-    assert depth[SNIPPET.index("(x)"):SNIPPET.index("(x)") + 4].tolist() == [1, 1, 1, 0]
+    assert depth[SNIPPET.index("(x)") : SNIPPET.index("(x)") + 4].tolist() == [1, 1, 1, 0]
     # the "(" inside the string does not open a bracket
     assert depth[SNIPPET.index("'a#")] == 0 and depth[SNIPPET.index("return")] == 0
     open_list = SNIPPET.index("[x")
-    assert depth[open_list:open_list + 3].tolist() == [1, 1, 1]
+    assert depth[open_list : open_list + 3].tolist() == [1, 1, 1]
     assert depth[SNIPPET.index("]")] == 1 and depth[SNIPPET.index("]") + 1] == 0
 
 
@@ -560,8 +630,9 @@ def test_activation_html_escapes_and_colours():
 
 
 def test_the_held_out_curve_has_its_own_baseline():
-    fig = viz.loss_figure([1, 2, 3], [3.0, 2.9, 2.8], 3.13, test_steps=[2],
-                          test_loss=[2.85], test_baseline=2.89)
+    fig = viz.loss_figure(
+        [1, 2, 3], [3.0, 2.9, 2.8], 3.13, test_steps=[2], test_loss=[2.85], test_baseline=2.89
+    )
     names = [t.name for t in fig.data]
     assert "trivial baseline (3.13)" in names and "held-out baseline (2.89)" in names
     held = next(t for t in fig.data if t.name == "held-out baseline (2.89)")

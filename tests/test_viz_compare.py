@@ -13,8 +13,10 @@ def _xy(trace):
 
 
 def test_race_figure_draws_each_model_and_the_baseline_in_fixed_colours():
-    curves = {"TCN": (np.array([0.5, 1.25, 2.0]), np.array([1.0, np.nan, 0.5])),
-              "LSTM": (np.arange(1, 5), np.array([0.9, 0.8, 0.7, 0.6]))}
+    curves = {
+        "TCN": (np.array([0.5, 1.25, 2.0]), np.array([1.0, np.nan, 0.5])),
+        "LSTM": (np.arange(1, 5), np.array([0.9, 0.8, 0.7, 0.6])),
+    }
     colours = vc.model_colours(["LSTM", "TCN"])
     fig = vc.race_figure(curves, 0.75, x_title="seconds", title="t", colours=colours)
     names = [t.name for t in fig.data]
@@ -79,12 +81,18 @@ def test_attention_figure_animates_one_frame_per_snapshot():
 
 
 def test_sweep_figure_draws_scores_and_marks_runs_that_could_not_train():
-    results = pd.DataFrame({
-        "model": ["TCN", "TCN", "LSTM", "LSTM"], "seq_len": [25, 50, 25, 50],
-        "status": ["ok", "ok", "ok", "skipped"], "reason": ["", "", "", "too costly"],
-        "metric": [1.0, 0.9, 0.5, np.nan]})
-    fig = vc.sweep_figure(results, y="metric", y_title="acc", reference=0.125,
-                          reference_name="chance", title="s")
+    results = pd.DataFrame(
+        {
+            "model": ["TCN", "TCN", "LSTM", "LSTM"],
+            "seq_len": [25, 50, 25, 50],
+            "status": ["ok", "ok", "ok", "skipped"],
+            "reason": ["", "", "", "too costly"],
+            "metric": [1.0, 0.9, 0.5, np.nan],
+        }
+    )
+    fig = vc.sweep_figure(
+        results, y="metric", y_title="acc", reference=0.125, reference_name="chance", title="s"
+    )
     by_name = {t.name: t for t in fig.data}
     np.testing.assert_array_equal(_xy(by_name["TCN"])[1], [1.0, 0.9])
     np.testing.assert_array_equal(_xy(by_name["LSTM"])[0], [25])

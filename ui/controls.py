@@ -42,14 +42,32 @@ def run_controls(jobs=session.jobs, reset=session.reset_jobs, notes=None) -> Non
     job_map = jobs()
     active = session.any_active(job_map)
     c1, c2, c3 = st.columns(3)
-    c1.button("Pause" if active else "Start", key="train_toggle", on_click=_toggle,
-              args=(jobs,), type="primary",
-              icon=":material/pause:" if active else ":material/play_arrow:", width="stretch")
-    c2.button(f"Step ×{STEP_CHUNK}", key="train_step", on_click=_step, args=(jobs,),
-              icon=":material/skip_next:", width="stretch",
-              help="Run 10 optimizer steps, then pause. Works before Start.")
-    c3.button("Reset", key="train_reset", on_click=reset, icon=":material/restart_alt:",
-              width="stretch", help="Back to step 0 with the same seed.")
+    c1.button(
+        "Pause" if active else "Start",
+        key="train_toggle",
+        on_click=_toggle,
+        args=(jobs,),
+        type="primary",
+        icon=":material/pause:" if active else ":material/play_arrow:",
+        width="stretch",
+    )
+    c2.button(
+        f"Step ×{STEP_CHUNK}",
+        key="train_step",
+        on_click=_step,
+        args=(jobs,),
+        icon=":material/skip_next:",
+        width="stretch",
+        help="Run 10 optimizer steps, then pause. Works before Start.",
+    )
+    c3.button(
+        "Reset",
+        key="train_reset",
+        on_click=reset,
+        icon=":material/restart_alt:",
+        width="stretch",
+        help="Back to step 0 with the same seed.",
+    )
     for note in session.session_runs().notes if notes is None else notes:
         st.info(session.escape_markdown(note))
 
@@ -60,13 +78,18 @@ def status_line(job: Job) -> None:
         text = "ready: press Start (or Step) to train."
     elif job.state == "queued":
         position = f" (position {job.queue_position})" if job.queue_position else ""
-        text = (f"waiting for a free training slot{position}: this server trains a limited "
-                f"number of runs at once.")
+        text = (
+            f"waiting for a free training slot{position}: this server trains a limited "
+            f"number of runs at once."
+        )
     else:
         text = job.reason or job.state
     if job.state in ("diverged", "failed"):
-        st.error(f"**{job.label} {job.state}.** {session.escape_markdown(text)} "
-                 "Press **Reset** to start again.", icon=":material/warning:")
+        st.error(
+            f"**{job.label} {job.state}.** {session.escape_markdown(text)} "
+            "Press **Reset** to start again.",
+            icon=":material/warning:",
+        )
     else:
         st.caption(f"{job.label}: {text}")
 
@@ -96,14 +119,24 @@ def downloads(job: Job, key: str) -> None:
     """The run's history as CSV and its configuration as JSON (exact, re-loadable)."""
     cfg = job.config
     c1, c2 = st.columns(2)
-    c1.download_button("History (CSV)", job.history.to_csv(index=False),
-                       file_name=f"rnn-explorer-{cfg.model}-{cfg.task}-history.csv",
-                       mime="text/csv", key=f"{key}.csv", icon=":material/download:",
-                       on_click="ignore")
-    c2.download_button("Configuration (JSON)", json.dumps(cfg.to_query(), indent=2),
-                       file_name=f"rnn-explorer-{cfg.model}-{cfg.task}-config.json",
-                       mime="application/json", key=f"{key}.json",
-                       icon=":material/download:", on_click="ignore")
+    c1.download_button(
+        "History (CSV)",
+        job.history.to_csv(index=False),
+        file_name=f"rnn-explorer-{cfg.model}-{cfg.task}-history.csv",
+        mime="text/csv",
+        key=f"{key}.csv",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+    c2.download_button(
+        "Configuration (JSON)",
+        json.dumps(cfg.to_query(), indent=2),
+        file_name=f"rnn-explorer-{cfg.model}-{cfg.task}-config.json",
+        mime="application/json",
+        key=f"{key}.json",
+        icon=":material/download:",
+        on_click="ignore",
+    )
 
 
 def answer_or_note(job: Job, question: str, **kwargs) -> tuple[object, tuple[str, str] | None]:
@@ -114,14 +147,20 @@ def answer_or_note(job: Job, question: str, **kwargs) -> tuple[object, tuple[str
     try:
         return job.ask(question, **kwargs), None
     except JobBusyError:
-        return None, ("info", f"{job.label} is busy training and did not answer in time; "
-                              f"this view shows it at the next refresh.")
+        return None, (
+            "info",
+            f"{job.label} is busy training and did not answer in time; "
+            f"this view shows it at the next refresh.",
+        )
     except ArithmeticError as exc:
         return None, ("warning", f"{job.label}: {session.escape_markdown(str(exc))}.")
     except Exception as exc:  # noqa: BLE001 - one view fails, the page and the run go on
         _LOG.exception("question %r to job %s failed", question, job.id)
-        return None, ("error", f"Could not read the model for this view: "
-                               f"{session.escape_markdown(str(exc) or type(exc).__name__)}")
+        return None, (
+            "error",
+            f"Could not read the model for this view: "
+            f"{session.escape_markdown(str(exc) or type(exc).__name__)}",
+        )
 
 
 def show_note(note: tuple[str, str] | None) -> None:
@@ -166,8 +205,15 @@ def live_jobs(jobs=session.jobs) -> dict[str, Job]:
     return job_map
 
 
-def race_loss_figure(job_map: dict[str, Job], frame, *, smooth: float, title: str,
-                     log_y: bool = False, with_test: bool = False):
+def race_loss_figure(
+    job_map: dict[str, Job],
+    frame,
+    *,
+    smooth: float,
+    title: str,
+    log_y: bool = False,
+    with_test: bool = False,
+):
     """The main run's loss (``frame`` is its history, read once by the caller) with the
     baseline and clipping marks, and every run trained alongside as another line."""
     main = next(iter(job_map.values()))
@@ -178,9 +224,16 @@ def race_loss_figure(job_map: dict[str, Job], frame, *, smooth: float, title: st
             others[job.label] = (history["step"].to_numpy(), history["loss"].to_numpy())
     tests = frame.dropna(subset=["test_loss"]) if with_test else frame.iloc[:0]
     return viz.loss_figure(
-        frame["step"].to_numpy(), frame["loss"].to_numpy(), main.baseline_loss,
-        clipped_steps=frame.loc[frame["clipped"], "step"].to_numpy(), log_y=log_y,
-        smooth=smooth, test_steps=tests["step"].to_numpy() if len(tests) else None,
+        frame["step"].to_numpy(),
+        frame["loss"].to_numpy(),
+        main.baseline_loss,
+        clipped_steps=frame.loc[frame["clipped"], "step"].to_numpy(),
+        log_y=log_y,
+        smooth=smooth,
+        test_steps=tests["step"].to_numpy() if len(tests) else None,
         test_loss=tests["test_loss"].to_numpy() if len(tests) else None,
         test_baseline=main.test_baseline_loss if with_test else None,
-        title=title, others=others, label=main.label if others else None)
+        title=title,
+        others=others,
+        label=main.label if others else None,
+    )

@@ -69,13 +69,14 @@ def parse_models(raw, task: str) -> tuple[tuple[str, ...], list[str]]:
         if not name or name in names:
             continue
         if name not in model_choices(task):
-            problems.append(f"models: {name[:20]!r} cannot race on {task}; choose from "
-                            f"{', '.join(model_choices(task))}.")
+            problems.append(
+                f"models: {name[:20]!r} cannot race on {task}; choose from "
+                f"{', '.join(model_choices(task))}."
+            )
             continue
         names.append(name)
     if len(names) > MAX_MODELS:
-        problems.append(f"models: at most {MAX_MODELS} race at once; kept the first "
-                        f"{MAX_MODELS}.")
+        problems.append(f"models: at most {MAX_MODELS} race at once; kept the first {MAX_MODELS}.")
     return tuple(names[:MAX_MODELS]), problems
 
 
@@ -98,8 +99,9 @@ def parse_query(query: dict) -> tuple[RunConfig, tuple[str, ...], list[str]]:
         problems.append(f"preset: {str(name)[:30]!r} is not one of {', '.join(RACE_PRESETS)}.")
     values = {k: v for k, v in query.items() if k not in ("model", "models", "preset")}
     if values.get("task", DEFAULT.config.task) not in RACE_TASKS:
-        problems.append(f"task: {str(values['task'])[:30]!r} is not one of "
-                        f"{', '.join(RACE_TASKS)}.")
+        problems.append(
+            f"task: {str(values['task'])[:30]!r} is not one of {', '.join(RACE_TASKS)}."
+        )
         values.pop("task")
     merged = {**DEFAULT.config.to_query(), **values}
     task = merged["task"]
@@ -109,8 +111,10 @@ def parse_query(query: dict) -> tuple[RunConfig, tuple[str, ...], list[str]]:
     if str(merged["param_budget"]).strip().lower() in ("none", "null", ""):
         # the page races at equal size only (checked before the loop, so the default
         # budget still meets the cost cap together with the other settings)
-        problems.append(f"param_budget: a race matches every model's size; using "
-                        f"{DEFAULT.config.param_budget:,}.")
+        problems.append(
+            f"param_budget: a race matches every model's size; using "
+            f"{DEFAULT.config.param_budget:,}."
+        )
         merged["param_budget"] = defaults["param_budget"]
     for _ in range(len(defaults)):
         # A bad value falls back to the default race's (not RunConfig's) value; each
@@ -123,12 +127,13 @@ def parse_query(query: dict) -> tuple[RunConfig, tuple[str, ...], list[str]]:
             merged[err.field] = defaults[err.field]
     else:
         cfg = DEFAULT.config
-    models, model_problems = parse_models(query.get("models", ",".join(DEFAULT.models)),
-                                          cfg.task)
+    models, model_problems = parse_models(query.get("models", ",".join(DEFAULT.models)), cfg.task)
     problems += model_problems
     if len(models) < MIN_MODELS:
-        problems.append(f"models: a race needs {MIN_MODELS} to {MAX_MODELS} models; "
-                        f"using {', '.join(DEFAULT.models)}.")
+        problems.append(
+            f"models: a race needs {MIN_MODELS} to {MAX_MODELS} models; "
+            f"using {', '.join(DEFAULT.models)}."
+        )
         models = tuple(m for m in DEFAULT.models if m in model_choices(cfg.task))
     return cfg, models, problems
 

@@ -122,8 +122,11 @@ def parse_compare(raw: str, main_model: str) -> tuple[tuple[str, ...], list[str]
             models.append(name)
         elif name not in RECURRENT:
             bad.append(name[:20])
-    problems = [f"compare: {', '.join(repr(b) for b in bad)} is not one of "
-                f"{', '.join(RECURRENT)}."] if bad else []
+    problems = (
+        [f"compare: {', '.join(repr(b) for b in bad)} is not one of {', '.join(RECURRENT)}."]
+        if bad
+        else []
+    )
     return tuple(models[:3]), problems
 
 
@@ -143,10 +146,11 @@ def init_from_url() -> None:
         problems += [str(e) for e in errors]
         if cfg.model not in RECURRENT:
             # The run pages look inside a recurrent cell; other models race on their page.
-            problems.append(f"model: {cfg.model} is not a recurrent cell here (one of "
-                            f"{', '.join(RECURRENT)}); it races on the CNN vs RNN page.")
-            cfg, errors = RunConfig.from_query({**query, "model": RunConfig().model},
-                                               lenient=True)
+            problems.append(
+                f"model: {cfg.model} is not a recurrent cell here (one of "
+                f"{', '.join(RECURRENT)}); it races on the CNN vs RNN page."
+            )
+            cfg, errors = RunConfig.from_query({**query, "model": RunConfig().model}, lenient=True)
         compare, compare_problems = parse_compare(query.get("compare", ""), cfg.model)
         problems += compare_problems
     st.session_state[CONFIG_KEY] = cfg
@@ -160,8 +164,11 @@ def show_url_warnings(key: str = WARNINGS_KEY) -> None:
     problems = st.session_state.pop(key, None)
     if problems:
         lines = "\n".join(f"- {escape_markdown(p)}" for p in problems)
-        st.warning("This link had settings that could not be used; their defaults are "
-                   f"used instead:\n{lines}", icon=":material/link_off:")
+        st.warning(
+            "This link had settings that could not be used; their defaults are "
+            f"used instead:\n{lines}",
+            icon=":material/link_off:",
+        )
 
 
 def write_url(wanted: dict[str, str]) -> None:
@@ -210,17 +217,23 @@ def go_to_preset(name: str) -> None:
 def run_label(cfg: RunConfig, reference: RunConfig) -> str:
     """A run's cell and the settings that set it apart from ``reference``'s run."""
     ref = reference.to_query()
-    changed = [f"{name} {value}" for name, value in cfg.to_query().items()
-               if name != "model" and ref.get(name) != value]
+    changed = [
+        f"{name} {value}"
+        for name, value in cfg.to_query().items()
+        if name != "model" and ref.get(name) != value
+    ]
     return f"{MODEL_TITLES[cfg.model]} ({', '.join(changed) or 'same settings'})"
 
 
 def _record(job: Job) -> RunRecord:
     snaps = job.snapshots
     last = snaps[-1] if snaps else None
-    return RunRecord(config=job.config, steps=job.steps_done,
-                     grad_norm=None if last is None else last.grad_norm,
-                     connectivity=None if last is None else last.connectivity)
+    return RunRecord(
+        config=job.config,
+        steps=job.steps_done,
+        grad_norm=None if last is None else last.grad_norm,
+        connectivity=None if last is None else last.connectivity,
+    )
 
 
 def _new_jobs(runs: SessionRuns, cfg: RunConfig, models: tuple[str, ...]) -> None:

@@ -16,8 +16,11 @@ from ui import session
 PREFIX = "cfg."
 SYNCED = "cfg._synced"  # the (config, compare) the widgets currently show
 
-INIT_TITLES = {"default": "default (uniform)", "orthogonal": "orthogonal",
-               "identity": "identity (IRNN)"}
+INIT_TITLES = {
+    "default": "default (uniform)",
+    "orthogonal": "orthogonal",
+    "identity": "identity (IRNN)",
+}
 OPTIMIZER_TITLES = {"adam": "Adam", "sgd": "SGD (momentum 0.9)", "rmsprop": "RMSprop"}
 
 
@@ -42,8 +45,15 @@ def _push_to_widgets(cfg: RunConfig, models: tuple[str, ...]) -> None:
 def _number(label: str, name: str, step, fmt: str | None = None, **kw):
     lo, hi = LIMITS[name]
     cast = int if isinstance(step, int) else float
-    return st.number_input(f"{label} ({_range(name)})", min_value=cast(lo), max_value=cast(hi),
-                           step=step, format=fmt, key=PREFIX + name, **kw)
+    return st.number_input(
+        f"{label} ({_range(name)})",
+        min_value=cast(lo),
+        max_value=cast(hi),
+        step=step,
+        format=fmt,
+        key=PREFIX + name,
+        **kw,
+    )
 
 
 def config_sidebar() -> None:
@@ -54,48 +64,76 @@ def config_sidebar() -> None:
     s = st.session_state
     with st.sidebar:
         st.header("Run settings")
-        st.selectbox("Cell", RECURRENT, format_func=MODEL_TITLES.get,
-                     key=PREFIX + "model")
-        st.selectbox("Task", CHOICES["task"], format_func=lambda t: TASKS[t].title,
-                     key=PREFIX + "task")
+        st.selectbox("Cell", RECURRENT, format_func=MODEL_TITLES.get, key=PREFIX + "model")
+        st.selectbox(
+            "Task", CHOICES["task"], format_func=lambda t: TASKS[t].title, key=PREFIX + "task"
+        )
         task = TASKS[s[PREFIX + "task"]]
-        _number("Sequence length T", "seq_len", 1,
-                help=f"{task.title}: {task.min_seq_len}–"
-                     f"{task.max_seq_len or int(LIMITS['seq_len'][1])} steps.")
+        _number(
+            "Sequence length T",
+            "seq_len",
+            1,
+            help=f"{task.title}: {task.min_seq_len}–"
+            f"{task.max_seq_len or int(LIMITS['seq_len'][1])} steps.",
+        )
         _number("Hidden size", "hidden_size", 1)
         _number("Layers", "num_layers", 1)
         _number("Batch size", "batch_size", 1)
         with st.expander("Optimisation", expanded=False):
-            st.selectbox("Optimizer", CHOICES["optimizer"], format_func=OPTIMIZER_TITLES.get,
-                         key=PREFIX + "optimizer")
-            _number("Learning rate", "lr", 1e-4, "%.5f",
-                    placeholder=f"default {DEFAULT_LR[s[PREFIX + 'optimizer']]:g}",
-                    help="Leave empty for the optimizer's recommended default.")
+            st.selectbox(
+                "Optimizer",
+                CHOICES["optimizer"],
+                format_func=OPTIMIZER_TITLES.get,
+                key=PREFIX + "optimizer",
+            )
+            _number(
+                "Learning rate",
+                "lr",
+                1e-4,
+                "%.5f",
+                placeholder=f"default {DEFAULT_LR[s[PREFIX + 'optimizer']]:g}",
+                help="Leave empty for the optimizer's recommended default.",
+            )
             st.checkbox("Clip the gradient norm", key=PREFIX + "use_clip")
-            _number("Max gradient norm", "clip", 0.1, "%.2f",
-                    disabled=not s[PREFIX + "use_clip"])
-            st.selectbox("Initialisation", CHOICES["init"], format_func=INIT_TITLES.get,
-                         key=PREFIX + "init")
-            st.checkbox("Rescale the recurrent matrix", key=PREFIX + "use_scale",
-                        help="Set every recurrent block's initial spectral radius.")
-            _number("Spectral radius", "recurrent_scale", 0.1, "%.2f",
-                    disabled=not s[PREFIX + "use_scale"])
+            _number("Max gradient norm", "clip", 0.1, "%.2f", disabled=not s[PREFIX + "use_clip"])
+            st.selectbox(
+                "Initialisation", CHOICES["init"], format_func=INIT_TITLES.get, key=PREFIX + "init"
+            )
+            st.checkbox(
+                "Rescale the recurrent matrix",
+                key=PREFIX + "use_scale",
+                help="Set every recurrent block's initial spectral radius.",
+            )
+            _number(
+                "Spectral radius",
+                "recurrent_scale",
+                0.1,
+                "%.2f",
+                disabled=not s[PREFIX + "use_scale"],
+            )
             _number("Seed", "seed", 1)
-        st.multiselect("Train alongside (same task, data and seed)",
-                       [m for m in RECURRENT if m != s[PREFIX + "model"]],
-                       format_func=MODEL_TITLES.get, key=PREFIX + "compare",
-                       max_selections=3)
+        st.multiselect(
+            "Train alongside (same task, data and seed)",
+            [m for m in RECURRENT if m != s[PREFIX + "model"]],
+            format_func=MODEL_TITLES.get,
+            key=PREFIX + "compare",
+            max_selections=3,
+        )
         try:
             new = RunConfig(
-                model=s[PREFIX + "model"], task=s[PREFIX + "task"],
-                seq_len=int(s[PREFIX + "seq_len"]), hidden_size=int(s[PREFIX + "hidden_size"]),
+                model=s[PREFIX + "model"],
+                task=s[PREFIX + "task"],
+                seq_len=int(s[PREFIX + "seq_len"]),
+                hidden_size=int(s[PREFIX + "hidden_size"]),
                 num_layers=int(s[PREFIX + "num_layers"]),
                 batch_size=int(s[PREFIX + "batch_size"]),
-                optimizer=s[PREFIX + "optimizer"], lr=s[PREFIX + "lr"],
+                optimizer=s[PREFIX + "optimizer"],
+                lr=s[PREFIX + "lr"],
                 clip=float(s[PREFIX + "clip"]) if s[PREFIX + "use_clip"] else None,
                 init=s[PREFIX + "init"],
                 recurrent_scale=float(s[PREFIX + "recurrent_scale"])
-                if s[PREFIX + "use_scale"] else None,
+                if s[PREFIX + "use_scale"]
+                else None,
                 seed=int(s[PREFIX + "seed"]),
             )
         except ConfigError as err:

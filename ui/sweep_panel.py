@@ -31,9 +31,15 @@ def spec_for(cfg: RunConfig, models: tuple[str, ...]):
     chosen = tuple(m for m in models if m in SWEEP_MODELS)
     if not chosen:
         return None
-    return default_spec(task, chosen, param_budget=cfg.param_budget or 10_000,
-                        seed=cfg.seed, tcn_kernel=cfg.tcn_kernel, attn_heads=cfg.attn_heads,
-                        attn_layers=cfg.attn_layers)
+    return default_spec(
+        task,
+        chosen,
+        param_budget=cfg.param_budget or 10_000,
+        seed=cfg.seed,
+        tcn_kernel=cfg.tcn_kernel,
+        attn_heads=cfg.attn_heads,
+        attn_layers=cfg.attn_layers,
+    )
 
 
 def _job_for(spec) -> tuple[Sweep, Job | None]:
@@ -55,8 +61,9 @@ def _run(spec) -> None:
     if job is None or job.state == "stopped":
         # (a job untouched for long is dropped by the manager; the Sweep keeps its
         # finished cells, so a new job resumes where it stopped)
-        job = session.job_manager().submit(sweep, owner=session.session_runs().owner,
-                                           label="Memory-horizon sweep")
+        job = session.job_manager().submit(
+            sweep, owner=session.session_runs().owner, label="Memory-horizon sweep"
+        )
         runs.sweep_job = job
     job.start()
 
@@ -71,8 +78,9 @@ def show(cfg: RunConfig, models: tuple[str, ...], colours: dict) -> None:
     st.subheader("Memory horizon: how far back can each model remember?")
     spec = spec_for(cfg, models)
     if spec is None:
-        st.info("The sweep trains sequence models; this race has none. Add a TCN, LSTM or "
-                "GRU to sweep.")
+        st.info(
+            "The sweep trains sequence models; this race has none. Add a TCN, LSTM or GRU to sweep."
+        )
         return
     task = TASKS[spec.task]
     titles = ", ".join(MODEL_TITLES[m] for m in spec.models)
@@ -81,11 +89,11 @@ def show(cfg: RunConfig, models: tuple[str, ...], colours: dict) -> None:
         f"{', '.join(str(t) for t in spec.lengths)}, each of {titles} trained for "
         f"{spec.steps} steps at {spec.param_budget:,} parameters (seed {spec.seed}), then "
         f"scored on 256 fresh sequences. Finished sweeps are kept on the server, so the "
-        f"next visitor sees them at once.")
+        f"next visitor sees them at once."
+    )
     sweep, job = _job_for(spec)
 
-    @st.fragment(run_every=1.0 if job is not None and job.state in ("running", "queued")
-                 else None)
+    @st.fragment(run_every=1.0 if job is not None and job.state in ("running", "queued") else None)
     def live() -> None:
         sweep_now, job_now = _job_for(spec)
         if job_now is not None:
@@ -94,19 +102,35 @@ def show(cfg: RunConfig, models: tuple[str, ...], colours: dict) -> None:
         if not sweep_now.finished:
             c1, c2 = st.columns(2)
             if active:
-                c1.button("Pause the sweep", key="sweep.pause", on_click=_pause,
-                          icon=":material/pause:", width="stretch")
+                c1.button(
+                    "Pause the sweep",
+                    key="sweep.pause",
+                    on_click=_pause,
+                    icon=":material/pause:",
+                    width="stretch",
+                )
             else:
-                c1.button("Run the sweep" if sweep_now.steps_done == 0 else
-                          "Resume the sweep", key="sweep.run", on_click=_run, args=(spec,),
-                          type="primary", icon=":material/play_arrow:", width="stretch",
-                          help="Trains every model at every length, one after another, "
-                               "in the background: a few minutes on one core.")
+                c1.button(
+                    "Run the sweep" if sweep_now.steps_done == 0 else "Resume the sweep",
+                    key="sweep.run",
+                    on_click=_run,
+                    args=(spec,),
+                    type="primary",
+                    icon=":material/play_arrow:",
+                    width="stretch",
+                    help="Trains every model at every length, one after another, "
+                    "in the background: a few minutes on one core.",
+                )
             current = sweep_now.current
-            where = (f"now: {MODEL_TITLES[current[0]]} at T = {current[1]}"
-                     if current and sweep_now.steps_done else "not started")
-            st.progress(sweep_now.progress,
-                        text=f"{sweep_now.progress:.0%} of {spec.max_steps:,} steps ({where})")
+            where = (
+                f"now: {MODEL_TITLES[current[0]]} at T = {current[1]}"
+                if current and sweep_now.steps_done
+                else "not started"
+            )
+            st.progress(
+                sweep_now.progress,
+                text=f"{sweep_now.progress:.0%} of {spec.max_steps:,} steps ({where})",
+            )
             if job_now is not None:
                 controls.status_line(job_now)
         else:
@@ -116,20 +140,34 @@ def show(cfg: RunConfig, models: tuple[str, ...], colours: dict) -> None:
             results["model"] = results["model"].map(MODEL_TITLES)
             if spec.task == "copy_memory":
                 fig = viz_compare.sweep_figure(
-                    results, y="metric", y_title="accuracy on the recalled digits",
-                    reference=COPY_CHANCE, reference_name="chance (12.5%)", colours=colours,
-                    title="Copy memory: final accuracy against sequence length")
-                how = ("each point is one model trained at one length; the dashed line is "
-                       "chance. A model at chance has not carried the digits across T "
-                       "steps. Crosses mark runs that could not train (hover for why).")
+                    results,
+                    y="metric",
+                    y_title="accuracy on the recalled digits",
+                    reference=COPY_CHANCE,
+                    reference_name="chance (12.5%)",
+                    colours=colours,
+                    title="Copy memory: final accuracy against sequence length",
+                )
+                how = (
+                    "each point is one model trained at one length; the dashed line is "
+                    "chance. A model at chance has not carried the digits across T "
+                    "steps. Crosses mark runs that could not train (hover for why)."
+                )
             else:
                 fig = viz_compare.sweep_figure(
-                    results, y="loss_ratio", y_title="final loss / baseline loss",
-                    reference=1.0, reference_name="baseline (learned nothing)",
-                    colours=colours, title="Adding: final loss against sequence length")
-                how = ("1 means the model does no better than predicting the average sum; "
-                       "near 0 means it adds the two marked values. Crosses mark runs that "
-                       "could not train (hover for why).")
+                    results,
+                    y="loss_ratio",
+                    y_title="final loss / baseline loss",
+                    reference=1.0,
+                    reference_name="baseline (learned nothing)",
+                    colours=colours,
+                    title="Adding: final loss against sequence length",
+                )
+                how = (
+                    "1 means the model does no better than predicting the average sum; "
+                    "near 0 means it adds the two marked values. Crosses mark runs that "
+                    "could not train (hover for why)."
+                )
             controls.chart(fig, "sweep.figure", how)
             with st.expander("Sweep results table"):
                 st.dataframe(results, hide_index=True, width="stretch", key="sweep.table")

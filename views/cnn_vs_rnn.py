@@ -22,13 +22,20 @@ st.markdown(
     "dilated 1-D convolutions) beat LSTMs and GRUs of equal size, most of all on long "
     "memory. A convolution sees a fixed window, its *receptive field*, all at once; a "
     "recurrent net must carry everything in its state, one step at a time; attention looks "
-    "back at every earlier step directly.")
+    "back at every earlier step directly."
+)
 
 # Two a row: four in one row wrap into tall slivers on a 1024-pixel projector.
 cols = st.columns(2)
 for i, (name, preset) in enumerate(RACE_PRESETS.items()):
-    if cols[i % 2].button(preset.title, key=f"race.preset.{name}", help=preset.blurb, wrap=True,
-                  icon=":material/flag:", width="stretch"):
+    if cols[i % 2].button(
+        preset.title,
+        key=f"race.preset.{name}",
+        help=preset.blurb,
+        wrap=True,
+        icon=":material/flag:",
+        width="stretch",
+    ):
         race.go_to_preset(name)
 
 # ----------------------------------------------------------------------------- settings
@@ -61,24 +68,45 @@ def settings() -> None:
     s = st.session_state
     with st.container(border=True):
         c1, c2, c3 = st.columns([2, 1, 2])
-        c1.selectbox("Task", race.RACE_TASKS, format_func=lambda t: TASKS[t].title,
-                     key="race.task", on_change=_on_task_change)
+        c1.selectbox(
+            "Task",
+            race.RACE_TASKS,
+            format_func=lambda t: TASKS[t].title,
+            key="race.task",
+            on_change=_on_task_change,
+        )
         task = TASKS[s["race.task"]]
         high = task.max_seq_len or int(LIMITS["seq_len"][1])
-        c2.number_input(f"Sequence length T ({task.min_seq_len}–{high})",
-                        min_value=task.min_seq_len, max_value=high, step=10,
-                        key="race.seq_len", disabled=task.min_seq_len == high)
-        c3.slider("Parameter budget (each model)", 1_000, 50_000, step=500, key="race.budget",
-                  help="Each model's width is chosen so its parameter count is within 10% "
-                       "of this (Bai et al. compared models at equal size).")
-        st.multiselect(f"Models ({race.MIN_MODELS} to {race.MAX_MODELS})",
-                       race.model_choices(task.name), format_func=MODEL_TITLES.get,
-                       key="race.models", max_selections=race.MAX_MODELS)
+        c2.number_input(
+            f"Sequence length T ({task.min_seq_len}–{high})",
+            min_value=task.min_seq_len,
+            max_value=high,
+            step=10,
+            key="race.seq_len",
+            disabled=task.min_seq_len == high,
+        )
+        c3.slider(
+            "Parameter budget (each model)",
+            1_000,
+            50_000,
+            step=500,
+            key="race.budget",
+            help="Each model's width is chosen so its parameter count is within 10% "
+            "of this (Bai et al. compared models at equal size).",
+        )
+        st.multiselect(
+            f"Models ({race.MIN_MODELS} to {race.MAX_MODELS})",
+            race.model_choices(task.name),
+            format_func=MODEL_TITLES.get,
+            key="race.models",
+            max_selections=race.MAX_MODELS,
+        )
         with st.expander("More settings"):
             a1, a2, a3 = st.columns(3)
             a1.number_input("TCN kernel size (2–8)", 2, 8, key="race.tcn_kernel")
-            a2.number_input("TCN levels (0 = enough to cover the sequence)", 0, 10,
-                            key="race.tcn_levels")
+            a2.number_input(
+                "TCN levels (0 = enough to cover the sequence)", 0, 10, key="race.tcn_levels"
+            )
             a3.number_input("Seed", 0, int(LIMITS["seed"][1]), key="race.seed")
             b1, b2, b3 = st.columns(3)
             b1.number_input("Attention heads (1–4)", 1, 4, key="race.attn_heads")
@@ -89,13 +117,17 @@ def settings() -> None:
         st.warning(f"Pick at least {race.MIN_MODELS} models; the race on screen is unchanged.")
         return
     try:
-        new = cfg.replace(task=task.name, seq_len=int(s["race.seq_len"]),
-                          param_budget=int(s["race.budget"]), seed=int(s["race.seed"]),
-                          batch_size=int(s["race.batch_size"]),
-                          tcn_kernel=int(s["race.tcn_kernel"]),
-                          tcn_levels=int(s["race.tcn_levels"]) or None,
-                          attn_heads=int(s["race.attn_heads"]),
-                          attn_layers=int(s["race.attn_layers"]))
+        new = cfg.replace(
+            task=task.name,
+            seq_len=int(s["race.seq_len"]),
+            param_budget=int(s["race.budget"]),
+            seed=int(s["race.seed"]),
+            batch_size=int(s["race.batch_size"]),
+            tcn_kernel=int(s["race.tcn_kernel"]),
+            tcn_levels=int(s["race.tcn_levels"]) or None,
+            attn_heads=int(s["race.attn_heads"]),
+            attn_layers=int(s["race.attn_layers"]),
+        )
     except ConfigError as err:
         st.error(f"Not applied: {session.escape_markdown(str(err))}")
         return
@@ -114,29 +146,35 @@ with st.expander("About this task", expanded=False):
     st.markdown(task.description)
 controls.run_controls(jobs=race.jobs, reset=race.reset_jobs, notes=race.notes())
 if not race.jobs():
-    st.error("No model of this race can train with these settings (see above). Change the "
-             "settings or pick a preset.")
+    st.error(
+        "No model of this race can train with these settings (see above). Change the "
+        "settings or pick a preset."
+    )
     st.stop()
 
 
 def race_table(job_map, frames) -> pd.DataFrame:
     rows = []
     # the metric's name without its definition (in "About this task"), so columns fit
-    metric = task.metric_name.split(" (")[0] + (" (held out)" if task.has_split
-                                                 else " (last 20)")
+    metric = task.metric_name.split(" (")[0] + (" (held out)" if task.has_split else " (last 20)")
     for model, job in job_map.items():
         frame = frames[model]
         steps = len(frame)
         seconds = float(frame["seconds"].iloc[-1]) if steps else math.nan
-        rows.append({
-            "model": job.label, "parameters": f"{job.num_parameters:,}", "steps": steps,
-            "loss (last 20)": controls.fmt(float(frame["loss"].tail(20).mean())
-                                           if steps else math.nan),
-            metric: controls.fmt(controls.headline(task, frame)[1], 3),
-            "ms per step": controls.fmt(1000 * seconds / steps if steps else math.nan, 3),
-            "steps per second": controls.steps_per_second(job),
-            "shape": job.shape.summary,
-        })
+        rows.append(
+            {
+                "model": job.label,
+                "parameters": f"{job.num_parameters:,}",
+                "steps": steps,
+                "loss (last 20)": controls.fmt(
+                    float(frame["loss"].tail(20).mean()) if steps else math.nan
+                ),
+                metric: controls.fmt(controls.headline(task, frame)[1], 3),
+                "ms per step": controls.fmt(1000 * seconds / steps if steps else math.nan, 3),
+                "steps per second": controls.steps_per_second(job),
+                "shape": job.shape.summary,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -144,43 +182,72 @@ def race_table(job_map, frames) -> pd.DataFrame:
 def live() -> None:
     job_map = controls.live_jobs(race.jobs)
     frames = {model: job.history for model, job in job_map.items()}
-    st.dataframe(race_table(job_map, frames), hide_index=True, width="stretch",
-                 key="race.table")
+    st.dataframe(race_table(job_map, frames), hide_index=True, width="stretch", key="race.table")
     baseline = next(iter(job_map.values())).baseline_loss
     o1, o2 = st.columns(2)
     log_y = o1.toggle("Log scale", key="race.log_y")
     smooth = o2.slider("Smoothing", 0.0, 0.99, 0.6, 0.01, key="race.smooth")
     charts = [
-        ("step", "training step", "Loss against steps", "race.loss_steps",
-         "one line per model, same data at every step. The dashed line is the loss of "
-         "ignoring the input: a model on it has learned nothing."),
-        ("seconds", "seconds of training", "Loss against time", "race.loss_time",
-         "the same losses against each model's own training time: a model that learns in "
-         "fewer steps may still be slower per step."),
+        (
+            "step",
+            "training step",
+            "Loss against steps",
+            "race.loss_steps",
+            "one line per model, same data at every step. The dashed line is the loss of "
+            "ignoring the input: a model on it has learned nothing.",
+        ),
+        (
+            "seconds",
+            "seconds of training",
+            "Loss against time",
+            "race.loss_time",
+            "the same losses against each model's own training time: a model that learns in "
+            "fewer steps may still be slower per step.",
+        ),
     ]
     for column, (x, x_title, title, key, how) in zip(st.columns(2), charts, strict=True):
-        curves = {job.label: (frames[m][x].to_numpy(), frames[m]["loss"].to_numpy())
-                  for m, job in job_map.items()}
+        curves = {
+            job.label: (frames[m][x].to_numpy(), frames[m]["loss"].to_numpy())
+            for m, job in job_map.items()
+        }
         with column:
-            controls.chart(viz_compare.race_figure(
-                curves, baseline, x_title=x_title, title=title, smooth=smooth, log_y=log_y,
-                colours=colours), key, how)
+            controls.chart(
+                viz_compare.race_figure(
+                    curves,
+                    baseline,
+                    x_title=x_title,
+                    title=title,
+                    smooth=smooth,
+                    log_y=log_y,
+                    colours=colours,
+                ),
+                key,
+                how,
+            )
 
-    latest = {job.label: job.snapshots[-1] for job in job_map.values()
-              if job.snapshots}
+    latest = {job.label: job.snapshots[-1] for job in job_map.values() if job.snapshots}
     if latest:
         token = tuple((label, snap.step) for label, snap in latest.items())
-        fig = controls.throttled("race.saliency_cache", token, 2.0, lambda: (
-            viz_compare.saliency_figure(
+        fig = controls.throttled(
+            "race.saliency_cache",
+            token,
+            2.0,
+            lambda: viz_compare.saliency_figure(
                 {label: snap.saliency[0] for label, snap in latest.items()},
-                scored_steps=task.scored_steps(cfg.seq_len), colours=colours,
-                title="Where each model looks: ‖∂L/∂x_t‖ on one probe sequence")))
-        controls.chart(fig, "race.saliency",
-                       "how much this sequence's loss changes when input step t changes, "
-                       "for each model's latest snapshot (every model gets the same "
-                       "sequence). A model that has learned to copy has large "
-                       "values at the steps that showed the digits; a flat low line means "
-                       "those inputs barely matter to it.")
+                scored_steps=task.scored_steps(cfg.seq_len),
+                colours=colours,
+                title="Where each model looks: ‖∂L/∂x_t‖ on one probe sequence",
+            ),
+        )
+        controls.chart(
+            fig,
+            "race.saliency",
+            "how much this sequence's loss changes when input step t changes, "
+            "for each model's latest snapshot (every model gets the same "
+            "sequence). A model that has learned to copy has large "
+            "values at the steps that showed the digits; a flat low line means "
+            "those inputs barely matter to it.",
+        )
 
     active = session.any_active(job_map)
     if st.session_state.get("race.was_active") and not active:
@@ -190,6 +257,7 @@ def live() -> None:
 
 
 live()
+
 
 # --------------------------------------------------------------------- receptive field
 def _dilations(levels: int) -> str:
@@ -206,44 +274,72 @@ if "tcn" in race.models():
     st.markdown(
         f"With kernel size k = {cfg.tcn_kernel} and n = {levels} levels of two convolutions "
         f"(dilations {_dilations(levels)}), each output sees the last "
-        f"1 + 2(k−1)(2ⁿ−1) = **{field}** input steps and nothing before them.")
+        f"1 + 2(k−1)(2ⁿ−1) = **{field}** input steps and nothing before them."
+    )
     if field < need:
-        st.warning(f"The receptive field ({field} steps) is shorter than the span this task "
-                   f"needs ({need} steps): the TCN cannot see the inputs its last outputs "
-                   f"depend on, whatever it learns. Add levels or widen the kernel.",
-                   icon=":material/visibility_off:")
-    controls.chart(viz_compare.receptive_field_figure(
-        total, field, need, task.scored_steps(cfg.seq_len),
-        title="What the last scored output can see"), "race.receptive_field",
+        st.warning(
+            f"The receptive field ({field} steps) is shorter than the span this task "
+            f"needs ({need} steps): the TCN cannot see the inputs its last outputs "
+            f"depend on, whatever it learns. Add levels or widen the kernel.",
+            icon=":material/visibility_off:",
+        )
+    controls.chart(
+        viz_compare.receptive_field_figure(
+            total,
+            field,
+            need,
+            task.scored_steps(cfg.seq_len),
+            title="What the last scored output can see",
+        ),
+        "race.receptive_field",
         "the grey bar is the stretch of input the last scored output depends on; the "
-        "coloured bar is what the TCN can see from there (green: enough, red: too short).")
+        "coloured bar is what the TCN can see from there (green: enough, red: too short).",
+    )
 
 # ----------------------------------------------------------------------- attention maps
 attention_job = race.jobs().get("transformer")
 if attention_job is not None:
     st.subheader("Attention maps over training")
     snaps = [s for s in attention_job.snapshots if s.attention is not None]
-    st.button("Show the latest snapshots", key="race.attention_refresh",
-              icon=":material/refresh:",
-              help="Animations load once so they can play; press to fetch newer snapshots.")
+    st.button(
+        "Show the latest snapshots",
+        key="race.attention_refresh",
+        icon=":material/refresh:",
+        help="Animations load once so they can play; press to fetch newer snapshots.",
+    )
     if not snaps:
         st.info("No snapshots yet: start the race, then press *Show the latest snapshots*.")
     else:
         layers, heads = snaps[-1].attention.shape[:2]
         a1, a2 = st.columns(2)
-        layer = a1.selectbox("Layer", range(layers), index=layers - 1, key="race.attn_layer",
-                             format_func=lambda i: f"layer {i + 1}")
-        head = a2.radio("Head", range(heads), horizontal=True, key="race.attn_head",
-                        format_func=lambda i: f"head {i + 1}")
+        layer = a1.selectbox(
+            "Layer",
+            range(layers),
+            index=layers - 1,
+            key="race.attn_layer",
+            format_func=lambda i: f"layer {i + 1}",
+        )
+        head = a2.radio(
+            "Head",
+            range(heads),
+            horizontal=True,
+            key="race.attn_head",
+            format_func=lambda i: f"head {i + 1}",
+        )
         fig = viz_compare.attention_figure(
             [np.asarray(s.attention[layer, head], dtype=np.float32) for s in snaps],
-            [s.step for s in snaps], stride=snaps[-1].attention_stride,
+            [s.step for s in snaps],
+            stride=snaps[-1].attention_stride,
             title=f"Layer {layer + 1}, head {head + 1}: how much each step attends to each "
-                  f"earlier step")
-        controls.chart(fig, "race.attention",
-                       "row = the step doing the looking (query), column = the step looked "
-                       "at (key); each row sums to 1, and nothing above the diagonal (the "
-                       "future) is visible. Press Play to watch it over training.")
+            f"earlier step",
+        )
+        controls.chart(
+            fig,
+            "race.attention",
+            "row = the step doing the looking (query), column = the step looked "
+            "at (key); each row sums to 1, and nothing above the diagonal (the "
+            "future) is visible. Press Play to watch it over training.",
+        )
 
 # ------------------------------------------------------------------ memory-horizon sweep
 sweep_panel.show(cfg, race.models(), colours)
@@ -257,11 +353,14 @@ st.markdown(
     "pixel** (64 steps of one pixel, a real memory problem). Which reading wins at a given "
     "size is for the race to show, not for the built-in assumption: race them with the "
     "*Digits* preset above (or pick the pixel-by-pixel task) and compare accuracy and time "
-    "per step in the table.")
+    "per step in the table."
+)
 digits = TASKS["digits_rows"]
 images, labels = digits.images("test")
 pick = st.slider("Example digit", 0, len(images) - 1, 0, key="race.digit")
-controls.chart(viz_compare.digit_readings_figure(images[pick], int(labels[pick])),
-               "race.digit_readings",
-               "dark is ink. Left: the image the CNN gets. Right: the same pixels as a "
-               "sequence of rows, time running left to right. Bottom: one pixel per step.")
+controls.chart(
+    viz_compare.digit_readings_figure(images[pick], int(labels[pick])),
+    "race.digit_readings",
+    "dark is ink. Left: the image the CNN gets. Right: the same pixels as a "
+    "sequence of rows, time running left to right. Bottom: one pixel per step.",
+)

@@ -14,34 +14,50 @@ job_map = session.jobs()
 job = session.main_job()
 
 st.title("Gradients through time")
-st.markdown(f"How far back the error reaches: how much the loss at a late output step "
-            f"depends on the hidden state at each earlier step t, for the "
-            f"**{MODEL_TITLES[cfg.model]}** on **{task.title}** "
-            f"(T = {cfg.seq_len}). A curve that falls steeply to the left is a vanishing "
-            f"gradient: early inputs cannot be learned from.")
+st.markdown(
+    f"How far back the error reaches: how much the loss at a late output step "
+    f"depends on the hidden state at each earlier step t, for the "
+    f"**{MODEL_TITLES[cfg.model]}** on **{task.title}** "
+    f"(T = {cfg.seq_len}). A curve that falls steeply to the left is a vanishing "
+    f"gradient: early inputs cannot be learned from."
+)
 controls.run_controls()
 
 st.markdown("**One click away:**")
 fix1, fix2, fix3 = st.columns(3)
-GATE_BLOCKS = " (for an LSTM or GRU, every gate's block)" if cfg.model in ("lstm", "gru") \
-    else ""
+GATE_BLOCKS = " (for an LSTM or GRU, every gate's block)" if cfg.model in ("lstm", "gru") else ""
 FIXES = {
-    "grad.fix_clip": ("Clip at norm 1", {"clip": 1.0},
-                      "the whole gradient is rescaled to norm 1 whenever it is longer."),
-    "grad.fix_orth": ("Orthogonal init", {"init": "orthogonal"},
-                      f"each recurrent block{GATE_BLOCKS} starts as a random orthogonal "
-                      f"matrix, biases at zero."),
-    "grad.fix_irnn": ("Identity init (IRNN)", {"init": "identity"},
-                      f"each recurrent block{GATE_BLOCKS} starts as the identity matrix, "
-                      f"biases at zero; input weights keep torch's uniform draw, and the "
-                      f"optimizer stays {cfg.optimizer} (Le, Jaitly & Hinton 2015 used "
-                      f"SGD and small Gaussian input weights)."),
+    "grad.fix_clip": (
+        "Clip at norm 1",
+        {"clip": 1.0},
+        "the whole gradient is rescaled to norm 1 whenever it is longer.",
+    ),
+    "grad.fix_orth": (
+        "Orthogonal init",
+        {"init": "orthogonal"},
+        f"each recurrent block{GATE_BLOCKS} starts as a random orthogonal matrix, biases at zero.",
+    ),
+    "grad.fix_irnn": (
+        "Identity init (IRNN)",
+        {"init": "identity"},
+        f"each recurrent block{GATE_BLOCKS} starts as the identity matrix, "
+        f"biases at zero; input weights keep torch's uniform draw, and the "
+        f"optimizer stays {cfg.optimizer} (Le, Jaitly & Hinton 2015 used "
+        f"SGD and small Gaussian input weights).",
+    ),
 }
 for col, (key, (label, change, about)) in zip((fix1, fix2, fix3), FIXES.items(), strict=True):
-    if col.button(label, key=key, width="stretch", wrap=True,
-                  help="Restart this run with " + ", ".join(f"{k} = {v}" for k, v in
-                                                            change.items()) + ": " + about,
-                  disabled=all(getattr(cfg, k) == v for k, v in change.items())):
+    if col.button(
+        label,
+        key=key,
+        width="stretch",
+        wrap=True,
+        help="Restart this run with "
+        + ", ".join(f"{k} = {v}" for k, v in change.items())
+        + ": "
+        + about,
+        disabled=all(getattr(cfg, k) == v for k, v in change.items()),
+    ):
         session.set_config(cfg.replace(**change))
         st.rerun()
 
@@ -52,22 +68,38 @@ def live() -> None:
     main = next(iter(current.values()))
     frame = main.history
     fig = controls.race_loss_figure(current, frame, smooth=0.6, title="Loss of every run")
-    controls.chart(fig, "grad.loss",
-                   "the loss of every run trained alongside, on the same data and seed; the "
-                   "dashed line is the trivial baseline.")
+    controls.chart(
+        fig,
+        "grad.loss",
+        "the loss of every run trained alongside, on the same data and seed; the "
+        "dashed line is the trivial baseline.",
+    )
     norms = frame["grad_norm"].to_numpy()
     if len(norms):
-        gfig = viz.loss_figure(frame["step"].to_numpy(), norms, None, log_y=True,
-                               title="Gradient norm of each update (before clipping)",
-                               label=main.label, y_title="gradient norm")
-        controls.chart(gfig, "grad.update_norm",
-                       "the size of the whole gradient at each step, on a log scale; "
-                       "sudden spikes by orders of magnitude are exploding gradients.")
+        gfig = viz.loss_figure(
+            frame["step"].to_numpy(),
+            norms,
+            None,
+            log_y=True,
+            title="Gradient norm of each update (before clipping)",
+            label=main.label,
+            y_title="gradient norm",
+        )
+        controls.chart(
+            gfig,
+            "grad.update_norm",
+            "the size of the whole gradient at each step, on a log scale; "
+            "sudden spikes by orders of magnitude are exploding gradients.",
+        )
 
 
 live()
-st.button("Show the latest snapshots", key="grad.refresh", icon=":material/refresh:",
-          help="Animations load once so they can play; press to fetch newer snapshots.")
+st.button(
+    "Show the latest snapshots",
+    key="grad.refresh",
+    icon=":material/refresh:",
+    help="Animations load once so they can play; press to fetch newer snapshots.",
+)
 
 snaps = job.snapshots
 if not snaps:
@@ -80,111 +112,161 @@ scored = list(task.scored_indices(cfg.seq_len))
 one_step_task = len(scored) == 1
 if one_step_task:
     whole = False  # scored at one step: the two views are the same curve
-    st.caption(f"{task.title} is scored at one output step (t = {target}), so the loss "
-               f"and that step's loss term are the same.")
+    st.caption(
+        f"{task.title} is scored at one output step (t = {target}), so the loss "
+        f"and that step's loss term are the same."
+    )
 else:
-    whole = st.radio(
-        "Gradient of", [False, True], horizontal=True, key="grad.whole",
-        format_func=lambda w: "the whole loss (every scored step)" if w
-        else f"the loss at the last scored step only (t = {target})",
-        help="The whole loss includes each step's own output, so its gradient at h_t has "
-             "a direct term at every t and stays flat even when nothing reaches far "
-             "back. The last step's loss alone shows how far back that output can "
-             "look.") or False
+    whole = (
+        st.radio(
+            "Gradient of",
+            [False, True],
+            horizontal=True,
+            key="grad.whole",
+            format_func=lambda w: (
+                "the whole loss (every scored step)"
+                if w
+                else f"the loss at the last scored step only (t = {target})"
+            ),
+            help="The whole loss includes each step's own output, so its gradient at h_t has "
+            "a direct term at every t and stays flat even when nothing reaches far "
+            "back. The last step's loss alone shows how far back that output can "
+            "look.",
+        )
+        or False
+    )
 if whole:
     label, frames = "‖∂L/∂h_t‖", [s.grad_norm for s in snaps]
-    what = (f"the derivative of the whole loss (every scored step) with respect to the "
-            f"hidden state{layer_note} at each step t")
+    what = (
+        f"the derivative of the whole loss (every scored step) with respect to the "
+        f"hidden state{layer_note} at each step t"
+    )
 else:
     label, frames = f"‖∂ℓ_{target}/∂h_t‖", [s.connectivity for s in snaps]
-    what = (f"the derivative of the loss at output step {target} alone with respect to "
-            f"the hidden state{layer_note} at each earlier step t")
-fig = viz.grad_norm_figure(frames, steps, label=label,
-                           title=f"{label} through time, over training")
-controls.chart(fig, "grad.norm_anim",
-               f"{what} (through every later step), averaged over the probe sequences' own "
-               f"losses, on a log scale. Play to watch training change it.")
-heat = viz.grad_heatmap(np.array(steps), np.stack(frames), label=label,
-                        title=f"log10 {label}: training step × time step")
-controls.chart(heat, "grad.heatmap",
-               "each row is one snapshot: dark on the left means early steps get almost no "
-               "gradient.")
+    what = (
+        f"the derivative of the loss at output step {target} alone with respect to "
+        f"the hidden state{layer_note} at each earlier step t"
+    )
+fig = viz.grad_norm_figure(frames, steps, label=label, title=f"{label} through time, over training")
+controls.chart(
+    fig,
+    "grad.norm_anim",
+    f"{what} (through every later step), averaged over the probe sequences' own "
+    f"losses, on a log scale. Play to watch training change it.",
+)
+heat = viz.grad_heatmap(
+    np.array(steps),
+    np.stack(frames),
+    label=label,
+    title=f"log10 {label}: training step × time step",
+)
+controls.chart(
+    heat,
+    "grad.heatmap",
+    "each row is one snapshot: dark on the left means early steps get almost no gradient.",
+)
 
 if not one_step_task:
     with st.expander("From another output step"):
         tau = st.select_slider("Output step τ", scored, value=scored[-1], key="grad.tau")
-        probe = controls.throttled("grad.tau_cache", (job.id, job.steps_done, tau), 0.0,
-                                   lambda: controls.ask(job, "probe", target_step=tau))
+        probe = controls.throttled(
+            "grad.tau_cache",
+            (job.id, job.steps_done, tau),
+            0.0,
+            lambda: controls.ask(job, "probe", target_step=tau),
+        )
         if probe is not None:
             controls.chart(
-                viz.grad_norm_figure([probe.connectivity], [probe.step],
-                                     label=f"‖∂ℓ_{tau}/∂h_t‖",
-                                     title=f"‖∂ℓ_{tau}/∂h_t‖ at training step {probe.step}"),
+                viz.grad_norm_figure(
+                    [probe.connectivity],
+                    [probe.step],
+                    label=f"‖∂ℓ_{tau}/∂h_t‖",
+                    title=f"‖∂ℓ_{tau}/∂h_t‖ at training step {probe.step}",
+                ),
                 "grad.tau_chart",
                 f"the derivative of the loss at output step τ = {tau} alone, for the model "
                 f"as it is now; it is zero after τ (a later state cannot change an earlier "
-                f"output).")
+                f"output).",
+            )
 
-radius = {k: np.array([s.spectral_radius[k][-1] for s in snaps]) for k in
-          snaps[-1].spectral_radius}
+radius = {k: np.array([s.spectral_radius[k][-1] for s in snaps]) for k in snaps[-1].spectral_radius}
 singular = {k: np.array([s.max_singular_value[k][-1] for s in snaps]) for k in radius}
 carry_gate = CARRY_GATES.get(cfg.model)
 layer_title = "the last layer" if cfg.num_layers > 1 else "the recurrent layer"
-spec = viz.spectra_figure(np.array(steps), radius, singular,
-                          gamma=None if carry_gate else 1.0,
-                          title=f"Recurrent matrix of {layer_title}: spectral radius and "
-                                "largest singular value")
+spec = viz.spectra_figure(
+    np.array(steps),
+    radius,
+    singular,
+    gamma=None if carry_gate else 1.0,
+    title=f"Recurrent matrix of {layer_title}: spectral radius and largest singular value",
+)
 if carry_gate is None:
-    controls.chart(spec, "grad.spectra",
-                   "for a plain RNN, if the largest singular value of the recurrent matrix "
-                   "stays below 1/γ (γ bounds the activation's slope: 1 for tanh and "
-                   "ReLU), gradients must vanish over long spans; above it they can "
-                   "explode (Pascanu, Mikolov & Bengio 2013).")
+    controls.chart(
+        spec,
+        "grad.spectra",
+        "for a plain RNN, if the largest singular value of the recurrent matrix "
+        "stays below 1/γ (γ bounds the activation's slope: 1 for tanh and "
+        "ReLU), gradients must vanish over long spans; above it they can "
+        "explode (Pascanu, Mikolov & Bengio 2013).",
+    )
 else:
     carry = carry_products(snaps[-1].gates[carry_gate], target)
     symbol = "f" if carry_gate == "forget" else "z"
     controls.chart(
-        viz.carry_figure(carry, gate=carry_gate, target_step=target,
-                         title=f"What carries the {MODEL_TITLES[cfg.model]}'s memory: the "
-                               f"{carry_gate} gate {symbol}, multiplied along the sequence "
-                               f"(step {snaps[-1].step})"),
+        viz.carry_figure(
+            carry,
+            gate=carry_gate,
+            target_step=target,
+            title=f"What carries the {MODEL_TITLES[cfg.model]}'s memory: the "
+            f"{carry_gate} gate {symbol}, multiplied along the sequence "
+            f"(step {snaps[-1].step})",
+        ),
         "grad.carry",
         f"for each unit, {symbol}_(t+1) × … × {symbol}_{target}: the factor by which the "
         f"carried path ({'the cell state c' if carry_gate == 'forget' else 'the z-weighted h'}"
         f") passes a unit's state, and its gradient, from step t to step {target}; the "
         f"paths through the gates add to it. Near 1, the unit remembers across that span; "
         f"near 0 it forgets. Averaged over the snapshot's {snaps[-1].gates[carry_gate].shape[0]} "
-        f"probe sequences.")
-    controls.chart(spec, "grad.spectra",
-                   "the recurrent matrix of each gate block, for reference. The "
-                   "singular-value bound of Pascanu, Mikolov & Bengio (2013) is for plain "
-                   "RNNs: a gated cell's memory runs through its gates (above), not through "
-                   "these matrices alone, so no bound is drawn.")
+        f"probe sequences.",
+    )
+    controls.chart(
+        spec,
+        "grad.spectra",
+        "the recurrent matrix of each gate block, for reference. The "
+        "singular-value bound of Pascanu, Mikolov & Bengio (2013) is for plain "
+        "RNNs: a gated cell's memory runs through its gates (above), not through "
+        "these matrices alone, so no bound is drawn.",
+    )
 
 runs = {}
 for j in job_map.values():
     j_snaps = snaps if j is job else j.snapshots
     if j_snaps:
         last = j_snaps[-1]
-        runs[f"{j.label} (now, step {last.step})"] = last.grad_norm if whole \
-            else last.connectivity
+        runs[f"{j.label} (now, step {last.step})"] = last.grad_norm if whole else last.connectivity
 earlier = [r for r in session.session_runs().previous if r.comparable(cfg)]
 for record in earlier:
     values = record.grad_norm if whole else record.connectivity
     if values is not None:
-        runs.setdefault(f"{session.run_label(record.config, cfg)}, earlier "
-                        f"(step {record.steps})", values)
+        runs.setdefault(
+            f"{session.run_label(record.config, cfg)}, earlier (step {record.steps})", values
+        )
 if len(runs) > 1:
-    over = viz.overlay_grad_norms(runs, label=label,
-                                  title=f"Runs of this session on {task.title}, T = "
-                                        f"{cfg.seq_len}")
-    controls.chart(over, "grad.overlay",
-                   f"the latest {label} of each run of this session on this task and "
-                   f"length (earlier runs are labelled by what differed from the run on "
-                   f"screen); a flatter curve carries the error further back in time.")
+    over = viz.overlay_grad_norms(
+        runs, label=label, title=f"Runs of this session on {task.title}, T = {cfg.seq_len}"
+    )
+    controls.chart(
+        over,
+        "grad.overlay",
+        f"the latest {label} of each run of this session on this task and "
+        f"length (earlier runs are labelled by what differed from the run on "
+        f"screen); a flatter curve carries the error further back in time.",
+    )
 else:
-    st.caption("Train another cell alongside (sidebar) or change a setting to compare runs "
-               "side by side here (runs on the same task and length are overlaid).")
+    st.caption(
+        "Train another cell alongside (sidebar) or change a setting to compare runs "
+        "side by side here (runs on the same task and length are overlaid)."
+    )
 
 with st.expander("Download this run"):
     controls.downloads(job, "grad.download")

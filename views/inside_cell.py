@@ -12,18 +12,26 @@ SHOWN_UNITS = 8
 cfg, task, job = session.page_run()
 
 st.title("Inside a cell")
-st.markdown(f"The **{MODEL_TITLES[cfg.model]}**'s equations at one time step of a probe "
-            "sequence, with the trained model's actual numbers.")
+st.markdown(
+    f"The **{MODEL_TITLES[cfg.model]}**'s equations at one time step of a probe "
+    "sequence, with the trained model's actual numbers."
+)
 controls.run_controls()
 if cfg.hidden_size > SHOWN_UNITS:
-    st.caption(f"Showing units 0–{SHOWN_UNITS - 1} of {cfg.hidden_size}; a hidden size of "
-               f"{SHOWN_UNITS} or less shows every unit.")
+    st.caption(
+        f"Showing units 0–{SHOWN_UNITS - 1} of {cfg.hidden_size}; a hidden size of "
+        f"{SHOWN_UNITS} or less shows every unit."
+    )
 
 # A fresh probe of sequence 0 with the weights it was taken with: the job answers between
 # two training steps, so the states and weights are of one step. Asked again only when
 # the run has moved on (moving t reuses it).
-probe = controls.throttled("cell.probe_cache", (job.id, job.steps_done), 0.0,
-                           lambda: controls.ask(job, "probe", sequences=1))
+probe = controls.throttled(
+    "cell.probe_cache",
+    (job.id, job.steps_done),
+    0.0,
+    lambda: controls.ask(job, "probe", sequences=1),
+)
 if probe is None:
     st.session_state.pop("cell.probe_cache", None)  # ask again at the next rerun
     st.stop()
@@ -56,8 +64,10 @@ with in_col:
     layers = probe.hidden_layers.shape[0]
     if layers > 1:
         # The equations are the last layer's: its input is the layer below's state.
-        st.markdown(f"**Input x_t** (what layer {layers} reads at this step: layer "
-                    f"{layers - 1}'s hidden state h_t)")
+        st.markdown(
+            f"**Input x_t** (what layer {layers} reads at this step: layer "
+            f"{layers - 1}'s hidden state h_t)"
+        )
         st.dataframe({"x_t": breakdown.x_t}, width="stretch")
     elif task.alphabet and probe.inputs.shape[-1] == len(task.alphabet):
         st.markdown("**Input x_t** (what the cell reads at this step)")
@@ -66,12 +76,18 @@ with in_col:
     else:
         st.markdown("**Input x_t** (what the cell reads at this step)")
         st.dataframe({"x_t": breakdown.x_t}, width="stretch")
-st.dataframe(breakdown.table, width="stretch",
-             column_config={c: st.column_config.NumberColumn(format="%.4f")
-                            for c in breakdown.table.columns})
-st.caption(f"How to read this: one row per hidden unit; columns follow the equations from "
-           f"left to right. Recomputed here from the weights, these numbers match the "
-           f"model's own h_t to within {breakdown.max_error:.1e}.")
+st.dataframe(
+    breakdown.table,
+    width="stretch",
+    column_config={
+        c: st.column_config.NumberColumn(format="%.4f") for c in breakdown.table.columns
+    },
+)
+st.caption(
+    f"How to read this: one row per hidden unit; columns follow the equations from "
+    f"left to right. Recomputed here from the weights, these numbers match the "
+    f"model's own h_t to within {breakdown.max_error:.1e}."
+)
 
 with st.expander("Download this run"):
     controls.downloads(job, "cell.download")

@@ -1,6 +1,5 @@
 """Playground: train the session's run live and watch its loss against the baseline."""
 
-
 import streamlit as st
 
 from rnn_core import TASKS, viz
@@ -12,21 +11,36 @@ task = TASKS[cfg.task]
 manager = session.job_manager()
 
 st.title("Playground")
-st.markdown(f"**{MODEL_TITLES[cfg.model]}** on **{task.title}**, T = {cfg.seq_len}, hidden "
-            f"size {cfg.hidden_size}, {cfg.num_layers} layer(s), seed {cfg.seed}.")
+st.markdown(
+    f"**{MODEL_TITLES[cfg.model]}** on **{task.title}**, T = {cfg.seq_len}, hidden "
+    f"size {cfg.hidden_size}, {cfg.num_layers} layer(s), seed {cfg.seed}."
+)
 with st.expander("About this task", expanded=False):
     st.markdown(task.description)
 controls.run_controls()
 
 opt1, opt2, opt3 = st.columns([1, 2, 2])
 log_y = opt1.toggle("Log scale", key="play.log_y")
-smooth = opt2.slider("Smoothing", 0.0, 0.99, 0.6, 0.01, key="play.smooth",
-                     help="Exponential moving average of the loss curve (0 = raw).")
+smooth = opt2.slider(
+    "Smoothing",
+    0.0,
+    0.99,
+    0.6,
+    0.01,
+    key="play.smooth",
+    help="Exponential moving average of the loss curve (0 = raw).",
+)
 temperature = None
 if task.name == "char_lm":
-    temperature = opt3.slider("Sampling temperature", 0.1, 2.0, 0.8, 0.05,
-                              key="play.temperature",
-                              help="Low: the model's favourite characters. High: more variety.")
+    temperature = opt3.slider(
+        "Sampling temperature",
+        0.1,
+        2.0,
+        0.8,
+        0.05,
+        key="play.temperature",
+        help="Low: the model's favourite characters. High: more variety.",
+    )
 
 
 @st.fragment(run_every=0.5 if session.any_active(session.jobs()) else None)
@@ -38,51 +52,80 @@ def live() -> None:
     name, value = controls.headline(task, frame)
     m1, m2, m3, m4 = st.columns(4)
     m1.metric("Step", f"{steps:,}")
-    m2.metric("Loss (last 20)", controls.fmt(float(frame["loss"].tail(20).mean()))
-              if len(frame) else "–", help=f"Trivial baseline: {main.baseline_loss:.4g}")
+    m2.metric(
+        "Loss (last 20)",
+        controls.fmt(float(frame["loss"].tail(20).mean())) if len(frame) else "–",
+        help=f"Trivial baseline: {main.baseline_loss:.4g}",
+    )
     m3.metric(name.capitalize(), controls.fmt(value, 3))
     m4.metric("Steps per second", controls.steps_per_second(main))
     cap = manager.step_cap
-    st.progress(min(1.0, steps / cap), text=f"{steps:,} of {cap:,} steps (this server's cap "
-                                            f"per run)")
+    st.progress(
+        min(1.0, steps / cap), text=f"{steps:,} of {cap:,} steps (this server's cap per run)"
+    )
 
-    fig = controls.race_loss_figure(job_map, frame, smooth=smooth, log_y=log_y,
-                                    with_test=True, title="Training loss")
-    held_out = (f" The held-out loss (on {main.held_out_size} sequences the model never "
-                f"trains on) has its own dashed line: that split's baseline."
-                if task.has_split else "")
-    controls.chart(fig, "loss_chart",
-                   "the loss per training step (lower is better). The dashed line is what a "
-                   "model that ignores its input can reach; a curve that stays on it has "
-                   "learned nothing. Crosses mark steps whose gradient was clipped."
-                   + held_out)
+    fig = controls.race_loss_figure(
+        job_map, frame, smooth=smooth, log_y=log_y, with_test=True, title="Training loss"
+    )
+    held_out = (
+        f" The held-out loss (on {main.held_out_size} sequences the model never "
+        f"trains on) has its own dashed line: that split's baseline."
+        if task.has_split
+        else ""
+    )
+    controls.chart(
+        fig,
+        "loss_chart",
+        "the loss per training step (lower is better). The dashed line is what a "
+        "model that ignores its input can reach; a curve that stays on it has "
+        "learned nothing. Crosses mark steps whose gradient was clipped." + held_out,
+    )
 
     snaps = main.snapshots
     if snaps:
         snap = snaps[-1]
         seq_fig = controls.throttled(
-            "play.sequence_cache", (main.id, snap.step), 2.0,
+            "play.sequence_cache",
+            (main.id, snap.step),
+            2.0,
             lambda: viz.sequence_figure(
-                snap.inputs[0], snap.targets[0], snap.outputs[0], kind=task.kind,
-                scored_steps=task.scored_steps(cfg.seq_len), alphabet=task.alphabet,
-                title=f"One probe sequence at step {snap.step}: input, target, prediction"))
-        controls.chart(seq_fig, "play.sequence",
-                       "the same fixed sequence every time: what the model was given, what "
-                       "it should answer at the scored steps, and what it answered.")
+                snap.inputs[0],
+                snap.targets[0],
+                snap.outputs[0],
+                kind=task.kind,
+                scored_steps=task.scored_steps(cfg.seq_len),
+                alphabet=task.alphabet,
+                title=f"One probe sequence at step {snap.step}: input, target, prediction",
+            ),
+        )
+        controls.chart(
+            seq_fig,
+            "play.sequence",
+            "the same fixed sequence every time: what the model was given, what "
+            "it should answer at the scored steps, and what it answered.",
+        )
 
     if temperature is not None:
         # The job answers between two training steps; the text is reproducible for its
         # step (the generator is seeded by the run's seed and that step). A note (no
         # answer) is kept with it, so it stays on screen until the next sample.
         sampled, note, at_temperature = controls.throttled(
-            "play.sample_cache", (main.id, steps, temperature), 3.0,
-            lambda: (*controls.answer_or_note(main, "sample", prime="def ", length=300,
-                                              temperature=temperature), temperature))
+            "play.sample_cache",
+            (main.id, steps, temperature),
+            3.0,
+            lambda: (
+                *controls.answer_or_note(
+                    main, "sample", prime="def ", length=300, temperature=temperature
+                ),
+                temperature,
+            ),
+        )
         controls.show_note(note)
         if sampled is not None:
             at_step, text = sampled
-            st.markdown(f"**Sampled from the model at step {at_step}** (temperature "
-                        f"{at_temperature:.2f}):")
+            st.markdown(
+                f"**Sampled from the model at step {at_step}** (temperature {at_temperature:.2f}):"
+            )
             st.code("def " + text, language=None)
 
     active = session.any_active(job_map)

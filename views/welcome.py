@@ -10,41 +10,52 @@ st.markdown(
     "Train small recurrent neural networks live, on this server, and watch what happens "
     "inside them: the loss against a trivial baseline, the hidden state, the gates, and "
     "the gradient flowing back through time. Every demo below is one click; every run can "
-    "be shared as a link that restores it exactly.")
+    "be shared as a link that restores it exactly."
+)
 
 SECTIONS = [
-    ("Recurrence and memory",
-     "A recurrent network reads a sequence one step at a time and carries a **hidden "
-     "state** h_t = f(W x_t + U h_(t-1) + b) from step to step. That state is its only "
-     "memory: whatever it needs later, it must keep there.",
-     ["memory"]),
-    ("Why gradients vanish or explode",
-     "Training sends the error back through every step. Each step multiplies it by the "
-     "recurrent matrix and the activation's slope, so over many steps it shrinks "
-     "geometrically (vanishes) when that product is below 1 and grows (explodes) when it is "
-     "above. In the first demo, a plain tanh RNN on the adding problem with 50 steps stays "
-     "near the baseline for all 5,000 steps this server allows, while an LSTM given the "
-     "same data and optimizer solves it in about 500. Pascanu, Mikolov & Bengio (2013) "
-     "analysed why, and with gradient clipping and a regulariser trained plain RNNs on "
-     "such tasks up to about 200 steps.",
-     ["vanishing", "exploding", "irnn"]),
-    ("How LSTM and GRU gates fix it",
-     "LSTM and GRU cells add a path that is updated by addition and guarded by gates: a "
-     "unit whose forget (or update) gate stays near 1 passes its state, and the gradient, "
-     "through many steps almost unchanged. In the demo, one such unit carries the sum "
-     "while most others forget within a few steps.",
-     ["gates"]),
-    ("Where RNNs are used",
-     "Language (one character or word at a time), speech, time series, and image "
-     "captioning, where a recurrent decoder writes a sentence about an image. Here: a "
-     "character model of Python source and a real climate record.",
-     ["char", "co2"]),
-    ("CNN vs RNN",
-     "A convolution sees a fixed window (its receptive field) and processes all steps in "
-     "parallel; a recurrent net carries a state of any length but one step at a time. "
-     "Bai, Kolter & Koltun (2018) found convolutions winning on long memory; this task is "
-     "where recurrent nets struggle. The CNN vs RNN page races them at equal size.",
-     ["copy", "race_copy", "race_digits"]),
+    (
+        "Recurrence and memory",
+        "A recurrent network reads a sequence one step at a time and carries a **hidden "
+        "state** h_t = f(W x_t + U h_(t-1) + b) from step to step. That state is its only "
+        "memory: whatever it needs later, it must keep there.",
+        ["memory"],
+    ),
+    (
+        "Why gradients vanish or explode",
+        "Training sends the error back through every step. Each step multiplies it by the "
+        "recurrent matrix and the activation's slope, so over many steps it shrinks "
+        "geometrically (vanishes) when that product is below 1 and grows (explodes) when it is "
+        "above. In the first demo, a plain tanh RNN on the adding problem with 50 steps stays "
+        "near the baseline for all 5,000 steps this server allows, while an LSTM given the "
+        "same data and optimizer solves it in about 500. Pascanu, Mikolov & Bengio (2013) "
+        "analysed why, and with gradient clipping and a regulariser trained plain RNNs on "
+        "such tasks up to about 200 steps.",
+        ["vanishing", "exploding", "irnn"],
+    ),
+    (
+        "How LSTM and GRU gates fix it",
+        "LSTM and GRU cells add a path that is updated by addition and guarded by gates: a "
+        "unit whose forget (or update) gate stays near 1 passes its state, and the gradient, "
+        "through many steps almost unchanged. In the demo, one such unit carries the sum "
+        "while most others forget within a few steps.",
+        ["gates"],
+    ),
+    (
+        "Where RNNs are used",
+        "Language (one character or word at a time), speech, time series, and image "
+        "captioning, where a recurrent decoder writes a sentence about an image. Here: a "
+        "character model of Python source and a real climate record.",
+        ["char", "co2"],
+    ),
+    (
+        "CNN vs RNN",
+        "A convolution sees a fixed window (its receptive field) and processes all steps in "
+        "parallel; a recurrent net carries a state of any length but one step at a time. "
+        "Bai, Kolter & Koltun (2018) found convolutions winning on long memory; this task is "
+        "where recurrent nets struggle. The CNN vs RNN page races them at equal size.",
+        ["copy", "race_copy", "race_digits"],
+    ),
 ]
 
 for heading, text, preset_names in SECTIONS:
@@ -53,14 +64,22 @@ for heading, text, preset_names in SECTIONS:
     cols = st.columns(len(preset_names))
     for col, name in zip(cols, preset_names, strict=True):
         preset = PRESETS.get(name) or RACE_PRESETS[name]
-        if col.button(preset.title, key=f"welcome.{name}", icon=":material/play_arrow:", wrap=True,
-                      help=preset.blurb, width="stretch"):
+        if col.button(
+            preset.title,
+            key=f"welcome.{name}",
+            icon=":material/play_arrow:",
+            wrap=True,
+            help=preset.blurb,
+            width="stretch",
+        ):
             if name in PRESETS:
                 session.go_to_preset(name)
             else:
                 race.go_to_preset(name)
 
 st.divider()
-st.caption("Short links for talks: add `?preset=NAME` to this page's address, with NAME one "
-           f"of {', '.join(f'`{n}`' for n in PRESETS)}; or to the CNN vs RNN page's address, "
-           f"with NAME one of {', '.join(f'`{n}`' for n in RACE_PRESETS)}.")
+st.caption(
+    "Short links for talks: add `?preset=NAME` to this page's address, with NAME one "
+    f"of {', '.join(f'`{n}`' for n in PRESETS)}; or to the CNN vs RNN page's address, "
+    f"with NAME one of {', '.join(f'`{n}`' for n in RACE_PRESETS)}."
+)

@@ -23,8 +23,12 @@ _DECODE = """
 
 
 def chart_script(body: str) -> str:
-    return ("(key) => {\n  const el = document.querySelector(`.st-key-${key} .js-plotly-plot`);"
-            + _DECODE + body + "\n}")
+    return (
+        "(key) => {\n  const el = document.querySelector(`.st-key-${key} .js-plotly-plot`);"
+        + _DECODE
+        + body
+        + "\n}"
+    )
 
 
 def wait_for(predicate, timeout=45.0, interval=0.25):

@@ -78,8 +78,7 @@ def test_hidden_state_heatmap_has_a_frame_per_snapshot(open_app, artifacts_dir):
 
 
 def test_a_copied_url_restores_the_run_in_a_new_browser_context(browser, open_app, base_url):
-    page = open_app("playground?model=gru&seq_len=24&hidden_size=12&batch_size=16&seed=7"
-                    "&clip=none")
+    page = open_app("playground?model=gru&seq_len=24&hidden_size=12&batch_size=16&seed=7&clip=none")
     url = page.url
     query = parse_qs(urlparse(url).query)
     assert query["model"] == ["gru"] and query["clip"] == ["none"]
@@ -98,10 +97,12 @@ def test_a_copied_url_restores_the_run_in_a_new_browser_context(browser, open_ap
         summary.wait_for(timeout=30_000)
         assert summary.inner_text().startswith("GRU on Adding problem, T = 24, hidden size 12")
         # Poll: the number inputs mount with their minimum before the state arrives.
-        wait_for(lambda: other.locator(".st-key-cfg-seq_len input").input_value() == "24",
-                  timeout=10)
-        wait_for(lambda: other.locator(".st-key-cfg-hidden_size input").input_value() == "12",
-                  timeout=10)
+        wait_for(
+            lambda: other.locator(".st-key-cfg-seq_len input").input_value() == "24", timeout=10
+        )
+        wait_for(
+            lambda: other.locator(".st-key-cfg-hidden_size input").input_value() == "12", timeout=10
+        )
         assert parse_qs(urlparse(other.url).query) == query
         other.locator(".st-key-train_step button").first.click()
         wait_for(lambda: _last_step(other) == 10)

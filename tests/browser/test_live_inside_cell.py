@@ -19,8 +19,7 @@ TRIES = 5
 TRACEBACK = re.compile(r"Traceback|Exception in thread|RuntimeError|terminate called")
 
 
-def test_inside_a_cell_of_a_large_training_run_never_crashes(browser, start_app,
-                                                             artifacts_dir):
+def test_inside_a_cell_of_a_large_training_run_never_crashes(browser, start_app, artifacts_dir):
     name = "live-inside-cell"
     with start_app(artifacts_dir, name, (), {"RNN_EXPLORER_STEP_CAP": "100000"}) as url:
         context = browser.new_context(viewport={"width": 1280, "height": 800})

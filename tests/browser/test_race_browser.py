@@ -24,8 +24,11 @@ TRACES = chart_script("""
 
 def _racers(page) -> dict[str, float]:
     traces = page.evaluate(TRACES, "race-loss_steps") or []
-    return {t["name"]: t["last"] for t in traces
-            if not t["name"].startswith("trivial baseline") and t["last"] is not None}
+    return {
+        t["name"]: t["last"]
+        for t in traces
+        if not t["name"].startswith("trivial baseline") and t["last"] is not None
+    }
 
 
 def test_a_two_model_race_trains_and_both_curves_grow(open_app, artifacts_dir):
@@ -34,11 +37,15 @@ def test_a_two_model_race_trains_and_both_curves_grow(open_app, artifacts_dir):
     query = parse_qs(urlparse(page.url).query)
     assert query["models"] == ["tcn,lstm"] and query["param_budget"] == ["2000"]
     page.locator(".st-key-train_toggle button").click()
-    first = wait_for(lambda: (r := _racers(page)) and len(r) == 2 and all(
-        v >= 5 for v in r.values()) and r, timeout=60)
+    first = wait_for(
+        lambda: (r := _racers(page)) and len(r) == 2 and all(v >= 5 for v in r.values()) and r,
+        timeout=60,
+    )
     assert set(first) == {"TCN", "LSTM"}
-    later = wait_for(lambda: (r := _racers(page)) and all(
-        r[name] > first[name] + 10 for name in first) and r, timeout=60)
+    later = wait_for(
+        lambda: (r := _racers(page)) and all(r[name] > first[name] + 10 for name in first) and r,
+        timeout=60,
+    )
     assert all(later[name] > first[name] for name in first)
     # The same race against wall-clock time: both models there too.
     time_traces = page.evaluate(TRACES, "race-loss_time")
@@ -47,10 +54,12 @@ def test_a_two_model_race_trains_and_both_curves_grow(open_app, artifacts_dir):
     for width, height in ((1280, 800), (1024, 768)):
         page.set_viewport_size({"width": width, "height": height})
         time.sleep(0.3)
-        page.screenshot(path=str(artifacts_dir / f"cnn_vs_rnn-{width}x{height}.png"),
-                        full_page=True)
+        page.screenshot(
+            path=str(artifacts_dir / f"cnn_vs_rnn-{width}x{height}.png"), full_page=True
+        )
     page.locator(".st-key-train_toggle button").click()  # pause: free the slots
-    wait_for(lambda: "Start" in page.locator(".st-key-train_toggle button").inner_text(),
-             timeout=60)
+    wait_for(
+        lambda: "Start" in page.locator(".st-key-train_toggle button").inner_text(), timeout=60
+    )
     assert page.locator("[data-testid=stException]").count() == 0
     assert page.js_errors == []

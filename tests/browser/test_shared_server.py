@@ -19,19 +19,24 @@ def _open(browser, url):
     return context, page
 
 
-def test_a_closed_tabs_run_frees_its_slot_for_a_queued_visitor(browser, start_app,
-                                                               artifacts_dir):
-    with start_app(artifacts_dir, "shared-server", ("--server.disconnectedSessionTTL", "2"),
-                   {"RNN_EXPLORER_MAX_JOBS": "1", "RNN_EXPLORER_STEP_CAP": "10000000",
-                    "RNN_EXPLORER_IDLE_SECONDS": "600"}) as url:
+def test_a_closed_tabs_run_frees_its_slot_for_a_queued_visitor(browser, start_app, artifacts_dir):
+    with start_app(
+        artifacts_dir,
+        "shared-server",
+        ("--server.disconnectedSessionTTL", "2"),
+        {
+            "RNN_EXPLORER_MAX_JOBS": "1",
+            "RNN_EXPLORER_STEP_CAP": "10000000",
+            "RNN_EXPLORER_IDLE_SECONDS": "600",
+        },
+    ) as url:
         first_context, first = _open(browser, url)
         first.locator(".st-key-train_toggle button").first.click()
         first.get_by_text("LSTM: Training.").wait_for(timeout=20_000)
 
         second_context, second = _open(browser, url)
         second.locator(".st-key-train_toggle button").first.click()
-        second.get_by_text("waiting for a free training slot (position 1)").wait_for(
-            timeout=20_000)
+        second.get_by_text("waiting for a free training slot (position 1)").wait_for(timeout=20_000)
         time.sleep(1.0)
         assert second.get_by_text("waiting for a free training slot").count() == 1
 
