@@ -8,16 +8,16 @@ mode, running the page file without this script (no sidebar, no URL state).
 
 import streamlit as st
 
-from ui import race, session, sidebar
+from ui import race, run, session, sidebar
 
 st.set_page_config(page_title="RNN Explorer", page_icon=":material/cycle:", layout="wide")
 
 pages = [
-    st.Page(session.PAGES["welcome"], title="Welcome", icon=":material/home:", default=True),
-    st.Page(session.PAGES["playground"], title="Playground", icon=":material/play_circle:"),
-    st.Page(session.PAGES["hidden_states"], title="Hidden states", icon=":material/grid_on:"),
-    st.Page(session.PAGES["gradients"], title="Gradients", icon=":material/trending_down:"),
-    st.Page(session.PAGES["inside_cell"], title="Inside a cell", icon=":material/calculate:"),
+    st.Page(run.PAGES["welcome"], title="Welcome", icon=":material/home:", default=True),
+    st.Page(run.PAGES["playground"], title="Playground", icon=":material/play_circle:"),
+    st.Page(run.PAGES["hidden_states"], title="Hidden states", icon=":material/grid_on:"),
+    st.Page(run.PAGES["gradients"], title="Gradients", icon=":material/trending_down:"),
+    st.Page(run.PAGES["inside_cell"], title="Inside a cell", icon=":material/calculate:"),
     st.Page(
         race.PAGE, title="CNN vs RNN", icon=":material/compare_arrows:", url_path=race.URL_PATH
     ),
@@ -28,11 +28,11 @@ session.job_manager()  # process-wide: sets torch threads once, bounds concurren
 if page.url_path == race.URL_PATH:
     # The race has its own settings on its page and its own URL; the run sidebar would
     # describe the Playground's run, not what this page shows.
-    race.init_from_url()
-    race.show_url_warnings()
+    race.RACE.init_from_url()
+    race.RACE.show_url_warnings()
 else:
-    session.init_from_url()
-    session.show_url_warnings()
+    run.RUN.init_from_url()
+    run.RUN.show_url_warnings()
     sidebar.config_sidebar()
-    session.sync_url()
+    run.RUN.sync_url()
 page.run()

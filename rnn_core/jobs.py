@@ -33,14 +33,77 @@ import math
 import threading
 import time
 import uuid
+from enum import StrEnum
+from typing import Any, Protocol, runtime_checkable
 
-RUNNING, QUEUED = "running", "queued"
-_TERMINAL = frozenset({"finished", "diverged", "stopped", "failed"})
+import pandas as pd
+
+
+class JobState(StrEnum):
+    """Where a job is. String-valued: a state reads and compares as its name."""
+
+    IDLE = "idle"  # created, never started
+    QUEUED = "queued"  # started, waiting for a free slot
+    RUNNING = "running"  # holds a slot, its worker trains
+    PAUSED = "paused"  # by a visitor, or when nobody watched it (idle timeout)
+    FINISHED = "finished"  # reached a step cap or the trainer's own end
+    DIVERGED = "diverged"  # the loss stopped being finite
+    STOPPED = "stopped"  # replaced, reset, or its session ended
+    FAILED = "failed"  # the trainer raised
+
+    @property
+    def active(self) -> bool:
+        """Training now, or waiting for a slot to train."""
+        return self in _ACTIVE
+
+
+_ACTIVE = frozenset({JobState.RUNNING, JobState.QUEUED})
+_TERMINAL = frozenset({JobState.FINISHED, JobState.DIVERGED, JobState.STOPPED, JobState.FAILED})
 _MAX_CHUNK = 1000
 _REAP_EVERY = 1.0  # seconds between the reaps the manager runs by itself
 # How long ask() waits for a busy worker: one chunk (about slice_seconds, at least one
 # step) plus the answer itself, a full probe at the largest shape the cost cap allows.
 ASK_TIMEOUT = 60.0
+
+
+@runtime_checkable
+class Steppable(Protocol):
+    """What a JobManager drives: work that advances in steps and says how it stands
+    (a run's Trainer; a sweep.Sweep, which trains many small runs one after another).
+
+    ``step(n)`` does up to n steps and returns how many it did. ``status`` is "ok" while
+    there is more to do, "finished" when it ended by itself, anything else (a Trainer's
+    "diverged") when it cannot go on; ``message`` says why in a sentence. An optional
+    ``max_steps`` attribute caps the job instead of the manager's per-run step cap.
+    """
+
+    steps_done: int
+    status: str
+    message: str
+
+    def step(self, n: int = 1) -> int: ...
+
+
+@runtime_checkable
+class RunTrainer(Steppable, Protocol):
+    """A run's trainer: what a Job publishes about it, readable from any thread while it
+    trains, and the questions it answers about its model (``Job.ask``). A backend that
+    trains elsewhere (another process, another machine) implements this."""
+
+    config: Any  # the RunConfig
+    shape: Any  # the budget.ModelShape
+    num_parameters: int
+    baseline_loss: float
+    test_baseline_loss: float  # NaN for a task without a held-out split
+    held_out_size: int  # 0 for a task without a held-out split
+
+    @property
+    def history(self) -> pd.DataFrame: ...
+
+    @property
+    def snapshots(self) -> list: ...
+
+    def answer(self, question: str, **kwargs) -> Any: ...
 
 
 class JobBusyError(TimeoutError):
@@ -66,21 +129,21 @@ class _Question:
 
 
 class Job:
-    """One Trainer under a JobManager; create it with ``JobManager.submit``.
+    """One Steppable under a JobManager; create it with ``JobManager.submit``.
 
-    ``state`` and ``reason`` change only under the manager's lock. The read side
-    (``history``, ``snapshots``, ``config``, ``shape``, ``num_parameters``,
-    ``baseline_loss``, ``test_baseline_loss``, ``held_out_size``, ``steps_done``) is
-    readable from any thread whatever the job's state; the model is reached only
-    through ``ask``.
+    ``state`` (a JobState) and ``reason`` change only under the manager's lock. For a
+    RunTrainer, the read side (``history``, ``snapshots``, ``config``, ``shape``,
+    ``num_parameters``, ``baseline_loss``, ``test_baseline_loss``, ``held_out_size``,
+    ``steps_done``) is readable from any thread whatever the job's state; the model is
+    reached only through ``ask``.
     """
 
-    def __init__(self, manager: JobManager, trainer, owner: str, label: str):
+    def __init__(self, manager: JobManager, trainer: Steppable, owner: str, label: str):
         self.id = uuid.uuid4().hex
         self.owner = owner
         self.label = label
         self.trainer = trainer
-        self.state = "idle"
+        self.state = JobState.IDLE
         self.reason = "Not started yet."
         self.last_seen = time.monotonic()
         self._manager = manager
@@ -101,7 +164,7 @@ class Job:
             if self.state in _TERMINAL:
                 return  # the reason already says why it cannot train
             self._stop_at = None  # also turns a pending Step request into a plain run
-            if self.state not in (RUNNING, QUEUED):
+            if self.state not in _ACTIVE:
                 self._run_or_queue_locked()
 
     def request_steps(self, n: int) -> None:
@@ -115,14 +178,14 @@ class Job:
                 return
             # Exact from idle/paused; while a chunk is in flight its steps count too.
             self._stop_at = self.trainer.steps_done + n
-            if self.state not in (RUNNING, QUEUED):
+            if self.state not in _ACTIVE:
                 self._run_or_queue_locked()
 
     def pause(self) -> None:
         """Pause now; the worker notices before its next chunk (within one slice)."""
         with self._manager._lock:
             self.last_seen = time.monotonic()
-            if self.state in (RUNNING, QUEUED):
+            if self.state in _ACTIVE:
                 self._pause_locked("Paused.")
 
     def stop(self) -> None:
@@ -138,7 +201,7 @@ class Job:
         """Block until no step executes and none will start; False on timeout."""
         with self._manager._cond:
             return self._manager._cond.wait_for(
-                lambda: self._thread is None and self.state not in (RUNNING, QUEUED), timeout
+                lambda: self._thread is None and self.state not in _ACTIVE, timeout
             )
 
     def ask(self, question: str, timeout: float = ASK_TIMEOUT, **kwargs):
@@ -205,7 +268,7 @@ class Job:
     @property
     def queue_position(self) -> int | None:
         with self._manager._lock:
-            if self.state != QUEUED:
+            if self.state != JobState.QUEUED:
                 return None
             return self._manager._queue.index(self) + 1
 
@@ -229,44 +292,44 @@ class Job:
     def _run_or_queue_locked(self) -> None:
         m = self._manager
         if self._thread is not None:
-            self._set(RUNNING, "Training.")  # its worker is finishing a chunk: carry on
+            self._set(JobState.RUNNING, "Training.")  # its worker is finishing a chunk: carry on
         elif len(m._active) < m.max_running:
             m._launch_locked(self)
         else:
             m._queue.append(self)
-            self._set(QUEUED, "Waiting for a free training slot.")
+            self._set(JobState.QUEUED, "Waiting for a free training slot.")
 
     def _pause_locked(self, reason: str) -> None:
-        if self.state == QUEUED:
+        if self.state == JobState.QUEUED:
             self._manager._queue.remove(self)
         self._stop_at = None
-        self._set("paused", reason)
+        self._set(JobState.PAUSED, reason)
 
     def _stop_locked(self, reason: str) -> None:
-        if self.state == "stopped":
+        if self.state == JobState.STOPPED:
             return
-        if self.state == QUEUED:
+        if self.state == JobState.QUEUED:
             self._manager._queue.remove(self)
         self._stop_at = None
         self._manager._jobs.pop(self.id, None)
-        self._set("stopped", reason)
+        self._set(JobState.STOPPED, reason)
 
     def _next_chunk_locked(self, chunk: int) -> int:
         """Steps to run next, or 0 after settling the state the worker exits in."""
         m, trainer = self._manager, self.trainer
         m._reap_if_due_locked()  # first: it may idle-pause this very job
-        if self.state != RUNNING:
+        if self.state != JobState.RUNNING:
             return 0
         if trainer.status == "finished":  # a trainer-like object that ends by itself
-            self._set("finished", trainer.message or "Finished.")
+            self._set(JobState.FINISHED, trainer.message or "Finished.")
             return 0
         if trainer.status != "ok":  # a Trainer's only other status is "diverged"
-            self._set("diverged", trainer.message)
+            self._set(JobState.DIVERGED, trainer.message)
             return 0
         cap = _step_cap(trainer, m.step_cap)
         left = cap - trainer.steps_done
         if left <= 0:
-            self._set("finished", f"Reached the step cap of {cap}.")
+            self._set(JobState.FINISHED, f"Reached the step cap of {cap}.")
             return 0
         if self._stop_at is not None:
             if self._stop_at <= trainer.steps_done:
@@ -288,8 +351,8 @@ class Job:
                     if done:
                         self._speed.append((done, elapsed))
                     n = 0 if error is not None else self._next_chunk_locked(chunk)
-                    if error is not None and self.state != "stopped":
-                        self._set("failed", f"Training failed: {error}")
+                    if error is not None and self.state != JobState.STOPPED:
+                        self._set(JobState.FAILED, f"Training failed: {error}")
                     # Taken in the same critical section as the release below, so every
                     # question is either answered here or asked of a job with no worker.
                     questions, self._questions = self._questions, []
@@ -314,8 +377,8 @@ class Job:
             leftover: list[_Question] = []
             with m._lock:
                 if self._thread is threading.current_thread():
-                    if self.state == RUNNING:
-                        self._set("failed", "Training failed: internal error.")
+                    if self.state == JobState.RUNNING:
+                        self._set(JobState.FAILED, "Training failed: internal error.")
                     m._release_locked(self)
                     leftover, self._questions = self._questions, []
             for asked in leftover:
@@ -365,7 +428,7 @@ class JobManager:
         self._active: set[Job] = set()  # jobs holding a slot (their worker thread lives)
         self._last_reap = time.monotonic()
 
-    def submit(self, trainer, owner: str, label: str = "") -> Job:
+    def submit(self, trainer: Steppable, owner: str, label: str = "") -> Job:
         """Register a trainer as an idle job (not started)."""
         job = Job(self, trainer, owner, label)
         with self._lock:
@@ -419,7 +482,7 @@ class JobManager:
     def _launch_locked(self, job: Job) -> None:
         job._thread = threading.Thread(target=job._run, name=job.thread_name, daemon=True)
         self._active.add(job)
-        job._set(RUNNING, "Training.")
+        job._set(JobState.RUNNING, "Training.")
         job._thread.start()
 
     def _release_locked(self, job: Job) -> None:
@@ -438,7 +501,7 @@ class JobManager:
         count = 0
         for job in list(self._jobs.values()):
             unseen = now - job.last_seen
-            if job.state in (RUNNING, QUEUED):
+            if job.state in _ACTIVE:
                 if unseen > self.idle_timeout:
                     job._pause_locked(f"Paused after {self.idle_timeout:g} s with no page open.")
                     count += 1

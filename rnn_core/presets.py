@@ -23,7 +23,7 @@ class Preset:
     blurb: str  # one or two sentences: what to watch for
     page: str  # page key: "playground", "hidden_states", "gradients", "inside_cell"
     config: RunConfig
-    compare: tuple[str, ...] = field(default=())  # extra models, same everything else
+    alongside: tuple[str, ...] = field(default=())  # cells trained alongside: same everything else
 
 
 PRESETS: dict[str, Preset] = {
@@ -40,7 +40,7 @@ PRESETS: dict[str, Preset] = {
             "two.",
             page="gradients",
             config=RunConfig(model="rnn_tanh", task="adding", seq_len=50),
-            compare=("lstm",),
+            alongside=("lstm",),
         ),
         Preset(
             name="exploding",

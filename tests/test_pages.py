@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from rnn_core import TASKS, RunConfig
 from rnn_core.presets import PRESETS
-from ui.session import PAGES
+from ui.run import PAGES
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TIMEOUT = 60
@@ -35,7 +35,7 @@ def _metric(at: AppTest, label: str) -> str:
 def test_every_page_runs_with_defaults(page):
     at = _app(page=page)
     assert not at.exception, at.exception
-    assert at.session_state["run.config"] == RunConfig()
+    assert at.session_state["run.state.config"] == RunConfig()
     assert at.title  # every page has a heading
 
 
@@ -44,8 +44,8 @@ def test_every_preset_link_opens_with_its_configuration(name):
     preset = PRESETS[name]
     at = _app({"preset": name}, page=preset.page)
     assert not at.exception, at.exception
-    assert at.session_state["run.config"] == preset.config
-    assert at.session_state["run.compare"] == preset.compare
+    assert at.session_state["run.state.config"] == preset.config
+    assert at.session_state["run.state.models"] == preset.alongside
     assert at.query_params["model"] == preset.config.model  # the URL holds the run
 
 
@@ -69,15 +69,15 @@ def test_hostile_query_parameters_give_one_warning_and_defaults(page):
         assert name in text
     at.switch_page(PAGES[page]).run()
     assert not at.exception, at.exception
-    cfg = at.session_state["run.config"]
+    cfg = at.session_state["run.state.config"]
     assert cfg == RunConfig(seed=12)  # the good field is kept, bad ones at defaults
-    assert at.session_state["run.compare"] == ("gru",)
+    assert at.session_state["run.state.models"] == ("gru",)
 
 
 def test_partial_query_is_accepted_and_completed_in_the_url():
     at = _app({"model": "gru", "seq_len": "20"}, page="playground")
     assert not at.exception
-    assert at.session_state["run.config"] == RunConfig(model="gru", seq_len=20)
+    assert at.session_state["run.state.config"] == RunConfig(model="gru", seq_len=20)
     assert at.query_params["hidden_size"] == str(RunConfig().hidden_size)
 
 
@@ -118,7 +118,7 @@ def test_widget_changes_give_a_new_valid_config_and_url():
     at.selectbox(key="cfg.model").set_value("gru").run()
     at.number_input(key="cfg.seq_len").set_value(30).run()
     assert not at.exception
-    assert at.session_state["run.config"] == RunConfig(model="gru", seq_len=30)
+    assert at.session_state["run.state.config"] == RunConfig(model="gru", seq_len=30)
     assert at.query_params["model"] == "gru"
     assert at.query_params["seq_len"] == "30"
 
@@ -130,15 +130,15 @@ def test_an_over_budget_setting_is_explained_not_applied():
     at.number_input(key="cfg.seq_len").set_value(2000).run()
     assert not at.exception
     assert any("Not applied" in e.value for e in at.error)
-    assert at.session_state["run.config"].cost <= RunConfig().cost * 10**4
+    assert at.session_state["run.state.config"].cost <= RunConfig().cost * 10**4
 
 
 def test_welcome_demo_buttons_open_their_pages():
     at = _app()
     at.button(key="welcome.vanishing").click().run()
     assert not at.exception
-    assert at.session_state["run.config"] == PRESETS["vanishing"].config
-    assert at.session_state["run.compare"] == ("lstm",)
+    assert at.session_state["run.state.config"] == PRESETS["vanishing"].config
+    assert at.session_state["run.state.models"] == ("lstm",)
 
 
 @pytest.mark.parametrize(
@@ -326,7 +326,7 @@ def test_inside_a_cell_of_a_one_step_sequence():
     """T = 1 leaves one time step: no slider (its range would be empty), no exception."""
     at = _app({"task": "sine", "seq_len": "1", "hidden_size": "4"}, page="inside_cell")
     assert not at.exception, at.exception
-    assert at.session_state["run.config"].seq_len == 1
+    assert at.session_state["run.state.config"].seq_len == 1
     assert not [s for s in at.slider if s.key == "cell.t"]
     assert any("one time step" in c.value for c in at.caption)
     assert at.dataframe  # the step's table is there

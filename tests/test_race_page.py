@@ -191,7 +191,7 @@ def test_sweep_button_runs_the_sweep_as_a_background_job():
 
 def test_race_url_round_trips():
     cfg = RunConfig(task="adding", seq_len=30, param_budget=5_000, seed=3, tcn_levels=4)
-    query = race.query_for(cfg, ("tcn", "gru"))
+    query = race.to_query(cfg, ("tcn", "gru"))
     parsed, models, problems = race.parse_query(query)
     assert (parsed, models, problems) == (cfg, ("tcn", "gru"), [])
 
@@ -240,4 +240,4 @@ def test_any_race_link_gives_a_race_that_can_be_built(query):
     assert race.MIN_MODELS <= len(models) <= race.MAX_MODELS
     assert len(set(models)) == len(models)
     assert all(m in race.model_choices(cfg.task) for m in models)
-    assert race.parse_query(race.query_for(cfg, models))[:2] == (cfg, models)
+    assert race.parse_query(race.to_query(cfg, models))[:2] == (cfg, models)

@@ -14,39 +14,39 @@ import time
 import streamlit as st
 
 from rnn_core import viz
-from rnn_core.jobs import Job, JobBusyError
-from ui import session
+from rnn_core.jobs import Job, JobBusyError, JobState
+from ui.run_set import RunSet, any_active
+from ui.text import escape_markdown
 
 STEP_CHUNK = 10  # the Step button's steps
 _LOG = logging.getLogger(__name__)
 
 
-def _toggle(jobs=session.jobs) -> None:
-    job_map = jobs()
-    if session.any_active(job_map):
-        for job in job_map.values():
+def _toggle(runs: RunSet) -> None:
+    jobs = runs.jobs()
+    if any_active(jobs):
+        for job in jobs.values():
             job.pause()
     else:
-        for job in job_map.values():
+        for job in jobs.values():
             job.start()
 
 
-def _step(jobs=session.jobs) -> None:
-    for job in jobs().values():
+def _step(runs: RunSet) -> None:
+    for job in runs.jobs().values():
         job.request_steps(STEP_CHUNK)
 
 
-def run_controls(jobs=session.jobs, reset=session.reset_jobs, notes=None) -> None:
-    """Start/Pause, Step and Reset for every job of a run: by default the session's
-    run; the race page passes its own ``jobs``/``reset`` functions and ``notes``."""
-    job_map = jobs()
-    active = session.any_active(job_map)
+def run_controls(runs: RunSet) -> None:
+    """Start/Pause, Step and Reset for every job of a run set, and the notes on models
+    that could not train."""
+    active = runs.active()
     c1, c2, c3 = st.columns(3)
     c1.button(
         "Pause" if active else "Start",
         key="train_toggle",
         on_click=_toggle,
-        args=(jobs,),
+        args=(runs,),
         type="primary",
         icon=":material/pause:" if active else ":material/play_arrow:",
         width="stretch",
@@ -55,7 +55,7 @@ def run_controls(jobs=session.jobs, reset=session.reset_jobs, notes=None) -> Non
         f"Step ×{STEP_CHUNK}",
         key="train_step",
         on_click=_step,
-        args=(jobs,),
+        args=(runs,),
         icon=":material/skip_next:",
         width="stretch",
         help="Run 10 optimizer steps, then pause. Works before Start.",
@@ -63,20 +63,41 @@ def run_controls(jobs=session.jobs, reset=session.reset_jobs, notes=None) -> Non
     c3.button(
         "Reset",
         key="train_reset",
-        on_click=reset,
+        on_click=runs.reset,
         icon=":material/restart_alt:",
         width="stretch",
         help="Back to step 0 with the same seed.",
     )
-    for note in session.session_runs().notes if notes is None else notes:
-        st.info(session.escape_markdown(note))
+    for note in runs.notes():
+        st.info(escape_markdown(note))
+
+
+def rerun_when_stopped(key: str, active: bool) -> None:
+    """In a live fragment: rerun the whole page once the jobs it watches stopped by
+    themselves (a cap, the idle timer, divergence), so its buttons say Start again and
+    the fragment stops ticking. ``key`` remembers, per page, whether they were active."""
+    was = st.session_state.get(key)
+    st.session_state[key] = active
+    if was and not active:
+        st.rerun()
+
+
+def latest_snapshots_button(key: str) -> None:
+    """Animated figures are sent once so they can play; this reruns the page to send
+    the snapshots taken since."""
+    st.button(
+        "Show the latest snapshots",
+        key=key,
+        icon=":material/refresh:",
+        help="Animations load once so they can play; press to fetch newer snapshots.",
+    )
 
 
 def status_line(job: Job) -> None:
     """One plain sentence about the job; errors and divergence said plainly."""
-    if job.state == "idle":
+    if job.state == JobState.IDLE:
         text = "ready: press Start (or Step) to train."
-    elif job.state == "queued":
+    elif job.state == JobState.QUEUED:
         position = f" (position {job.queue_position})" if job.queue_position else ""
         text = (
             f"waiting for a free training slot{position}: this server trains a limited "
@@ -84,10 +105,9 @@ def status_line(job: Job) -> None:
         )
     else:
         text = job.reason or job.state
-    if job.state in ("diverged", "failed"):
+    if job.state in (JobState.DIVERGED, JobState.FAILED):
         st.error(
-            f"**{job.label} {job.state}.** {session.escape_markdown(text)} "
-            "Press **Reset** to start again.",
+            f"**{job.label} {job.state}.** {escape_markdown(text)} Press **Reset** to start again.",
             icon=":material/warning:",
         )
     else:
@@ -116,31 +136,33 @@ def steps_per_second(job: Job) -> str:
 
 
 def downloads(job: Job, key: str) -> None:
-    """The run's history as CSV and its configuration as JSON (exact, re-loadable)."""
+    """An expander with the run's history as CSV and its configuration as JSON (exact,
+    re-loadable)."""
     cfg = job.config
-    c1, c2 = st.columns(2)
-    c1.download_button(
-        "History (CSV)",
-        job.history.to_csv(index=False),
-        file_name=f"rnn-explorer-{cfg.model}-{cfg.task}-history.csv",
-        mime="text/csv",
-        key=f"{key}.csv",
-        icon=":material/download:",
-        on_click="ignore",
-    )
-    c2.download_button(
-        "Configuration (JSON)",
-        json.dumps(cfg.to_query(), indent=2),
-        file_name=f"rnn-explorer-{cfg.model}-{cfg.task}-config.json",
-        mime="application/json",
-        key=f"{key}.json",
-        icon=":material/download:",
-        on_click="ignore",
-    )
+    with st.expander("Download this run"):
+        c1, c2 = st.columns(2)
+        c1.download_button(
+            "History (CSV)",
+            job.history.to_csv(index=False),
+            file_name=f"rnn-explorer-{cfg.model}-{cfg.task}-history.csv",
+            mime="text/csv",
+            key=f"{key}.csv",
+            icon=":material/download:",
+            on_click="ignore",
+        )
+        c2.download_button(
+            "Configuration (JSON)",
+            json.dumps(cfg.to_query(), indent=2),
+            file_name=f"rnn-explorer-{cfg.model}-{cfg.task}-config.json",
+            mime="application/json",
+            key=f"{key}.json",
+            icon=":material/download:",
+            on_click="ignore",
+        )
 
 
 def answer_or_note(job: Job, question: str, **kwargs) -> tuple[object, tuple[str, str] | None]:
-    """(``job.ask(question, **kwargs)``, None), or (None, (kind, text)) saying why there is
+    """(``job.ask(question, **kwargs)``, None), or (None, (level, text)) saying why there is
     no answer: "info" when the run was too busy to answer in time, "warning" when the
     model's numbers overflowed (an outcome of training), "error" for anything else (then
     also logged in full, since it is a bug)."""
@@ -153,20 +175,20 @@ def answer_or_note(job: Job, question: str, **kwargs) -> tuple[object, tuple[str
             f"this view shows it at the next refresh.",
         )
     except ArithmeticError as exc:
-        return None, ("warning", f"{job.label}: {session.escape_markdown(str(exc))}.")
+        return None, ("warning", f"{job.label}: {escape_markdown(str(exc))}.")
     except Exception as exc:  # noqa: BLE001 - one view fails, the page and the run go on
         _LOG.exception("question %r to job %s failed", question, job.id)
         return None, (
             "error",
             f"Could not read the model for this view: "
-            f"{session.escape_markdown(str(exc) or type(exc).__name__)}",
+            f"{escape_markdown(str(exc) or type(exc).__name__)}",
         )
 
 
 def show_note(note: tuple[str, str] | None) -> None:
     if note is not None:
-        kind, text = note
-        getattr(st, kind)(text)
+        level, text = note
+        getattr(st, level)(text)
 
 
 def ask(job: Job, question: str, **kwargs):
@@ -195,17 +217,17 @@ def throttled(key: str, token, seconds: float, build):
     return cached[2]
 
 
-def live_jobs(jobs=session.jobs) -> dict[str, Job]:
-    """For a live fragment: the session's jobs (or ``jobs()``), marked seen (a page is
-    open, so the idle timer restarts), each with its status line. Main job first."""
-    job_map = jobs()
+def live_jobs(runs: RunSet) -> dict[str, Job]:
+    """For a live fragment: the run set's jobs, marked seen (a page is open, so the idle
+    timer restarts), each with its status line. Main job first."""
+    job_map = runs.jobs()
     for job in job_map.values():
         job.touch()
         status_line(job)
     return job_map
 
 
-def race_loss_figure(
+def loss_figure_with_alongside(
     job_map: dict[str, Job],
     frame,
     *,

@@ -1,4 +1,4 @@
-"""The CNN vs RNN race: its settings, its URL and its jobs, apart from the session's run.
+"""The CNN vs RNN race (``RACE``): its settings and its URL, apart from the session's run.
 
 A race is one RunConfig of shared settings (task, length, parameter budget, seed, ...;
 its ``model`` field is unused) and two to five models. Each model trains as its own job
@@ -9,22 +9,13 @@ settings); visiting the page does not touch the Playground's run, and back.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
-
-import streamlit as st
-
-from rnn_core import TASKS, ConfigError, RunConfig, Trainer
-from rnn_core.jobs import Job
-from rnn_core.models import MODEL_TITLES, MODELS
-from rnn_core.presets import RACE_PRESETS
-from ui import session
+from rnn_core import TASKS, ConfigError, RunConfig
+from rnn_core.models import MODELS
+from rnn_core.presets import RACE_PRESETS, RacePreset
+from ui.run_set import RunSet
 
 PAGE = "views/cnn_vs_rnn.py"
 URL_PATH = "cnn_vs_rnn"
-CONFIG_KEY = "race.state.config"
-MODELS_KEY = "race.state.models"
-WARNINGS_KEY = "race.state.url_warnings"
 
 # The tasks a race offers: the memory tasks it is about, two easy sequence tasks, and
 # the digits read as an image or a sequence. (char_lm's 97-symbol alphabet makes small
@@ -40,23 +31,6 @@ SNAPSHOT_BYTES = 4 * 2**20
 def model_choices(task: str) -> tuple[str, ...]:
     """Models that can race on ``task``: the 2-D CNN only where the input is an image."""
     return tuple(m for m in MODELS if m != "cnn2d" or TASKS[task].image_shape is not None)
-
-
-@dataclass
-class RaceRuns:
-    key: tuple | None = None  # (config, models) the jobs were built for
-    jobs: dict[str, Job] = field(default_factory=dict)  # model -> job, in race order
-    notes: list[str] = field(default_factory=list)  # models that could not race, and why
-    sweep_spec: Any = None  # the memory-horizon sweep shown (ui.sweep_panel)
-    sweep: Any = None
-    sweep_job: Job | None = None
-
-
-def race_runs() -> RaceRuns:
-    runs = session.session_runs()
-    if runs.race is None:
-        runs.race = RaceRuns()  # the session's jobs share its owner: a closed tab stops both
-    return runs.race
 
 
 # --------------------------------------------------------------------------- URL <-> state
@@ -91,12 +65,6 @@ def parse_query(query: dict) -> tuple[RunConfig, tuple[str, ...], list[str]]:
     """A race from URL parameters, leniently: every bad value is replaced by the default
     race's and named in the returned problems."""
     problems: list[str] = []
-    name = query.get("preset")
-    if name is not None:
-        if name in RACE_PRESETS:
-            preset = RACE_PRESETS[name]
-            return preset.config, preset.models, []
-        problems.append(f"preset: {str(name)[:30]!r} is not one of {', '.join(RACE_PRESETS)}.")
     values = {k: v for k, v in query.items() if k not in ("model", "models", "preset")}
     if values.get("task", DEFAULT.config.task) not in RACE_TASKS:
         problems.append(
@@ -138,90 +106,24 @@ def parse_query(query: dict) -> tuple[RunConfig, tuple[str, ...], list[str]]:
     return cfg, models, problems
 
 
-def init_from_url() -> None:
-    if CONFIG_KEY in st.session_state:
-        return
-    cfg, models, problems = parse_query(st.query_params.to_dict())
-    st.session_state[CONFIG_KEY] = cfg
-    st.session_state[MODELS_KEY] = models
-    st.session_state[WARNINGS_KEY] = problems
-
-
-def show_url_warnings() -> None:
-    session.show_url_warnings(WARNINGS_KEY)
-
-
-def config() -> RunConfig:
-    init_from_url()
-    return st.session_state[CONFIG_KEY]
-
-
-def models() -> tuple[str, ...]:
-    init_from_url()
-    return st.session_state[MODELS_KEY]
-
-
-def query_for(cfg: RunConfig, race_models: tuple[str, ...]) -> dict[str, str]:
+def to_query(cfg: RunConfig, models: tuple[str, ...]) -> dict[str, str]:
     query = {k: v for k, v in cfg.to_query().items() if k != "model"}
-    query["models"] = ",".join(race_models)
+    query["models"] = ",".join(models)
     return query
 
 
-def sync_url() -> None:
-    session.write_url(query_for(config(), models()))
+def _preset_settings(preset: RacePreset) -> tuple[RunConfig, tuple[str, ...], str]:
+    return preset.config, preset.models, PAGE
 
 
-def set_race(cfg: RunConfig, race_models: tuple[str, ...]) -> None:
-    st.session_state[CONFIG_KEY] = cfg
-    st.session_state[MODELS_KEY] = tuple(race_models)
-
-
-def go_to_preset(name: str) -> None:
-    preset = RACE_PRESETS[name]
-    set_race(preset.config, preset.models)
-    st.switch_page(PAGE, query_params=query_for(preset.config, preset.models))
-
-
-# --------------------------------------------------------------------------------- jobs
-def model_config(cfg: RunConfig, model: str) -> RunConfig:
-    """One racer's configuration (raises ConfigError when it cannot race here)."""
-    return cfg.replace(model=model)
-
-
-def _new_jobs(runs: RaceRuns, cfg: RunConfig, race_models: tuple[str, ...]) -> None:
-    manager, owner = session.job_manager(), session.session_runs().owner
-    runs.notes = []
-    for model in race_models:
-        try:
-            model_cfg = model_config(cfg, model)
-        except ConfigError as err:
-            runs.notes.append(f"{MODEL_TITLES[model]} does not race: {err}")
-            continue
-        trainer = Trainer(model_cfg, snapshot_bytes=SNAPSHOT_BYTES, light_probes=True)
-        runs.jobs[model] = manager.submit(trainer, owner=owner, label=MODEL_TITLES[model])
-
-
-def jobs() -> dict[str, Job]:
-    """The race's jobs for the current race settings, in race order."""
-    runs = race_runs()
-    key = (config(), models())
-    if runs.key != key:
-        for job in runs.jobs.values():
-            job.stop()
-        runs.jobs = {}
-        runs.key = key
-        _new_jobs(runs, *key)
-    return runs.jobs
-
-
-def reset_jobs() -> None:
-    runs = race_runs()
-    for job in runs.jobs.values():
-        job.stop()
-    runs.jobs = {}
-    _new_jobs(runs, config(), models())
-
-
-def notes() -> list[str]:
-    jobs()
-    return race_runs().notes
+RACE = RunSet(
+    name="race",
+    parse_query=parse_query,
+    to_query=to_query,
+    members=lambda cfg, models: models,
+    not_trained="{title} does not race: {error}",
+    presets=RACE_PRESETS,
+    preset_settings=_preset_settings,
+    snapshot_bytes=SNAPSHOT_BYTES,
+    light_probes=True,
+)

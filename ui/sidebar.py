@@ -11,10 +11,10 @@ import streamlit as st
 from rnn_core import CHOICES, LIMITS, TASKS, ConfigError, RunConfig
 from rnn_core.config import DEFAULT_LR, field_names
 from rnn_core.models import MODEL_TITLES, RECURRENT
-from ui import session
+from ui.run import MAX_ALONGSIDE, RUN
+from ui.text import escape_markdown
 
 PREFIX = "cfg."
-SYNCED = "cfg._synced"  # the (config, compare) the widgets currently show
 
 INIT_TITLES = {
     "default": "default (uniform)",
@@ -29,7 +29,7 @@ def _range(name: str) -> str:
     return f"{lo:g}–{hi:g}"
 
 
-def _push_to_widgets(cfg: RunConfig, models: tuple[str, ...]) -> None:
+def _push_to_widgets(cfg: RunConfig, alongside: tuple[str, ...]) -> None:
     """Make the widgets show ``cfg`` (after a preset, a URL or a reset)."""
     state = st.session_state
     for name in field_names():
@@ -38,8 +38,7 @@ def _push_to_widgets(cfg: RunConfig, models: tuple[str, ...]) -> None:
     state[PREFIX + "clip"] = cfg.clip if cfg.clip is not None else 1.0
     state[PREFIX + "use_scale"] = cfg.recurrent_scale is not None
     state[PREFIX + "recurrent_scale"] = cfg.recurrent_scale or 1.0
-    state[PREFIX + "compare"] = list(models)
-    state[SYNCED] = (cfg, models)
+    state[PREFIX + "alongside"] = list(alongside)
 
 
 def _number(label: str, name: str, step, fmt: str | None = None, **kw):
@@ -58,9 +57,7 @@ def _number(label: str, name: str, step, fmt: str | None = None, **kw):
 
 def config_sidebar() -> None:
     """Draw the settings; apply a valid change, explain an invalid one."""
-    cfg, models = session.config(), session.compare()
-    if st.session_state.get(SYNCED) != (cfg, models):
-        _push_to_widgets(cfg, models)
+    RUN.widgets_follow(_push_to_widgets)
     s = st.session_state
     with st.sidebar:
         st.header("Run settings")
@@ -116,8 +113,8 @@ def config_sidebar() -> None:
             "Train alongside (same task, data and seed)",
             [m for m in RECURRENT if m != s[PREFIX + "model"]],
             format_func=MODEL_TITLES.get,
-            key=PREFIX + "compare",
-            max_selections=3,
+            key=PREFIX + "alongside",
+            max_selections=MAX_ALONGSIDE,
         )
         try:
             new = RunConfig(
@@ -137,10 +134,7 @@ def config_sidebar() -> None:
                 seed=int(s[PREFIX + "seed"]),
             )
         except ConfigError as err:
-            st.error(f"Not applied: {session.escape_markdown(str(err))}")
+            st.error(f"Not applied: {escape_markdown(str(err))}")
             return
-        new_models = tuple(m for m in s[PREFIX + "compare"] if m != new.model)
-        if (new, new_models) != (cfg, models):
-            session.set_config(new, new_models)
-            s[SYNCED] = (new, new_models)
-            st.toast("Settings changed: the run was reset.", icon=":material/restart_alt:")
+        alongside = tuple(m for m in s[PREFIX + "alongside"] if m != new.model)
+        RUN.apply(new, alongside, "Settings changed: the run was reset.")

@@ -8,13 +8,16 @@ JobManager (so it waits for a slot like any run), with a progress bar.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import streamlit as st
 
 from rnn_core import TASKS, RunConfig, viz_compare
-from rnn_core.jobs import Job
+from rnn_core.jobs import Job, JobState
 from rnn_core.models import MODEL_TITLES
-from rnn_core.sweep import SWEEP_MODELS, SWEEP_TASKS, Sweep, SweepCache, default_spec
-from ui import controls, race, session
+from rnn_core.sweep import SWEEP_MODELS, SWEEP_TASKS, Sweep, SweepCache, SweepSpec, default_spec
+from ui import controls, session
+from ui.text import escape_markdown
 
 COPY_CHANCE = 0.125  # one of 8 digits
 
@@ -23,6 +26,15 @@ COPY_CHANCE = 0.125  # one of 8 digits
 def sweep_cache() -> SweepCache:
     """One per process; the directory comes from RNN_EXPLORER_SWEEP_DIR or the default."""
     return SweepCache()
+
+
+@dataclass
+class SweepOnScreen:
+    """The session's sweep: the spec on screen, its Sweep, and the job running it."""
+
+    spec: SweepSpec
+    sweep: Sweep
+    job: Job | None = None
 
 
 def spec_for(cfg: RunConfig, models: tuple[str, ...]):
@@ -42,36 +54,34 @@ def spec_for(cfg: RunConfig, models: tuple[str, ...]):
     )
 
 
-def _job_for(spec) -> tuple[Sweep, Job | None]:
-    """The session's sweep for ``spec``: a finished one from the cache, or a job."""
-    runs = race.race_runs()
-    if runs.sweep_spec != spec or (runs.sweep_job is None and not runs.sweep.finished):
+def _on_screen(spec: SweepSpec) -> SweepOnScreen:
+    """The session's sweep for ``spec``: a finished one from the cache, or one to run."""
+    runs = session.session_runs()
+    shown = runs.sweep
+    if shown is None or shown.spec != spec or (shown.job is None and not shown.sweep.finished):
         # A new spec, or one never run here that another visitor (or server process)
         # may have finished since: a fresh Sweep looks in the cache first.
-        if runs.sweep_job is not None:
-            runs.sweep_job.stop()
-        runs.sweep_spec, runs.sweep_job = spec, None
-        runs.sweep = Sweep(spec, sweep_cache())
-    return runs.sweep, runs.sweep_job
+        if shown is not None and shown.job is not None:
+            shown.job.stop()
+        shown = runs.sweep = SweepOnScreen(spec, Sweep(spec, sweep_cache()))
+    return shown
 
 
-def _run(spec) -> None:
-    runs = race.race_runs()
-    sweep, job = _job_for(spec)
-    if job is None or job.state == "stopped":
+def _run(spec: SweepSpec) -> None:
+    shown = _on_screen(spec)
+    if shown.job is None or shown.job.state == JobState.STOPPED:
         # (a job untouched for long is dropped by the manager; the Sweep keeps its
         # finished cells, so a new job resumes where it stopped)
-        job = session.job_manager().submit(
-            sweep, owner=session.session_runs().owner, label="Memory-horizon sweep"
+        shown.job = session.job_manager().submit(
+            shown.sweep, owner=session.session_runs().owner, label="Memory-horizon sweep"
         )
-        runs.sweep_job = job
-    job.start()
+    shown.job.start()
 
 
 def _pause() -> None:
-    job = race.race_runs().sweep_job
-    if job is not None:
-        job.pause()
+    shown = session.session_runs().sweep
+    if shown is not None and shown.job is not None:
+        shown.job.pause()
 
 
 def show(cfg: RunConfig, models: tuple[str, ...], colours: dict) -> None:
@@ -91,14 +101,15 @@ def show(cfg: RunConfig, models: tuple[str, ...], colours: dict) -> None:
         f"scored on 256 fresh sequences. Finished sweeps are kept on the server, so the "
         f"next visitor sees them at once."
     )
-    sweep, job = _job_for(spec)
+    job = _on_screen(spec).job
 
-    @st.fragment(run_every=1.0 if job is not None and job.state in ("running", "queued") else None)
+    @st.fragment(run_every=1.0 if job is not None and job.state.active else None)
     def live() -> None:
-        sweep_now, job_now = _job_for(spec)
+        shown = _on_screen(spec)
+        sweep_now, job_now = shown.sweep, shown.job
         if job_now is not None:
             job_now.touch()
-        active = job_now is not None and job_now.state in ("running", "queued")
+        active = job_now is not None and job_now.state.active
         if not sweep_now.finished:
             c1, c2 = st.columns(2)
             if active:
@@ -134,7 +145,7 @@ def show(cfg: RunConfig, models: tuple[str, ...], colours: dict) -> None:
             if job_now is not None:
                 controls.status_line(job_now)
         else:
-            st.caption(session.escape_markdown(sweep_now.message))
+            st.caption(escape_markdown(sweep_now.message))
         results = sweep_now.results
         if len(results):
             results["model"] = results["model"].map(MODEL_TITLES)
@@ -171,9 +182,6 @@ def show(cfg: RunConfig, models: tuple[str, ...], colours: dict) -> None:
             controls.chart(fig, "sweep.figure", how)
             with st.expander("Sweep results table"):
                 st.dataframe(results, hide_index=True, width="stretch", key="sweep.table")
-        was = st.session_state.get("sweep.was_active")
-        st.session_state["sweep.was_active"] = active
-        if was and not active:
-            st.rerun()  # finished or paused by itself: redraw the buttons, stop ticking
+        controls.rerun_when_stopped("sweep.was_active", active)
 
     live()

@@ -6,12 +6,13 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from rnn_core import LIMITS, TASKS, ConfigError, RunConfig, viz_compare
-from rnn_core.budget import tcn_levels
+from rnn_core import TASKS, viz_compare
 from rnn_core.models import MODEL_TITLES
 from rnn_core.presets import RACE_PRESETS
-from rnn_core.tcn import receptive_field
-from ui import controls, race, session, sweep_panel
+from ui import controls, sweep_panel
+from ui.race import RACE
+from ui.race_form import race_form
+from ui.run_set import any_active
 
 st.title("CNN vs RNN (and attention)")
 st.markdown(
@@ -36,116 +37,17 @@ for i, (name, preset) in enumerate(RACE_PRESETS.items()):
         icon=":material/flag:",
         width="stretch",
     ):
-        race.go_to_preset(name)
+        RACE.go_to_preset(name)
 
-# ----------------------------------------------------------------------------- settings
-SYNCED = "race._synced"
-
-
-def _push_to_widgets(cfg: RunConfig, models: tuple[str, ...]) -> None:
-    s = st.session_state
-    s["race.task"], s["race.seq_len"], s["race.models"] = cfg.task, cfg.seq_len, list(models)
-    s["race.budget"] = cfg.param_budget or 10_000
-    s["race.seed"], s["race.batch_size"] = cfg.seed, cfg.batch_size
-    s["race.tcn_kernel"], s["race.tcn_levels"] = cfg.tcn_kernel, cfg.tcn_levels or 0
-    s["race.attn_heads"], s["race.attn_layers"] = cfg.attn_heads, cfg.attn_layers
-    s[SYNCED] = (cfg, models)
-
-
-def _on_task_change() -> None:
-    # A new task: its own length range (digits are fixed-length) and suitable models.
-    s = st.session_state
-    task = TASKS[s["race.task"]]
-    low, high = task.min_seq_len, task.max_seq_len or int(LIMITS["seq_len"][1])
-    s["race.seq_len"] = min(max(int(s["race.seq_len"]), low), high)
-    s["race.models"] = [m for m in s["race.models"] if m in race.model_choices(task.name)]
-
-
-def settings() -> None:
-    cfg, models = race.config(), race.models()
-    if st.session_state.get(SYNCED) != (cfg, models):
-        _push_to_widgets(cfg, models)
-    s = st.session_state
-    with st.container(border=True):
-        c1, c2, c3 = st.columns([2, 1, 2])
-        c1.selectbox(
-            "Task",
-            race.RACE_TASKS,
-            format_func=lambda t: TASKS[t].title,
-            key="race.task",
-            on_change=_on_task_change,
-        )
-        task = TASKS[s["race.task"]]
-        high = task.max_seq_len or int(LIMITS["seq_len"][1])
-        c2.number_input(
-            f"Sequence length T ({task.min_seq_len}–{high})",
-            min_value=task.min_seq_len,
-            max_value=high,
-            step=10,
-            key="race.seq_len",
-            disabled=task.min_seq_len == high,
-        )
-        c3.slider(
-            "Parameter budget (each model)",
-            1_000,
-            50_000,
-            step=500,
-            key="race.budget",
-            help="Each model's width is chosen so its parameter count is within 10% "
-            "of this (Bai et al. compared models at equal size).",
-        )
-        st.multiselect(
-            f"Models ({race.MIN_MODELS} to {race.MAX_MODELS})",
-            race.model_choices(task.name),
-            format_func=MODEL_TITLES.get,
-            key="race.models",
-            max_selections=race.MAX_MODELS,
-        )
-        with st.expander("More settings"):
-            a1, a2, a3 = st.columns(3)
-            a1.number_input("TCN kernel size (2–8)", 2, 8, key="race.tcn_kernel")
-            a2.number_input(
-                "TCN levels (0 = enough to cover the sequence)", 0, 10, key="race.tcn_levels"
-            )
-            a3.number_input("Seed", 0, int(LIMITS["seed"][1]), key="race.seed")
-            b1, b2, b3 = st.columns(3)
-            b1.number_input("Attention heads (1–4)", 1, 4, key="race.attn_heads")
-            b2.number_input("Attention layers (1–2)", 1, 2, key="race.attn_layers")
-            b3.number_input("Batch size (1–256)", 1, 256, key="race.batch_size")
-    chosen = tuple(s["race.models"])
-    if len(chosen) < race.MIN_MODELS:
-        st.warning(f"Pick at least {race.MIN_MODELS} models; the race on screen is unchanged.")
-        return
-    try:
-        new = cfg.replace(
-            task=task.name,
-            seq_len=int(s["race.seq_len"]),
-            param_budget=int(s["race.budget"]),
-            seed=int(s["race.seed"]),
-            batch_size=int(s["race.batch_size"]),
-            tcn_kernel=int(s["race.tcn_kernel"]),
-            tcn_levels=int(s["race.tcn_levels"]) or None,
-            attn_heads=int(s["race.attn_heads"]),
-            attn_layers=int(s["race.attn_layers"]),
-        )
-    except ConfigError as err:
-        st.error(f"Not applied: {session.escape_markdown(str(err))}")
-        return
-    if (new, chosen) != (cfg, models):
-        race.set_race(new, chosen)
-        s[SYNCED] = (new, chosen)
-        st.toast("Race settings changed: the race was reset.", icon=":material/restart_alt:")
-
-
-settings()
-race.sync_url()
-cfg, task = race.config(), TASKS[race.config().task]
-colours = viz_compare.model_colours([MODEL_TITLES[m] for m in race.models()])
+race_form()
+RACE.sync_url()
+cfg, task = RACE.config(), TASKS[RACE.config().task]
+colours = viz_compare.model_colours([MODEL_TITLES[m] for m in RACE.models()])
 
 with st.expander("About this task", expanded=False):
     st.markdown(task.description)
-controls.run_controls(jobs=race.jobs, reset=race.reset_jobs, notes=race.notes())
-if not race.jobs():
+controls.run_controls(RACE)
+if not RACE.jobs():
     st.error(
         "No model of this race can train with these settings (see above). Change the "
         "settings or pick a preset."
@@ -178,9 +80,9 @@ def race_table(job_map, frames) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-@st.fragment(run_every=0.5 if session.any_active(race.jobs()) else None)
+@st.fragment(run_every=0.5 if RACE.active() else None)
 def live() -> None:
-    job_map = controls.live_jobs(race.jobs)
+    job_map = controls.live_jobs(RACE)
     frames = {model: job.history for model, job in job_map.items()}
     st.dataframe(race_table(job_map, frames), hide_index=True, width="stretch", key="race.table")
     baseline = next(iter(job_map.values())).baseline_loss
@@ -249,11 +151,7 @@ def live() -> None:
             "those inputs barely matter to it.",
         )
 
-    active = session.any_active(job_map)
-    if st.session_state.get("race.was_active") and not active:
-        st.session_state["race.was_active"] = False
-        st.rerun()  # the race stopped by itself: refresh the buttons
-    st.session_state["race.was_active"] = active
+    controls.rerun_when_stopped("race.was_active", any_active(job_map))
 
 
 live()
@@ -265,10 +163,11 @@ def _dilations(levels: int) -> str:
     return ", ".join(shown) if levels <= 4 else f"{', '.join(shown[:3])}, …, {shown[-1]}"
 
 
-if "tcn" in race.models():
+tcn_job = RACE.jobs().get("tcn")
+if tcn_job is not None:
     st.subheader("The TCN's receptive field")
-    levels = tcn_levels(cfg, task)
-    field = receptive_field(cfg.tcn_kernel, levels)
+    levels = len(tcn_job.shape.kwargs["channels"])
+    field = tcn_job.shape.receptive_field
     need = task.memory_span(cfg.seq_len)
     total = task.total_len(cfg.seq_len)
     st.markdown(
@@ -297,16 +196,11 @@ if "tcn" in race.models():
     )
 
 # ----------------------------------------------------------------------- attention maps
-attention_job = race.jobs().get("transformer")
+attention_job = RACE.jobs().get("transformer")
 if attention_job is not None:
     st.subheader("Attention maps over training")
     snaps = [s for s in attention_job.snapshots if s.attention is not None]
-    st.button(
-        "Show the latest snapshots",
-        key="race.attention_refresh",
-        icon=":material/refresh:",
-        help="Animations load once so they can play; press to fetch newer snapshots.",
-    )
+    controls.latest_snapshots_button("race.attention_refresh")
     if not snaps:
         st.info("No snapshots yet: start the race, then press *Show the latest snapshots*.")
     else:
@@ -342,7 +236,7 @@ if attention_job is not None:
         )
 
 # ------------------------------------------------------------------ memory-horizon sweep
-sweep_panel.show(cfg, race.models(), colours)
+sweep_panel.show(cfg, RACE.models(), colours)
 
 # ------------------------------------------------------------------------- image demo
 st.subheader("An image or a sequence?")

@@ -6,12 +6,14 @@ import streamlit as st
 from rnn_core import TASKS, viz
 from rnn_core.models import MODEL_TITLES
 from rnn_core.probes import CARRY_GATES, carry_products
-from ui import controls, session
+from ui import controls
+from ui.run import RUN
+from ui.run_set import run_label
 
-cfg = session.config()
+cfg = RUN.config()
 task = TASKS[cfg.task]
-job_map = session.jobs()
-job = session.main_job()
+job_map = RUN.jobs()
+job = RUN.main_job()
 
 st.title("Gradients through time")
 st.markdown(
@@ -21,7 +23,7 @@ st.markdown(
     f"(T = {cfg.seq_len}). A curve that falls steeply to the left is a vanishing "
     f"gradient: early inputs cannot be learned from."
 )
-controls.run_controls()
+controls.run_controls(RUN)
 
 st.markdown("**One click away:**")
 fix1, fix2, fix3 = st.columns(3)
@@ -58,16 +60,16 @@ for col, (key, (label, change, about)) in zip((fix1, fix2, fix3), FIXES.items(),
         + about,
         disabled=all(getattr(cfg, k) == v for k, v in change.items()),
     ):
-        session.set_config(cfg.replace(**change))
+        RUN.set(cfg.replace(**change))
         st.rerun()
 
 
-@st.fragment(run_every=0.5 if session.any_active(job_map) else None)
+@st.fragment(run_every=0.5 if RUN.active() else None)
 def live() -> None:
-    current = controls.live_jobs()
+    current = controls.live_jobs(RUN)
     main = next(iter(current.values()))
     frame = main.history
-    fig = controls.race_loss_figure(current, frame, smooth=0.6, title="Loss of every run")
+    fig = controls.loss_figure_with_alongside(current, frame, smooth=0.6, title="Loss of every run")
     controls.chart(
         fig,
         "grad.loss",
@@ -94,12 +96,7 @@ def live() -> None:
 
 
 live()
-st.button(
-    "Show the latest snapshots",
-    key="grad.refresh",
-    icon=":material/refresh:",
-    help="Animations load once so they can play; press to fetch newer snapshots.",
-)
+controls.latest_snapshots_button("grad.refresh")
 
 snaps = job.snapshots
 if not snaps:
@@ -244,13 +241,11 @@ for j in job_map.values():
     if j_snaps:
         last = j_snaps[-1]
         runs[f"{j.label} (now, step {last.step})"] = last.grad_norm if whole else last.connectivity
-earlier = [r for r in session.session_runs().previous if r.comparable(cfg)]
+earlier = [r for r in RUN.previous() if r.comparable(cfg)]
 for record in earlier:
     values = record.grad_norm if whole else record.connectivity
     if values is not None:
-        runs.setdefault(
-            f"{session.run_label(record.config, cfg)}, earlier (step {record.steps})", values
-        )
+        runs.setdefault(f"{run_label(record.config, cfg)}, earlier (step {record.steps})", values)
 if len(runs) > 1:
     over = viz.overlay_grad_norms(
         runs, label=label, title=f"Runs of this session on {task.title}, T = {cfg.seq_len}"
@@ -268,5 +263,4 @@ else:
         "side by side here (runs on the same task and length are overlaid)."
     )
 
-with st.expander("Download this run"):
-    controls.downloads(job, "grad.download")
+controls.downloads(job, "grad.download")

@@ -6,9 +6,10 @@ import streamlit as st
 from rnn_core import text_units, viz
 from rnn_core.models import MODEL_TITLES
 from rnn_core.probes import carrier_units
-from ui import controls, session
+from ui import controls
+from ui.run import RUN
 
-cfg, task, job = session.page_run()
+cfg, task, job = RUN.page_run()
 
 st.title("Hidden states")
 st.markdown(
@@ -16,14 +17,9 @@ st.markdown(
     "the state it carries from step to step, on fixed probe sequences, at every "
     "snapshot taken during training."
 )
-controls.run_controls()
+controls.run_controls(RUN)
 controls.status_line(job)
-st.button(
-    "Show the latest snapshots",
-    key="hidden.refresh",
-    icon=":material/refresh:",
-    help="Animations load once so they can play; press to fetch newer snapshots.",
-)
+controls.latest_snapshots_button("hidden.refresh")
 
 snaps = job.snapshots
 if not snaps:
@@ -251,5 +247,4 @@ if task.name == "char_lm":
             f"held-out text."
         )
 
-with st.expander("Download this run"):
-    controls.downloads(job, "hidden.download")
+controls.downloads(job, "hidden.download")

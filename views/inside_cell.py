@@ -5,18 +5,19 @@ import streamlit as st
 
 from rnn_core.cell_math import step_breakdown
 from rnn_core.models import MODEL_TITLES
-from ui import controls, session
+from ui import controls
+from ui.run import RUN
 
 SHOWN_UNITS = 8
 
-cfg, task, job = session.page_run()
+cfg, task, job = RUN.page_run()
 
 st.title("Inside a cell")
 st.markdown(
     f"The **{MODEL_TITLES[cfg.model]}**'s equations at one time step of a probe "
     "sequence, with the trained model's actual numbers."
 )
-controls.run_controls()
+controls.run_controls(RUN)
 if cfg.hidden_size > SHOWN_UNITS:
     st.caption(
         f"Showing units 0–{SHOWN_UNITS - 1} of {cfg.hidden_size}; a hidden size of "
@@ -89,5 +90,4 @@ st.caption(
     f"model's own h_t to within {breakdown.max_error:.1e}."
 )
 
-with st.expander("Download this run"):
-    controls.downloads(job, "cell.download")
+controls.downloads(job, "cell.download")

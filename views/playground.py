@@ -5,8 +5,10 @@ import streamlit as st
 from rnn_core import TASKS, viz
 from rnn_core.models import MODEL_TITLES
 from ui import controls, session
+from ui.run import RUN
+from ui.run_set import any_active
 
-cfg = session.config()
+cfg = RUN.config()
 task = TASKS[cfg.task]
 manager = session.job_manager()
 
@@ -17,7 +19,7 @@ st.markdown(
 )
 with st.expander("About this task", expanded=False):
     st.markdown(task.description)
-controls.run_controls()
+controls.run_controls(RUN)
 
 opt1, opt2, opt3 = st.columns([1, 2, 2])
 log_y = opt1.toggle("Log scale", key="play.log_y")
@@ -43,9 +45,9 @@ if task.name == "char_lm":
     )
 
 
-@st.fragment(run_every=0.5 if session.any_active(session.jobs()) else None)
+@st.fragment(run_every=0.5 if RUN.active() else None)
 def live() -> None:
-    job_map = controls.live_jobs()
+    job_map = controls.live_jobs(RUN)
     main = next(iter(job_map.values()))
     frame = main.history
     steps = main.steps_done
@@ -64,7 +66,7 @@ def live() -> None:
         min(1.0, steps / cap), text=f"{steps:,} of {cap:,} steps (this server's cap per run)"
     )
 
-    fig = controls.race_loss_figure(
+    fig = controls.loss_figure_with_alongside(
         job_map, frame, smooth=smooth, log_y=log_y, with_test=True, title="Training loss"
     )
     held_out = (
@@ -128,13 +130,8 @@ def live() -> None:
             )
             st.code("def " + text, language=None)
 
-    active = session.any_active(job_map)
-    if st.session_state.get("play.was_active") and not active:
-        st.session_state["play.was_active"] = False
-        st.rerun()  # the run stopped by itself (cap, idle, divergence): refresh the buttons
-    st.session_state["play.was_active"] = active
+    controls.rerun_when_stopped("play.was_active", any_active(job_map))
 
 
 live()
-with st.expander("Download this run"):
-    controls.downloads(session.main_job(), "play.download")
+controls.downloads(RUN.main_job(), "play.download")

@@ -3,7 +3,8 @@
 import streamlit as st
 
 from rnn_core.presets import PRESETS, RACE_PRESETS
-from ui import race, session
+from ui.race import RACE
+from ui.run import RUN
 
 st.title("RNN Explorer")
 st.markdown(
@@ -63,7 +64,8 @@ for heading, text, preset_names in SECTIONS:
     st.markdown(text)
     cols = st.columns(len(preset_names))
     for col, name in zip(cols, preset_names, strict=True):
-        preset = PRESETS.get(name) or RACE_PRESETS[name]
+        runs = RUN if name in PRESETS else RACE
+        preset = runs.presets[name]
         if col.button(
             preset.title,
             key=f"welcome.{name}",
@@ -72,10 +74,7 @@ for heading, text, preset_names in SECTIONS:
             help=preset.blurb,
             width="stretch",
         ):
-            if name in PRESETS:
-                session.go_to_preset(name)
-            else:
-                race.go_to_preset(name)
+            runs.go_to_preset(name)
 
 st.divider()
 st.caption(
