@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from rnn_core import RunConfig, Trainer
-from rnn_core.jobs import JobManager
+from rnn_core.jobs import JobManager, JobState, RunTrainer, Steppable
 from rnn_core.train import history_digest
 
 SMALL = RunConfig(hidden_size=8, batch_size=8, seq_len=12)
@@ -333,3 +333,45 @@ def test_many_owners_at_once(make_manager):
         assert job.wait_paused(20)
         assert job.state == "paused" and job.steps_done == 40
     assert most[0] == 2  # both slots were used, never more
+
+
+# ------------------------------------------------------------- the interface it drives
+class _Counter:
+    """The least a JobManager can drive: steps, a count, a status and a message."""
+
+    def __init__(self, total: int):
+        self.total, self.steps_done, self.status, self.message = total, 0, "ok", ""
+
+    def step(self, n: int = 1) -> int:
+        done = min(n, self.total - self.steps_done)
+        self.steps_done += done
+        if self.steps_done == self.total:
+            self.status, self.message = "finished", "Counted to the end."
+        return done
+
+
+def test_a_trainer_offers_the_run_interface_and_a_counter_only_the_driven_one():
+    trainer = Trainer(SMALL)
+    assert isinstance(trainer, RunTrainer) and isinstance(trainer, Steppable)
+    counter = _Counter(5)
+    assert isinstance(counter, Steppable) and not isinstance(counter, RunTrainer)
+    assert not isinstance(object(), Steppable)
+
+
+def test_the_manager_drives_anything_steppable_to_its_end(make_manager):
+    manager = make_manager(max_running=1)
+    job = manager.submit(_Counter(37), owner="a", label="counter")
+    job.start()
+    assert wait_until(lambda: job.state == JobState.FINISHED)
+    assert job.steps_done == 37 and job.reason == "Counted to the end."
+
+
+def test_job_states_read_as_their_names(make_manager):
+    # Captions print a job's state and browser tests read it from the page.
+    job = make_manager().submit(Trainer(SMALL), owner="a")
+    assert job.state == "idle" and f"{job.state}" == "idle"
+    assert not job.state.active
+    job.start()
+    assert job.state in ("running", "queued") and job.state.active
+    job.pause()
+    assert wait_until(lambda: job.state == "paused") and not job.state.active
