@@ -2,7 +2,8 @@
 
 Playground, Hidden states, Gradients and Inside a cell all show this run (``RUN``); the
 sidebar (ui.sidebar) edits it. Its URL is the main cell's RunConfig plus
-``compare=gru,lstm``, the cells trained alongside on the same task, data and seed.
+``compare=gru,lstm``, the cells trained alongside on the same task, data and seed (the
+URL keeps the short name that links already carry; in the code they are "alongside").
 """
 
 from __future__ import annotations

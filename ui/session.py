@@ -35,8 +35,9 @@ def job_manager() -> JobManager:
     # threads per job made two jobs on two cores slower than one after the other.
     torch.set_num_threads(1)
     manager = JobManager(
-        # 4: a race of up to four models trains side by side by default; on 2 cores each
-        # then runs at about half speed, and further runs queue (set it to suit the host).
+        # 4: a run and three cells trained alongside it (or four models of a race) train
+        # at once; on 2 cores each then runs at about half speed, and further runs queue
+        # (set it to suit the host).
         max_running=max(1, int(_env("RNN_EXPLORER_MAX_JOBS", 4))),
         step_cap=max(10, int(_env("RNN_EXPLORER_STEP_CAP", 5000))),
         idle_timeout=max(5.0, _env("RNN_EXPLORER_IDLE_SECONDS", 120)),
