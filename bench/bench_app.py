@@ -5,7 +5,7 @@ Starts its own `streamlit run app.py` and Debian's chromium. Medians over rounds
 app-vs-Trainer ratio is measured side by side (rounds interleaved). Not a test:
 `python3 bench/bench_app.py`.
 
-Targets (issue 3): steps/s inside the app >= 0.8x the Trainer alone; charts refresh at
+Targets: steps/s inside the app >= 0.8x the Trainer alone; charts refresh at
 least twice a second while training; a 50-frame x 64-unit x 200-step heatmap < 1.5 MB.
 """
 

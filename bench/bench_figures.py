@@ -1,8 +1,9 @@
 """Payload and build time of an animated heatmap: uint8 codes vs float32 vs float64.
 
-50 training snapshots x 64 hidden units x 200 time steps of random activations, the
-case the GUIDE sizes. Prints JSON bytes (what st.plotly_chart sends) and build time,
-with ratios against the quantized figure. Not a test: `python3 bench/bench_figures.py`.
+50 training snapshots x 64 hidden units x 200 time steps of random activations (an LSTM
+with 64 units at T=200 keeps about that many snapshots within its budget). Prints JSON
+bytes (what st.plotly_chart sends) and build time, with ratios against the quantized
+figure. Not a test: `python3 bench/bench_figures.py`.
 
 The float variants are built with plain plotly (no column thinning), so the numbers
 compare encodings; ``animated_heatmap(quantize=False)`` would thin them to fit.

@@ -3,7 +3,7 @@
 Prints ratios measured side by side in one run (rounds interleaved, medians), so a
 busy machine slows both sides alike. Not a test: run `python3 bench/bench_trainer.py`.
 
-Targets (issue 2): Trainer >= 0.8x the bare loop's steps/s at T=100 and T=500 (hidden
+Targets: Trainer >= 0.8x the bare loop's steps/s at T=100 and T=500 (hidden
 64, batch 64, default probe cadence); one probe() <= 3x one fused training step; probe
 time at T=500 / T=100 <= 6.
 """
