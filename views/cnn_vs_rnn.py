@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from rnn_core import LIMITS, TASKS, ConfigError, RunConfig, viz_compare
+from rnn_core import LIMITS, TASKS, ConfigError, RunConfig, viz
 from rnn_core.budget import tcn_levels
 from rnn_core.models import MODEL_TITLES
 from rnn_core.presets import RACE_PRESETS
@@ -140,7 +140,7 @@ def settings() -> None:
 settings()
 race.sync_url()
 cfg, task = race.config(), TASKS[race.config().task]
-colours = viz_compare.model_colours([MODEL_TITLES[m] for m in race.models()])
+colours = viz.model_colours([MODEL_TITLES[m] for m in race.models()])
 
 with st.expander("About this task", expanded=False):
     st.markdown(task.description)
@@ -212,7 +212,7 @@ def live() -> None:
         }
         with column:
             controls.chart(
-                viz_compare.race_figure(
+                viz.race_figure(
                     curves,
                     baseline,
                     x_title=x_title,
@@ -232,7 +232,7 @@ def live() -> None:
             "race.saliency_cache",
             token,
             2.0,
-            lambda: viz_compare.saliency_figure(
+            lambda: viz.saliency_figure(
                 {label: snap.saliency[0] for label, snap in latest.items()},
                 scored_steps=task.scored_steps(cfg.seq_len),
                 colours=colours,
@@ -284,7 +284,7 @@ if "tcn" in race.models():
             icon=":material/visibility_off:",
         )
     controls.chart(
-        viz_compare.receptive_field_figure(
+        viz.receptive_field_figure(
             total,
             field,
             need,
@@ -326,7 +326,7 @@ if attention_job is not None:
             key="race.attn_head",
             format_func=lambda i: f"head {i + 1}",
         )
-        fig = viz_compare.attention_figure(
+        fig = viz.attention_figure(
             [np.asarray(s.attention[layer, head], dtype=np.float32) for s in snaps],
             [s.step for s in snaps],
             stride=snaps[-1].attention_stride,
@@ -359,7 +359,7 @@ digits = TASKS["digits_rows"]
 images, labels = digits.images("test")
 pick = st.slider("Example digit", 0, len(images) - 1, 0, key="race.digit")
 controls.chart(
-    viz_compare.digit_readings_figure(images[pick], int(labels[pick])),
+    viz.digit_readings_figure(images[pick], int(labels[pick])),
     "race.digit_readings",
     "dark is ink. Left: the image the CNN gets. Right: the same pixels as a "
     "sequence of rows, time running left to right. Bottom: one pixel per step.",
