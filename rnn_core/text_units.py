@@ -2,33 +2,16 @@
 
 Karpathy, Johnson & Fei-Fei (2015) found single LSTM cells that follow quotes,
 line length or bracket depth in source code. Here: per-character features of a
-Python text, a ranking of hidden units by correlation with them, and an HTML
-rendering of one unit's activation over the text. Numpy only (no plotly, no torch),
-so the diverging colour ramp is defined here and ``viz`` re-exports it.
+Python text, a ranking of hidden units by correlation with them, and the record of
+which units track which feature (``UnitTracking``). Numpy only (no plotly, no torch);
+the text coloured by one unit's activation is drawn by ``viz.activation_text``.
 """
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 
 import numpy as np
-
-# ColorBrewer RdBu (11 classes) reversed: negative blue, zero white, positive red.
-# The same stops as plotly's "RdBu_r"; ``viz.DIVERGING`` is built from this tuple.
-DIVERGING_RGB: tuple[tuple[int, int, int], ...] = (
-    (5, 48, 97),
-    (33, 102, 172),
-    (67, 147, 195),
-    (146, 197, 222),
-    (209, 229, 240),
-    (247, 247, 247),
-    (253, 219, 199),
-    (244, 165, 130),
-    (214, 96, 77),
-    (178, 24, 43),
-    (103, 0, 31),
-)
 
 FEATURES = ("inside quotes", "position in line", "indentation", "inside brackets")
 _OPEN, _CLOSE = "([{", ")]}"
@@ -176,43 +159,3 @@ class UnitTracking:
     @property
     def trained_best(self) -> dict[str, tuple[int, float]]:
         return best_per_feature(self.ranking)
-
-
-def diverging_rgb(values: np.ndarray, vmin: float = -1.0, vmax: float = 1.0) -> np.ndarray:
-    """(N, 3) uint8 colours of values on the diverging ramp, linear over [vmin, vmax]."""
-    ramp = np.array(DIVERGING_RGB, dtype=np.float64)
-    pos = (np.asarray(values, dtype=np.float64) - vmin) / max(vmax - vmin, 1e-12)
-    pos = np.clip(np.nan_to_num(pos, nan=0.5), 0.0, 1.0) * (len(ramp) - 1)
-    lo = np.minimum(pos.astype(np.int64), len(ramp) - 2)
-    frac = (pos - lo)[..., None]
-    return np.rint(ramp[lo] * (1 - frac) + ramp[lo + 1] * frac).astype(np.uint8)
-
-
-def activation_html(text: str, values, *, vmin: float = -1.0, vmax: float = 1.0) -> str:
-    """The text, each character on a background coloured by its value (HTML string).
-
-    Monospace with ``white-space: pre`` so indentation and newlines survive; each
-    character is HTML-escaped and carries its value as a tooltip. Non-finite values
-    get no background.
-    """
-    values = np.asarray(values, dtype=np.float64).reshape(-1)
-    if values.shape[0] != len(text):
-        raise ValueError(f"{len(text)} characters but {values.shape[0]} values")
-    colours = diverging_rgb(values, vmin, vmax)
-    # Relative luminance decides the text colour, so the darkest blue/red stay readable.
-    luma = colours @ np.array([0.2126, 0.7152, 0.0722])
-    parts = []
-    for c, v, rgb, y in zip(text, values, colours, luma, strict=True):
-        char = html.escape(c, quote=True)
-        if not np.isfinite(v):
-            parts.append(f'<span title="{v}">{char}</span>')
-            continue
-        fg = "#000" if y > 140 else "#fff"
-        parts.append(
-            f'<span title="{v:.3f}" style="background:rgb({rgb[0]},{rgb[1]},'
-            f'{rgb[2]});color:{fg}">{char}</span>'
-        )
-    return (
-        '<pre style="font-family:ui-monospace,Menlo,Consolas,monospace;'
-        'white-space:pre;line-height:1.35;overflow-x:auto;margin:0">' + "".join(parts) + "</pre>"
-    )

@@ -1,4 +1,5 @@
-"""Figure builders and text units, tested on the figures' data (not screenshots)."""
+"""Figure builders (the rnn_core.viz package), the statistics they draw and text units,
+tested on the figures' data (not screenshots). The race page's figures: test_viz_race.py."""
 
 import ast
 import json
@@ -6,13 +7,20 @@ import math
 from pathlib import Path
 
 import numpy as np
+import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 
 from rnn_core import TASKS, RunConfig, Trainer, viz
-from rnn_core.text_units import activation_html, rank_units, text_features
+from rnn_core.state_stats import pca_project, saturation_fractions
+from rnn_core.text_units import rank_units, text_features
+from rnn_core.viz import activation_text, gradients, look, race, sequence, states, training
+from rnn_core.viz.encoding import quantize_codes
 
 ROOT = Path(__file__).resolve().parents[1]
+VIZ_MODULES = sorted(
+    p.relative_to(ROOT / "rnn_core").as_posix() for p in (ROOT / "rnn_core" / "viz").glob("*.py")
+)
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +43,51 @@ def slider_labels(fig):
     return [s.label for s in fig.layout.sliders[0].steps]
 
 
+def assert_template_free_look(fig):
+    """The "plotly_white" look set on the figure's own layout, property by property:
+    ``look.style_figure`` assigns no template (that costs 12-17 ms a figure), so the
+    backgrounds, font and grid must be on the layout itself."""
+    layout = fig.layout
+    assert layout.paper_bgcolor == "white" and layout.plot_bgcolor == "white"
+    assert layout.font.size >= 14 and layout.font.color == "#2a3f5f"
+    axes = [layout[name] for name in layout if name.startswith(("xaxis", "yaxis"))]
+    assert axes and all(axis.gridcolor == look.GRID for axis in axes)
+
+
 # ------------------------------------------------------------------------- boundaries
-@pytest.mark.parametrize("module", ["viz.py", "text_units.py"])
+def test_the_viz_package_is_found():
+    # the checks below run once per module found: an empty glob would check nothing
+    assert {"viz/__init__.py", "viz/look.py", "viz/encoding.py", "viz/race.py"} <= set(VIZ_MODULES)
+
+
+def _imports(module):
+    """(module, name) of every ``from X import name`` in rnn_core/<module>, and X of every
+    ``import X``."""
+    tree = ast.parse((ROOT / "rnn_core" / module).read_text())
+    names = [
+        (node.module, alias.name)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module
+        for alias in node.names
+    ]
+    modules = [
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    ]
+    return names, modules
+
+
+@pytest.mark.parametrize("module", [*VIZ_MODULES, "state_stats.py", "text_units.py"])
+def test_no_underscore_names_from_other_modules(module):
+    names, modules = _imports(module)
+    private = [f"{m}.{n}" for m, n in names if n.startswith("_") and m != "__future__"]
+    private += [m for m in modules if any(part.startswith("_") for part in m.split("."))]
+    assert not private
+
+
+@pytest.mark.parametrize("module", [*VIZ_MODULES, "state_stats.py", "text_units.py"])
 def test_no_streamlit_or_torch_import(module):
     tree = ast.parse((ROOT / "rnn_core" / module).read_text())
     imported = {
@@ -52,7 +103,20 @@ def test_no_streamlit_or_torch_import(module):
     }
     assert not imported & {"streamlit", "torch"}
     if module == "text_units.py":
-        assert imported <= {"__future__", "dataclasses", "html", "numpy"}
+        assert imported <= {"__future__", "dataclasses", "numpy"}
+    if module == "state_stats.py":
+        assert imported <= {"__future__", "numpy"}
+
+
+def test_every_figure_builder_is_reachable_as_viz_name():
+    for module in (training, sequence, states, gradients, race, activation_text):
+        for name, fn in vars(module).items():
+            if name.startswith("_") or getattr(fn, "__module__", None) != module.__name__:
+                continue
+            # builders return a Figure (or, for activation_text, the HTML string)
+            if getattr(fn, "__annotations__", {}).get("return") in ("go.Figure", "str"):
+                assert getattr(viz, name) is fn, name
+    assert all(hasattr(viz, name) for name in viz.__all__)
 
 
 def test_colour_constants():
@@ -65,6 +129,43 @@ def test_colour_constants():
     assert viz.PALETTE[:3] == ["#0072B2", "#D55E00", "#009E73"]
 
 
+def test_the_look_check_fails_without_the_look():
+    # a bare figure, and one that has plotly_white only as a template, are both unstyled
+    for unstyled in (go.Figure(), go.Figure(layout={"template": "plotly_white"})):
+        with pytest.raises(AssertionError):
+            assert_template_free_look(unstyled)
+
+
+_T = np.arange(6)
+BUILDERS = {
+    "loss": lambda: viz.loss_figure(_T, np.ones(6), 0.5),
+    "sequence": lambda: viz.sequence_figure(
+        np.ones((6, 1)),
+        np.ones((6, 1)),
+        np.ones((6, 1)),
+        target_type="regression",
+        scored_steps=slice(0, 6),
+    ),
+    "heatmap": lambda: viz.animated_heatmap(
+        [np.zeros((2, 6))], [0], zmin=-1, zmax=1, colorscale=viz.DIVERGING, title="h"
+    ),
+    "bars": lambda: viz.time_step_bars(np.zeros((6, 3))),
+    "saturation": lambda: viz.saturation_figure({"forget": np.full((6, 3), 0.5)}),
+    "pca": lambda: viz.pca_trajectory(np.outer(_T, [1.0, 2.0])),
+    "grad norms": lambda: viz.grad_norm_figure([np.ones(6)], [0]),
+    "grad heatmap": lambda: viz.grad_heatmap([0], np.ones((1, 6))),
+    "spectra": lambda: viz.spectra_figure([0], {"W": [1.0]}, {"W": [1.2]}),
+    "carry": lambda: viz.carry_figure(np.ones((6, 3)), gate="forget", target_step=5),
+    "race": lambda: viz.race_figure({"LSTM": (_T, np.ones(6))}, 0.5, x_title="s", title="r"),
+    "digit": lambda: viz.digit_readings_figure(np.zeros((8, 8)), 3),
+}
+
+
+@pytest.mark.parametrize("name", list(BUILDERS))
+def test_figures_carry_the_template_free_look(name):
+    assert_template_free_look(BUILDERS[name]())
+
+
 # --------------------------------------------------------------------------- loss
 def test_loss_trace_zero_thinned_ends_at_latest_step():
     steps = np.arange(1, 10_001)
@@ -75,8 +176,7 @@ def test_loss_trace_zero_thinned_ends_at_latest_step():
     assert len(line.x) <= 500
     assert line.x[0] == 1 and line.x[-1] == 10_000
     np.testing.assert_allclose(line.y, 1.0 / np.sqrt(line.x))
-    assert fig.layout.template.layout.font is not None  # plotly_white applied
-    assert fig.layout.font.size >= 14
+    assert_template_free_look(fig)
     assert fig.layout.xaxis.title.text == "training step"
 
 
@@ -183,7 +283,7 @@ def test_sequence_figure_for_every_task(name):
         probe.inputs[0],
         probe.targets[0],
         probe.outputs[0],
-        kind=task.kind,
+        target_type=task.kind,
         scored_steps=task.scored_steps(seq_len),
         alphabet=task.alphabet,
         title=task.title,
@@ -219,7 +319,7 @@ def test_sequence_labels_make_whitespace_visible():
         probe.inputs[0],
         probe.targets[0],
         probe.outputs[0],
-        kind="classification",
+        target_type="classification",
         scored_steps=slice(0, 5),
         alphabet=TASKS["char_lm"].alphabet,
     )
@@ -236,7 +336,12 @@ def test_sequence_figure_single_label_and_pixel_inputs(T, n_inputs, target_shape
     logits[:, 3] = np.log(9)  # P(3) = 1/2 at every step
     target = np.full(target_shape, 7)
     fig = viz.sequence_figure(
-        inputs, target, logits, kind="classification", scored_steps=slice(T - 1, T), title="digit"
+        inputs,
+        target,
+        logits,
+        target_type="classification",
+        scored_steps=slice(T - 1, T),
+        title="digit",
     )
     marker = trace(fig, "target")
     assert list(marker.x) == [T - 1] and list(marker.y) == ["7"]
@@ -258,7 +363,7 @@ def test_sequence_figure_one_hot_inputs_stay_symbols():
         inputs,
         np.array([3, 1, 1]),
         np.zeros((3, 4)),
-        kind="classification",
+        target_type="classification",
         scored_steps=slice(0, 3),
     )
     shown = trace(fig, "input")
@@ -268,7 +373,7 @@ def test_sequence_figure_one_hot_inputs_stay_symbols():
         np.ones((3, 1)),
         np.array(2),
         np.zeros((3, 4)),
-        kind="classification",
+        target_type="classification",
         scored_steps=slice(2, 3),
     )
     assert trace(flat, "input").type == "heatmap"
@@ -410,13 +515,13 @@ def test_animated_heatmap_non_finite_range_falls_back_to_data():
 
 def test_quantize_codes_clip_and_centre():
     values = np.random.default_rng(5).uniform(-2, 2, 1000)
-    codes, q, offset = viz.quantize_codes(values, -2, 2)
+    codes, q, offset = quantize_codes(values, -2, 2)
     assert codes.dtype == np.uint8 and codes.max() <= 254  # never 0xFF
     assert np.abs(offset + codes * q - values).max() <= q / 2 + 1e-12  # rounding
-    codes, q, offset = viz.quantize_codes(np.array([-3.0, -0.5, 0.0, 0.25, 9.0]), -0.5, 1.0)
+    codes, q, offset = quantize_codes(np.array([-3.0, -0.5, 0.0, 0.25, 9.0]), -0.5, 1.0)
     assert offset + codes[2] * q == 0  # zero is an exact code
     np.testing.assert_allclose(offset + codes * q, [-0.5, -0.5, 0.0, 0.25, 1.0], atol=q / 2)
-    codes, q, offset = viz.quantize_codes(np.array([100.0, 100.5, 101.0]), 100.0, 101.0)
+    codes, q, offset = quantize_codes(np.array([100.0, 100.5, 101.0]), 100.0, 101.0)
     assert codes.dtype == np.uint8 and q < 0.01  # far from zero: offset keeps resolution
     np.testing.assert_allclose(offset + codes * q, [100.0, 100.5, 101.0], atol=q / 2)
 
@@ -445,11 +550,11 @@ def test_saturation_fractions_hand_computed():
             [0.5, 1.0],
         ]
     )  # (T=5, H=2)
-    left, right = viz.saturation_fractions(values, 0.1, 0.9)
+    left, right = saturation_fractions(values, 0.1, 0.9)
     np.testing.assert_allclose(left, [0.2, 0.6])
     np.testing.assert_allclose(right, [0.4, 0.2])
     batched = np.stack([values, values[::-1]])  # (B, T, H) pools over batch and time
-    np.testing.assert_allclose(viz.saturation_fractions(batched)[0], left)
+    np.testing.assert_allclose(saturation_fractions(batched)[0], left)
 
 
 def test_saturation_figure_from_lstm_gates(trained):
@@ -459,7 +564,7 @@ def test_saturation_figure_from_lstm_gates(trained):
     assert names == ["input", "forget", "output"]  # "cell" is tanh: skipped, and said so
     assert "cell" in fig.layout.title.text
     forget = trace(fig, "forget")
-    left, right = viz.saturation_fractions(gates["forget"])
+    left, right = saturation_fractions(gates["forget"])
     np.testing.assert_allclose(forget.x, left)
     np.testing.assert_allclose(forget.y, right)
     assert (np.asarray(forget.x) + np.asarray(forget.y) <= 1).all()
@@ -471,7 +576,7 @@ def test_pca_recovers_planar_trajectory():
     plane = np.stack([3 * np.cos(t), np.sin(t)], axis=1)  # an ellipse, (T, 2)
     basis, _ = np.linalg.qr(np.random.default_rng(3).normal(size=(3, 2)))
     hidden = plane @ basis.T + np.array([1.0, -2.0, 0.5])  # tilted into 3-D
-    proj, explained = viz.pca_project(hidden, dims=3)
+    proj, explained = pca_project(hidden, dims=3)
     assert explained[:2].sum() == pytest.approx(1.0)
     assert explained[0] > explained[1] > 0 and explained[2] == pytest.approx(0, abs=1e-12)
 
@@ -492,13 +597,13 @@ def test_pca_signs_follow_the_largest_loading():
     wiggle = 0.01 * np.sin(7 * t)
     for sign in (1, -1):
         hidden = np.stack([sign * t, wiggle, 0.3 * sign * t], axis=1)
-        proj, _ = viz.pca_project(hidden)
+        proj, _ = pca_project(hidden)
         # PC1 points along the unit with the largest loading (unit 0), whatever SVD returns
         assert np.corrcoef(proj[:, 0], hidden[:, 0])[0, 1] > 0.99
 
 
 def test_pca_degenerate_inputs(trained):
-    proj, explained = viz.pca_project(np.ones((1, 1)), dims=3)
+    proj, explained = pca_project(np.ones((1, 1)), dims=3)
     assert proj.shape == (1, 3) and not proj.any() and not explained.any()
     for hidden in (np.arange(5.0)[:, None], np.zeros((2, 4)), np.zeros((0, 3))):
         for dims in (2, 3):
@@ -615,7 +720,7 @@ def test_activation_html_escapes_and_colours():
     text = "<script>&\"'\nx"
     values = np.array([-1.0, 0, 0, 0, 0, 0, 0, 0, 0.0, 0, 0, 0, 1.0])
     assert len(values) == len(text)
-    out = activation_html(text, values)
+    out = viz.activation_html(text, values)
     assert "<script>" not in out
     for escaped in (">&lt;<", ">&gt;<", ">&amp;<", ">&quot;<", ">&#x27;<"):
         assert escaped in out
@@ -626,7 +731,7 @@ def test_activation_html_escapes_and_colours():
     assert "background:rgb(103,0,31)" in out  # +1: darkest red
     assert "background:rgb(247,247,247)" in out  # 0: white
     with pytest.raises(ValueError):
-        activation_html("ab", [0.0])
+        viz.activation_html("ab", [0.0])
 
 
 def test_the_held_out_curve_has_its_own_baseline():

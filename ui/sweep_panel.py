@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from rnn_core import TASKS, RunConfig, viz_compare
+from rnn_core import TASKS, RunConfig, viz
 from rnn_core.jobs import Job, JobState
 from rnn_core.models import MODEL_TITLES
 from rnn_core.sweep import SWEEP_MODELS, SWEEP_TASKS, Sweep, SweepCache, SweepSpec, default_spec
@@ -150,7 +150,7 @@ def show(cfg: RunConfig, models: tuple[str, ...], colours: dict) -> None:
         if len(results):
             results["model"] = results["model"].map(MODEL_TITLES)
             if spec.task == "copy_memory":
-                fig = viz_compare.sweep_figure(
+                fig = viz.sweep_figure(
                     results,
                     y="metric",
                     y_title="accuracy on the recalled digits",
@@ -165,7 +165,7 @@ def show(cfg: RunConfig, models: tuple[str, ...], colours: dict) -> None:
                     "steps. Crosses mark runs that could not train (hover for why)."
                 )
             else:
-                fig = viz_compare.sweep_figure(
+                fig = viz.sweep_figure(
                     results,
                     y="loss_ratio",
                     y_title="final loss / baseline loss",

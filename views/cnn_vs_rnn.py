@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from rnn_core import TASKS, viz_compare
+from rnn_core import TASKS, viz
 from rnn_core.models import MODEL_TITLES
 from rnn_core.presets import RACE_PRESETS
 from ui import controls, sweep_panel
@@ -42,7 +42,7 @@ for i, (name, preset) in enumerate(RACE_PRESETS.items()):
 race_form()
 RACE.sync_url()
 cfg, task = RACE.config(), TASKS[RACE.config().task]
-colours = viz_compare.model_colours([MODEL_TITLES[m] for m in RACE.models()])
+colours = viz.model_colours([MODEL_TITLES[m] for m in RACE.models()])
 
 with st.expander("About this task", expanded=False):
     st.markdown(task.description)
@@ -114,7 +114,7 @@ def live() -> None:
         }
         with column:
             controls.chart(
-                viz_compare.race_figure(
+                viz.race_figure(
                     curves,
                     baseline,
                     x_title=x_title,
@@ -134,7 +134,7 @@ def live() -> None:
             "race.saliency_cache",
             token,
             2.0,
-            lambda: viz_compare.saliency_figure(
+            lambda: viz.saliency_figure(
                 {label: snap.saliency[0] for label, snap in latest.items()},
                 scored_steps=task.scored_steps(cfg.seq_len),
                 colours=colours,
@@ -183,7 +183,7 @@ if tcn_job is not None:
             icon=":material/visibility_off:",
         )
     controls.chart(
-        viz_compare.receptive_field_figure(
+        viz.receptive_field_figure(
             total,
             field,
             need,
@@ -220,7 +220,7 @@ if attention_job is not None:
             key="race.attn_head",
             format_func=lambda i: f"head {i + 1}",
         )
-        fig = viz_compare.attention_figure(
+        fig = viz.attention_figure(
             [np.asarray(s.attention[layer, head], dtype=np.float32) for s in snaps],
             [s.step for s in snaps],
             stride=snaps[-1].attention_stride,
@@ -253,7 +253,7 @@ digits = TASKS["digits_rows"]
 images, labels = digits.images("test")
 pick = st.slider("Example digit", 0, len(images) - 1, 0, key="race.digit")
 controls.chart(
-    viz_compare.digit_readings_figure(images[pick], int(labels[pick])),
+    viz.digit_readings_figure(images[pick], int(labels[pick])),
     "race.digit_readings",
     "dark is ink. Left: the image the CNN gets. Right: the same pixels as a "
     "sequence of rows, time running left to right. Bottom: one pixel per step.",

@@ -239,7 +239,7 @@ if task.name == "char_lm":
         )
         values = tracking.excerpt_hidden[:, unit]
         scale = float(np.abs(values).max()) or 1.0  # c is not bounded by 1 as h is
-        st.html(text_units.activation_html(tracking.excerpt, values, vmin=-scale, vmax=scale))
+        st.html(viz.activation_html(tracking.excerpt, values, vmin=-scale, vmax=scale))
         st.caption(
             f"Each character's background is the chosen unit's {tracking.state} "
             f"after reading it (red positive, blue negative, full colour at "

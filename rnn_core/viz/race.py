@@ -1,6 +1,7 @@
-"""Figure builders of the CNN vs RNN page: races, receptive field, saliency, attention,
-the memory-horizon sweep and the two readings of a digit. Arrays in, plotly Figure out;
-the shared look (fonts for a projector, colour-blind palettes) comes from ``viz``.
+"""The CNN vs RNN race page's figures: race curves, receptive field, saliency, attention,
+the memory-horizon sweep, the three readings of a digit, and one fixed colour per model
+(``model_colours``). The shared look (fonts for a projector, colour-blind palettes)
+comes from ``look``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from rnn_core.viz import INK, PALETTE, SEQUENTIAL, _curve, _log_range, _style, animated_heatmap
+from rnn_core.viz.look import INK, PALETTE, SEQUENTIAL, log_range, style_figure
+from rnn_core.viz.states import animated_heatmap
+from rnn_core.viz.training import curve_points
 
 BASELINE_STYLE = {"color": "#555555", "dash": "dash", "width": 2}
 GOOD, BAD = "#009E73", "#D55E00"  # Okabe-Ito green and vermilion
@@ -58,7 +61,7 @@ def race_figure(
     fig = go.Figure()
     spans = []
     for label, (x, y) in curves.items():
-        x, y, _ = _curve(x, y, smooth, log_y, max_points, x_dtype=np.float64)
+        x, y, _ = curve_points(x, y, smooth, log_y, max_points, x_dtype=np.float64)
         spans.append(x)
         fig.add_trace(
             go.Scatter(
@@ -85,7 +88,7 @@ def race_figure(
                 hovertemplate=f"{name}: the loss of ignoring the input<extra></extra>",
             )
         )
-    _style(
+    style_figure(
         fig,
         title,
         x_title,
@@ -140,7 +143,9 @@ def receptive_field_figure(
         )
     _shade_scored(fig, scored_steps, total_len)
     fig.add_vline(x=out, line={"color": "#2a3f5f", "width": 2})
-    _style(fig, title, "time step t (input sequence)", None, showlegend=False, height=260, top=70)
+    style_figure(
+        fig, title, "time step t (input sequence)", None, showlegend=False, height=260, top=70
+    )
     fig.update_xaxes(range=[-0.5, total_len - 0.5])
     return fig
 
@@ -176,7 +181,7 @@ def saliency_figure(
     if scored_steps is not None and arrays:
         _shade_scored(fig, scored_steps, arrays[0].size)
     y_title = "‖∂L/∂x_t‖" + (" (log scale)" if log_y else "")
-    _style(
+    style_figure(
         fig,
         title,
         "input time step t",
@@ -190,7 +195,7 @@ def saliency_figure(
         positive = [a for a in arrays if (a > 0).any()]
         if positive:
             floor = min(float(a[a > 0].min()) for a in positive)
-            fig.update_yaxes(type="log", range=_log_range(floor, *positive))
+            fig.update_yaxes(type="log", range=log_range(floor, *positive))
         else:
             fig.update_yaxes(type="log")
     return fig
@@ -272,7 +277,7 @@ def sweep_figure(
             hoverinfo="skip",
         )
     )
-    _style(
+    style_figure(
         fig,
         title,
         "sequence length T (log scale)",
@@ -326,7 +331,7 @@ def digit_readings_figure(image, label: int) -> go.Figure:
         row=2,
         col=1,
     )
-    _style(fig, "The same digit, read three ways", height=520, top=90)
+    style_figure(fig, "The same digit, read three ways", height=520, top=90)
     fig.update_yaxes(autorange="reversed", row=1, col=1, scaleanchor="x", title_text="row")
     fig.update_xaxes(title_text="column", row=1, col=1)
     fig.update_yaxes(autorange="reversed", row=1, col=2, title_text="input (column)")

@@ -1,11 +1,12 @@
-"""Figure builders of the CNN vs RNN page, tested on the figures' data."""
+"""Figure builders of the CNN vs RNN race page (rnn_core/viz/race.py), tested on the
+figures' data."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from rnn_core import viz_compare as vc
 from rnn_core.tasks import TASKS
+from rnn_core.viz import race
 
 
 def _xy(trace):
@@ -17,8 +18,8 @@ def test_race_figure_draws_each_model_and_the_baseline_in_fixed_colours():
         "TCN": (np.array([0.5, 1.25, 2.0]), np.array([1.0, np.nan, 0.5])),
         "LSTM": (np.arange(1, 5), np.array([0.9, 0.8, 0.7, 0.6])),
     }
-    colours = vc.model_colours(["LSTM", "TCN"])
-    fig = vc.race_figure(curves, 0.75, x_title="seconds", title="t", colours=colours)
+    colours = race.model_colours(["LSTM", "TCN"])
+    fig = race.race_figure(curves, 0.75, x_title="seconds", title="t", colours=colours)
     names = [t.name for t in fig.data]
     assert names[:2] == ["TCN", "LSTM"] and names[2].startswith("trivial baseline")
     x, y = _xy(fig.data[0])
@@ -32,21 +33,21 @@ def test_race_figure_draws_each_model_and_the_baseline_in_fixed_colours():
 
 def test_race_figure_smoothing_and_log_scale():
     y = np.array([1.0, 0.0, 1.0, 0.0])
-    fig = vc.race_figure({"a": (np.arange(4), y)}, None, x_title="s", title="t", smooth=0.5)
+    fig = race.race_figure({"a": (np.arange(4), y)}, None, x_title="s", title="t", smooth=0.5)
     smoothed = _xy(fig.data[0])[1]
     assert smoothed[0] == 1.0 and 0 < smoothed[1] < 1  # a debiased moving average
-    fig = vc.race_figure({"a": (np.arange(4), y)}, 0.5, x_title="s", title="t", log_y=True)
+    fig = race.race_figure({"a": (np.arange(4), y)}, 0.5, x_title="s", title="t", log_y=True)
     assert _xy(fig.data[0])[1].tolist() == [1.0, 1.0]  # zeros cannot be drawn on a log axis
     assert fig.layout.yaxis.type == "log"
     with pytest.raises(ValueError):
-        vc.race_figure({}, None, x_title="s", title="t", smooth=1.0)
+        race.race_figure({}, None, x_title="s", title="t", smooth=1.0)
 
 
-@pytest.mark.parametrize(("field", "colour"), [(151, vc.GOOD), (43, vc.BAD)])
+@pytest.mark.parametrize(("field", "colour"), [(151, race.GOOD), (43, race.BAD)])
 def test_receptive_field_figure_compares_the_field_with_the_need(field, colour):
     task = TASKS["copy_memory"]
     total, need = task.total_len(100), task.memory_span(100)
-    fig = vc.receptive_field_figure(total, field, need, task.scored_steps(100), title="rf")
+    fig = race.receptive_field_figure(total, field, need, task.scored_steps(100), title="rf")
     needed, sees = fig.data
     out = total - 1
     assert needed.base[0] == out - need + 1 == 9  # the first digit shown (step 0..9)
@@ -56,22 +57,22 @@ def test_receptive_field_figure_compares_the_field_with_the_need(field, colour):
 
 def test_saliency_figure_plots_each_models_values_over_t():
     sal = {"TCN": np.array([0.0, 2.0, 3.0]), "LSTM": np.array([1e-3, 1e-4, 1e-5])}
-    fig = vc.saliency_figure(sal, scored_steps=slice(2, 3), title="s")
+    fig = race.saliency_figure(sal, scored_steps=slice(2, 3), title="s")
     tx, ty = _xy(fig.data[0])
     np.testing.assert_array_equal(tx, [1, 2])  # log scale: the exact zero is left out
     np.testing.assert_array_equal(ty, [2.0, 3.0])
     np.testing.assert_allclose(_xy(fig.data[1])[1], sal["LSTM"])
     assert fig.layout.yaxis.type == "log" and fig.layout.yaxis.exponentformat == "power"
     assert len(fig.layout.shapes) == 1  # the scored steps
-    every = vc.saliency_figure(sal, scored_steps=slice(0, 3), title="s")
+    every = race.saliency_figure(sal, scored_steps=slice(0, 3), title="s")
     assert len(every.layout.shapes) == 0  # no shading when every step is scored
-    linear = vc.saliency_figure(sal, scored_steps=None, title="s", log_y=False)
+    linear = race.saliency_figure(sal, scored_steps=None, title="s", log_y=False)
     assert _xy(linear.data[0])[1].tolist() == [0.0, 2.0, 3.0]
 
 
 def test_attention_figure_animates_one_frame_per_snapshot():
     frames = [np.tri(5) / np.tri(5).sum(1, keepdims=True) for _ in range(3)]
-    fig = vc.attention_figure(frames, [0, 25, 50], stride=2, title="head")
+    fig = race.attention_figure(frames, [0, 25, 50], stride=2, title="head")
     assert len(fig.frames) == 3
     assert fig.layout.yaxis.autorange == "reversed"  # query 0 on top, like a matrix
     assert "each cell: 2 steps" in fig.layout.title.text
@@ -90,7 +91,7 @@ def test_sweep_figure_draws_scores_and_marks_runs_that_could_not_train():
             "metric": [1.0, 0.9, 0.5, np.nan],
         }
     )
-    fig = vc.sweep_figure(
+    fig = race.sweep_figure(
         results, y="metric", y_title="acc", reference=0.125, reference_name="chance", title="s"
     )
     by_name = {t.name: t for t in fig.data}
@@ -104,7 +105,7 @@ def test_sweep_figure_draws_scores_and_marks_runs_that_could_not_train():
 
 def test_digit_readings_show_the_same_pixels_three_ways():
     image = np.arange(64, dtype=np.float32).reshape(8, 8) / 63
-    fig = vc.digit_readings_figure(image, 3)
+    fig = race.digit_readings_figure(image, 3)
     as_image, by_rows, by_pixels = (np.asarray(t.z, dtype=np.float32) for t in fig.data)
     np.testing.assert_array_equal(as_image, image)
     np.testing.assert_array_equal(by_rows[:, 2], image[2])  # time step 2 = row 2

@@ -1,0 +1,77 @@
+"""Figure builders: numpy arrays in, ``plotly.graph_objects.Figure`` out.
+
+No streamlit and no torch here: the pages pass arrays from ``Probe`` snapshots and
+the training history, and render what comes back. The modules:
+
+- ``look``: colours, colour ramps and the template-free styling every figure shares.
+- ``encoding``: the compact encoding of arrays sent to the browser (payload budget,
+  quantised codes and their colour-bar ticks, thinning).
+- ``playback``: Play/Pause and the slider of animated figures.
+- ``training``: training curves (the loss figure).
+- ``sequence``: one probe sequence (inputs, targets, outputs).
+- ``states``: hidden states and gates (animated heatmap, time-step bars, saturation,
+  PCA trajectory).
+- ``gradients``: gradients through time and the recurrent weights' spectra.
+- ``race``: the CNN vs RNN race page (race curves, saliency, attention, receptive
+  field, memory-horizon sweep, digit readings, model colours).
+- ``activation_text``: one unit's activation over a text, as HTML.
+
+This module re-exports the builders and the colours, so ``viz.loss_figure(...)`` and
+``viz.race_figure(...)`` need only ``from rnn_core import viz``.
+"""
+
+from rnn_core.viz.activation_text import activation_html
+from rnn_core.viz.gradients import (
+    GRAD_LABEL,
+    carry_figure,
+    grad_heatmap,
+    grad_norm_figure,
+    overlay_grad_norms,
+    spectra_figure,
+)
+from rnn_core.viz.look import DIVERGING, FONT_SIZE, INK, PALETTE, SEQUENTIAL
+from rnn_core.viz.race import (
+    attention_figure,
+    digit_readings_figure,
+    model_colours,
+    race_figure,
+    receptive_field_figure,
+    saliency_figure,
+    sweep_figure,
+)
+from rnn_core.viz.sequence import sequence_figure
+from rnn_core.viz.states import (
+    animated_heatmap,
+    pca_trajectory,
+    saturation_figure,
+    time_step_bars,
+)
+from rnn_core.viz.training import loss_figure
+
+__all__ = [
+    "DIVERGING",
+    "FONT_SIZE",
+    "GRAD_LABEL",
+    "INK",
+    "PALETTE",
+    "SEQUENTIAL",
+    "activation_html",
+    "animated_heatmap",
+    "attention_figure",
+    "carry_figure",
+    "digit_readings_figure",
+    "grad_heatmap",
+    "grad_norm_figure",
+    "loss_figure",
+    "model_colours",
+    "overlay_grad_norms",
+    "pca_trajectory",
+    "race_figure",
+    "receptive_field_figure",
+    "saliency_figure",
+    "saturation_figure",
+    "sequence_figure",
+    "spectra_figure",
+    "sweep_figure",
+    "time_step_bars",
+]
