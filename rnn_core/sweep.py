@@ -38,7 +38,7 @@ import torch
 from rnn_core.config import LIMITS, ConfigError, RunConfig
 from rnn_core.models import RECURRENT
 from rnn_core.tasks import TASKS
-from rnn_core.train import Trainer, _denormals_flushed
+from rnn_core.train import Trainer, denormals_flushed
 
 SWEEP_TASKS = ("copy_memory", "adding")
 SWEEP_MODELS = (*RECURRENT, "tcn", "transformer")
@@ -437,7 +437,7 @@ class Sweep:
         x, y = self._score_batch(length)
         task, model = TASKS[self.spec.task], trainer.model
         model.eval()
-        with _denormals_flushed():  # the same numerics as training
+        with denormals_flushed():  # the same numerics as training
             outputs = torch.cat([model(chunk) for chunk in x.split(_SCORE_CHUNK)])
         loss = _finite_or_nan(float(task.loss(outputs, y)))
         metric = _finite_or_nan(float(task.metric(outputs, y)))
