@@ -13,7 +13,8 @@ import streamlit as st
 from rnn_core import TASKS, RunConfig, viz_compare
 from rnn_core.jobs import Job
 from rnn_core.models import MODEL_TITLES
-from rnn_core.sweep import SWEEP_MODELS, SWEEP_TASKS, Sweep, SweepCache, default_spec
+from rnn_core.sweep import SWEEP_MODELS, SWEEP_TASKS, Sweep, default_spec
+from rnn_core.sweep_cache import SweepCache
 from ui import controls, race, session
 
 COPY_CHANCE = 0.125  # one of 8 digits
