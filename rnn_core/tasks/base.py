@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
+ASSETS_DIR = Path(__file__).resolve().parents[2] / "assets"  # rnn_core/tasks/ -> the top
 CORPUS_PATH = ASSETS_DIR / "corpus" / "python_stdlib.txt"
 CO2_PATH = ASSETS_DIR / "data" / "co2_mauna_loa_weekly.csv"
 DIGITS_PATH = ASSETS_DIR / "data" / "digits.csv.gz"
