@@ -92,7 +92,7 @@ def live() -> None:
                 snap.inputs[0],
                 snap.targets[0],
                 snap.outputs[0],
-                kind=task.kind,
+                kind=task.target_type,
                 scored_steps=task.scored_steps(cfg.seq_len),
                 alphabet=task.alphabet,
                 title=f"One probe sequence at step {snap.step}: input, target, prediction",

@@ -75,7 +75,7 @@ class Task:
     description: str
     input_size: int
     output_size: int
-    kind: str  # "regression" or "classification"
+    target_type: str  # "regression" or "classification"
     metric_name: str
     higher_is_better: bool
     has_split: bool = False
@@ -144,7 +144,7 @@ class Task:
 class SymbolTask(Task):
     """Classification at every step: y (B, T_total) long, cross-entropy over all steps."""
 
-    kind = "classification"
+    target_type = "classification"
 
     def loss(self, outputs: Tensor, y: Tensor) -> Tensor:
         return sequence_cross_entropy(outputs, y)

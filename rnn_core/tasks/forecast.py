@@ -23,7 +23,7 @@ CO2_PATH = ASSETS_DIR / "data" / "co2_mauna_loa_weekly.csv"
 class _ForecastTask(Task):
     """Next-step regression of a scalar series: y (B, T, 1), MSE over all steps."""
 
-    kind = "regression"
+    target_type = "regression"
     input_size = 1
     output_size = 1
     metric_name = "R² (explained variance)"

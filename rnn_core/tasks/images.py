@@ -33,7 +33,7 @@ class _DigitsTask(BundledDataTask):
     images (a permutation with a fixed seed, 80% train), so they see the same digits.
     """
 
-    kind = "classification"
+    target_type = "classification"
     output_size = 10
     metric_name = "accuracy"
     higher_is_better = True

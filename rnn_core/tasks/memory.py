@@ -32,7 +32,7 @@ class AddingTask(Task):
     )
     input_size = 2
     output_size = 1
-    kind = "regression"
+    target_type = "regression"
     tolerance = 0.04  # a prediction counts as correct within this distance of the target
     metric_name = "accuracy (|error| < 0.04)"
     higher_is_better = True
