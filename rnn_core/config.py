@@ -93,12 +93,14 @@ def _show(value: Any) -> str:
     return text if len(text) <= _MAX_TEXT else text[: _MAX_TEXT - 3] + "..."
 
 
-def _range_text(name: str) -> str:
+def _range_text(name: str, optional: bool | None = None) -> str:
     lo, hi = LIMITS[name]
     fmt = "{:d}" if name in _INT_FIELDS else "{:g}"
     text = f"{fmt.format(int(lo) if name in _INT_FIELDS else lo)} to "
     text += fmt.format(int(hi) if name in _INT_FIELDS else hi)
-    return text + (", or none" if name in _OPTIONAL_FIELDS else "")
+    if optional is None:
+        optional = name in _OPTIONAL_FIELDS
+    return text + (", or none" if optional else "")
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,7 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         for name in field_names():
-            _check_field(name, getattr(self, name))
+            check_field(name, getattr(self, name))
         _check_joint(self)
 
     # ----------------------------------------------------------------- derived values
@@ -247,39 +249,56 @@ def _parse(name: str, raw: Any) -> Any:
     return float(text)
 
 
-def _check_field(name: str, value: Any) -> None:
+def check_field(name: str, value: Any, *, optional: bool | None = None) -> None:
+    """Raise ConfigError unless ``value`` is valid for the RunConfig field ``name`` on its
+    own: one of its CHOICES, or a number of the field's type within its LIMITS.
+
+    ``optional`` says whether None is allowed; by default where RunConfig allows it.
+    ``optional=False`` is for callers that need the number itself even where a run takes
+    None as "off" (a sweep always sizes its models to a parameter budget). Constraints
+    between fields (the task's range of lengths, the cost cap) are not checked here:
+    ``check_seq_len`` checks a length for a task.
+    """
+    if optional is None:
+        optional = name in _OPTIONAL_FIELDS
     if name in CHOICES:
         if not isinstance(value, str) or value not in CHOICES[name]:
             raise ConfigError(
                 name, f"{name}: {_show(value)} is not one of {', '.join(CHOICES[name])}."
             )
         return
-    if value is None and name in _OPTIONAL_FIELDS:
+    if value is None and optional:
         return
     lo, hi = LIMITS[name]
     if name in _INT_FIELDS:
         ok_type = isinstance(value, int) and not isinstance(value, bool)
     else:
         ok_type = isinstance(value, int | float) and not isinstance(value, bool)
+    allowed = _range_text(name, optional)
     if not ok_type:
-        raise ConfigError(
-            name, f"{name}: {_show(value)} has the wrong type; allowed {_range_text(name)}."
-        )
+        raise ConfigError(name, f"{name}: {_show(value)} has the wrong type; allowed {allowed}.")
     if not math.isfinite(value) or not lo <= value <= hi:
+        raise ConfigError(name, f"{name}: {_show(value)} is out of range; allowed {allowed}.")
+
+
+def check_seq_len(task: str, seq_len: Any) -> None:
+    """Raise ConfigError unless ``seq_len`` is a valid RunConfig.seq_len on the task named
+    ``task``: within the field's LIMITS and within the task's own range of lengths."""
+    check_field("task", task)
+    check_field("seq_len", seq_len)
+    spec = TASKS[task]
+    hi = spec.max_seq_len if spec.max_seq_len is not None else LIMITS["seq_len"][1]
+    if not spec.min_seq_len <= seq_len <= hi:
         raise ConfigError(
-            name, f"{name}: {_show(value)} is out of range; allowed {_range_text(name)}."
+            "seq_len",
+            f"seq_len: {seq_len} is out of range for task "
+            f"{task}; allowed {spec.min_seq_len} to {hi}.",
         )
 
 
 def _check_joint(cfg: RunConfig) -> None:
+    check_seq_len(cfg.task, cfg.seq_len)
     task = TASKS[cfg.task]
-    hi = task.max_seq_len if task.max_seq_len is not None else LIMITS["seq_len"][1]
-    if not task.min_seq_len <= cfg.seq_len <= hi:
-        raise ConfigError(
-            "seq_len",
-            f"seq_len: {cfg.seq_len} is out of range for task "
-            f"{cfg.task}; allowed {task.min_seq_len} to {hi}.",
-        )
     if cfg.model == "cnn2d" and task.image_shape is None:
         raise ConfigError(
             "model",

@@ -11,34 +11,35 @@ A ``Sweep`` is trainer-like: ``step(n)``, ``steps_done``, ``max_steps``, ``statu
 "finished" (the JobManager then settles the job in state "finished").
 
 A sweep is deterministic (the same spec gives the same table, apart from wall-clock
-seconds), so ``SweepCache`` keeps finished tables on disk, keyed by the spec and by a
-hash of the engine's source: a visitor who asks for a sweep that anyone has finished
-before gets it at once, and a code change that could alter results invalidates the cache.
+seconds), so a finished table can be kept: ``Sweep`` takes an optional cache
+(``rnn_core.sweep_cache.SweepCache``, which keeps tables on disk) that it reads before
+training and writes when it finishes.
+
+A spec's fields that every run's RunConfig takes are checked by the config's own
+validators (``config.check_field``, ``config.check_seq_len``), so a spec accepts exactly
+the values a run accepts; only what is the sweep's own (its tasks, models, number of
+lengths, steps per run) is checked here.
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import hashlib
-import json
 import math
-import os
-import tempfile
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pandas as pd
 import torch
 
-from rnn_core.config import LIMITS, ConfigError, RunConfig
+from rnn_core.config import ConfigError, RunConfig, check_field, check_seq_len
 from rnn_core.models import RECURRENT
 from rnn_core.tasks import TASKS
-from rnn_core.train import Trainer, _denormals_flushed
+from rnn_core.train import Trainer, denormals_flushed
+
+if TYPE_CHECKING:  # sweep_cache imports this module (for the spec and the table's columns)
+    from rnn_core.sweep_cache import SweepCache
 
 SWEEP_TASKS = ("copy_memory", "adding")
 SWEEP_MODELS = (*RECURRENT, "tcn", "transformer")
@@ -98,33 +99,16 @@ _RESULT_DTYPES = {
 _RUN_DEFAULTS = RunConfig()
 
 
-def _fail(message: str) -> None:
-    raise ValueError(f"SweepSpec: {message}")
+def _fail(message: str, cause: Exception | None = None) -> NoReturn:
+    raise ValueError(f"SweepSpec: {message}") from cause
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _check_number(
-    name: str,
-    value: Any,
-    integer: bool,
-    optional: bool = False,
-    limits: tuple[float, float] | None = None,
-) -> None:
-    if value is None and optional:
-        return
-    lo, hi = limits if limits is not None else LIMITS[name]
-    ok_type = (
-        _is_int(value)
-        if integer
-        else (isinstance(value, int | float) and not isinstance(value, bool))
-    )
-    if not ok_type or not math.isfinite(value) or not lo <= value <= hi:
-        kind = "a whole number" if integer else "a number"
-        none = ", or None" if optional else ""
-        _fail(f"{name} must be {kind} from {lo:g} to {hi:g}{none}; got {value!r}.")
+def _check_run_field(name: str, value: Any, optional: bool | None = None) -> None:
+    """A field the spec passes to every run's RunConfig, checked as RunConfig checks it."""
+    try:
+        check_field(name, value, optional=optional)
+    except ConfigError as err:
+        _fail(str(err), err)
 
 
 @dataclass(frozen=True)
@@ -170,26 +154,23 @@ class SweepSpec:
             _fail(
                 f"lengths must hold 1 to {MAX_LENGTHS} sequence lengths; got {len(self.lengths)}."
             )
-        task = TASKS[self.task]
-        hi = task.max_seq_len if task.max_seq_len is not None else LIMITS["seq_len"][1]
-        limits = (max(task.min_seq_len, LIMITS["seq_len"][0]), min(hi, LIMITS["seq_len"][1]))
         for length in self.lengths:
-            _check_number(f"each length for task {self.task}", length, True, limits=limits)
+            try:
+                check_seq_len(self.task, length)
+            except ConfigError as err:
+                _fail(f"lengths: {err}", err)
         if any(a >= b for a, b in zip(self.lengths, self.lengths[1:], strict=False)):
             _fail(f"lengths must be strictly ascending; got {self.lengths!r}.")
-        _check_number("steps", self.steps, True, limits=(1, MAX_STEPS))
-        for name in (
-            "param_budget",
-            "batch_size",
-            "seed",
-            "tcn_kernel",
-            "attn_heads",
-            "attn_layers",
-        ):
-            _check_number(name, getattr(self, name), True)
+        steps = self.steps
+        if not isinstance(steps, int) or isinstance(steps, bool) or not 1 <= steps <= MAX_STEPS:
+            _fail(f"steps must be a whole number from 1 to {MAX_STEPS}; got {steps!r}.")
+        # Every run is sized to the budget, so unlike a RunConfig a spec needs one.
+        _check_run_field("param_budget", self.param_budget, optional=False)
+        for name in ("batch_size", "seed", "tcn_kernel", "attn_heads", "attn_layers"):
+            _check_run_field(name, getattr(self, name))
         for name in ("lr", "clip"):
             value = getattr(self, name)
-            _check_number(name, value, False, optional=True)
+            _check_run_field(name, value)  # None: the optimizer's default rate, no clipping
             if value is not None:  # clip=1 and clip=1.0 are one spec with one cache key
                 object.__setattr__(self, name, float(value))
 
@@ -251,7 +232,8 @@ def default_spec(
 
 
 # ---------------------------------------------------------------------------- results
-def _results_frame(rows: list[dict]) -> pd.DataFrame:
+def results_frame(rows: list[dict]) -> pd.DataFrame:
+    """A results table (RESULT_COLUMNS, typed) from rows of plain values."""
     frame = pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
     return frame.astype(_RESULT_DTYPES)
 
@@ -310,7 +292,7 @@ class Sweep:
         """One row per finished cell (RESULT_COLUMNS), in training order; a copy."""
         with self._lock:
             rows = [dict(row) for row in self._rows]
-        return _results_frame(rows)
+        return results_frame(rows)
 
     @property
     def progress(self) -> float:
@@ -437,7 +419,7 @@ class Sweep:
         x, y = self._score_batch(length)
         task, model = TASKS[self.spec.task], trainer.model
         model.eval()
-        with _denormals_flushed():  # the same numerics as training
+        with denormals_flushed():  # the same numerics as training
             outputs = torch.cat([model(chunk) for chunk in x.split(_SCORE_CHUNK)])
         loss = _finite_or_nan(float(task.loss(outputs, y)))
         metric = _finite_or_nan(float(task.metric(outputs, y)))
@@ -459,183 +441,3 @@ class Sweep:
             if self.cache is not None and not self.stored:
                 self.message += " (The sweep cache could not be written.)"
             self.status = "finished"
-
-
-# ------------------------------------------------------------------------------ cache
-CACHE_SCHEMA = 1
-_CACHE_MAX_BYTES = 1_000_000  # a full sweep's table is a few KB; refuse anything huge
-# The engine's files that decide a sweep's numbers: a change to any of them may change
-# the results, so it changes every cache key.
-_VERSIONED_SOURCES = (
-    "config.py",
-    "tasks.py",
-    "models.py",
-    "tcn.py",
-    "attention.py",
-    "image_cnn.py",
-    "budget.py",
-    "train.py",
-    "sweep.py",
-)
-
-
-@functools.cache
-def code_version() -> str:
-    """sha256 over the source files that decide results, and torch's version."""
-    digest = hashlib.sha256()
-    here = Path(__file__).resolve().parent
-    for name in _VERSIONED_SOURCES:
-        digest.update(name.encode() + b"\0")
-        try:
-            digest.update((here / name).read_bytes())
-        except OSError:
-            digest.update(b"<missing>")
-        digest.update(b"\0")
-    digest.update(f"torch {torch.__version__}".encode())
-    return digest.hexdigest()
-
-
-def default_cache_dir() -> Path:
-    """$RNN_EXPLORER_SWEEP_DIR if set, else cache/sweeps at the repository top."""
-    env = os.environ.get("RNN_EXPLORER_SWEEP_DIR")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parent.parent / "cache" / "sweeps"
-
-
-def _canonical(data: Any) -> str:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False)
-
-
-def _json_number(value: Any) -> Any:
-    """NaN and pandas' NA as None (JSON has no NaN); numpy scalars as Python numbers."""
-    if value is None or value is pd.NA:
-        return None
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value.item() if hasattr(value, "item") else value
-
-
-def _number_ok(value: Any, optional: bool) -> bool:
-    if value is None:
-        return optional
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _row_ok(row: Any) -> bool:
-    if not isinstance(row, dict) or set(row) != set(RESULT_COLUMNS):
-        return False
-    return (
-        isinstance(row["model"], str)
-        and _is_int(row["seq_len"])
-        and row["status"] in ROW_STATUSES
-        and isinstance(row["reason"], str)
-        and all(_number_ok(row[k], True) for k in ("metric", "loss", "loss_ratio"))
-        and _number_ok(row["baseline"], False)
-        and _number_ok(row["seconds"], False)
-        and (row["num_parameters"] is None or _is_int(row["num_parameters"]))
-        and _is_int(row["steps"])
-        and row["steps"] >= 0
-    )
-
-
-class SweepCache:
-    """Finished sweep tables as ``<directory>/<key>.json``, one file per spec.
-
-    ``load`` never raises: a missing, unreadable, malformed or stale file is a miss.
-    ``store`` writes atomically (a temporary file in the same directory, fsync'ed, then
-    renamed over the final name), so a reader never sees a half-written table, and
-    returns False instead of raising when the disk refuses (read-only, full).
-    """
-
-    def __init__(self, directory: str | os.PathLike | None = None):
-        self.directory = Path(directory) if directory is not None else default_cache_dir()
-
-    def key(self, spec: SweepSpec) -> str:
-        payload = _canonical({"spec": spec.to_dict(), "code_version": code_version()})
-        return hashlib.sha256(payload.encode()).hexdigest()
-
-    def path(self, spec: SweepSpec) -> Path:
-        return self.directory / f"{self.key(spec)}.json"
-
-    def load(self, spec: SweepSpec) -> pd.DataFrame | None:
-        """The cached table of ``spec``, or None (never raises on a bad file)."""
-        try:
-            path = self.path(spec)
-            with open(path, "rb") as handle:
-                raw = handle.read(_CACHE_MAX_BYTES + 1)
-            if len(raw) > _CACHE_MAX_BYTES:
-                return None
-            data = json.loads(raw.decode("utf-8"))
-            return self._validated(spec, data)
-        except (OSError, ValueError, TypeError, KeyError, RecursionError):
-            return None  # ValueError covers bad UTF-8 and bad JSON
-
-    def _validated(self, spec: SweepSpec, data: Any) -> pd.DataFrame | None:
-        if not isinstance(data, dict):
-            return None
-        if (
-            data.get("schema") != CACHE_SCHEMA
-            or data.get("key") != self.key(spec)
-            or data.get("code_version") != code_version()
-            or data.get("spec") != spec.to_dict()
-        ):
-            return None
-        rows = data.get("rows")
-        if not isinstance(rows, list) or len(rows) != len(spec.cells):
-            return None
-        for row, (model, length) in zip(rows, spec.cells, strict=True):
-            if not _row_ok(row) or row["model"] != model or row["seq_len"] != length:
-                return None
-        clean = []
-        for row in rows:
-            row = dict(row)
-            for name in ("metric", "loss", "loss_ratio"):
-                row[name] = math.nan if row[name] is None else float(row[name])
-            for name in ("baseline", "seconds"):
-                row[name] = float(row[name])
-            clean.append(row)
-        return _results_frame(clean)
-
-    def store(self, spec: SweepSpec, results: pd.DataFrame) -> bool:
-        """Write ``results`` for ``spec`` atomically; False if the disk refused."""
-        rows = [
-            {name: _json_number(value) for name, value in row.items()}
-            for row in results[list(RESULT_COLUMNS)].to_dict("records")
-        ]
-        text = json.dumps(
-            {
-                "schema": CACHE_SCHEMA,
-                "key": self.key(spec),
-                "code_version": code_version(),
-                "spec": spec.to_dict(),
-                "rows": rows,
-            },
-            indent=1,
-            allow_nan=False,
-        )
-        tmp_name = None
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            final = self.path(spec)
-            with tempfile.NamedTemporaryFile(
-                "w",
-                encoding="utf-8",
-                dir=self.directory,
-                prefix=f".{final.stem}.",
-                suffix=".tmp",
-                delete=False,
-            ) as handle:
-                tmp_name = handle.name
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp_name, final)
-            tmp_name = None
-            return True
-        except OSError:
-            return False
-        finally:
-            if tmp_name is not None:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp_name)

@@ -49,7 +49,7 @@ _OPTIMIZERS = {
 
 
 @contextlib.contextmanager
-def _denormals_flushed():
+def denormals_flushed():
     """Treat subnormal floats as zero on the calling thread, for the duration.
 
     Vanishing gradients are the point of this app, and they pass through the subnormal
@@ -58,7 +58,8 @@ def _denormals_flushed():
     flag lives in the thread's floating-point control register: it is set around every
     step and probe (the same numerics whichever thread runs) and cleared afterwards, so
     the caller's thread is left as IEEE-754 expects (torch has no getter to restore a
-    caller's own choice; the default is off).
+    caller's own choice; the default is off). Code that runs a trained model outside a
+    Trainer (the sweep's scoring) wraps it in this too, so it computes what training did.
     """
     torch.set_flush_denormal(True)
     try:
@@ -177,7 +178,7 @@ class Trainer:
     def step(self, n: int = 1) -> int:
         """Run up to n optimizer steps; returns how many ran (0 once diverged)."""
         done = 0
-        with self._step_lock, _denormals_flushed():
+        with self._step_lock, denormals_flushed():
             if not self._snapshots and self.status == "ok":
                 self._snapshot()  # step 0: the untrained model
             for _ in range(max(0, int(n))):
@@ -205,7 +206,7 @@ class Trainer:
         ``sequences`` sequences when given: a page that shows one needs no eight), with
         ``connectivity`` from output step ``target_step`` (default: the last scored
         step). Waits for a ``step()`` in progress to return."""
-        with self._step_lock, _denormals_flushed():
+        with self._step_lock, denormals_flushed():
             return self._take_probe(sequences, target_step)
 
     @torch.no_grad()
@@ -217,7 +218,7 @@ class Trainer:
         step and temperature give the same text. Character tasks only."""
         if not hasattr(self.task, "encode") or not isinstance(self.model, RecurrentModel):
             raise ValueError(f"{self.task.title} is not a character task: nothing to sample")
-        with self._step_lock, _denormals_flushed():
+        with self._step_lock, denormals_flushed():
             step = self.steps_done
             gen = torch.Generator().manual_seed(self.config.seed + step)
             return step, sample_text(
@@ -247,12 +248,12 @@ class Trainer:
             initial = build_model(
                 self.config, self.task.input_size, self.task.output_size, self.shape.kwargs
             )
-            with _denormals_flushed():
+            with denormals_flushed():
                 states = _tracked_states(initial, x)
             self._untrained_best[length] = text_units.best_per_feature(
                 text_units.rank_units(states, features)
             )
-        with self._step_lock, _denormals_flushed():
+        with self._step_lock, denormals_flushed():
             states = _tracked_states(self.model, x)
             step = self.steps_done
         return text_units.UnitTracking(
@@ -266,7 +267,7 @@ class Trainer:
         )
 
     def _take_probe(self, sequences: int | None = None, target_step: int | None = None) -> Probe:
-        # Callers hold _denormals_flushed(); it is not re-entrant (its exit clears the flag).
+        # Callers hold denormals_flushed(); it is not re-entrant (its exit clears the flag).
         n = self._probe_x.shape[0] if sequences is None else max(1, int(sequences))
         x, y = self._probe_x[:n], self._probe_y[:n]
         if self.light_probes:
@@ -333,7 +334,7 @@ class Trainer:
     def evaluate(self) -> tuple[float, float]:
         """(loss, metric) of the current weights on the fixed held-out batch (tasks with
         a split). Waits for a ``step()`` in progress to return."""
-        with self._step_lock, _denormals_flushed():
+        with self._step_lock, denormals_flushed():
             return self._evaluate()
 
     @torch.no_grad()

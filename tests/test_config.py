@@ -1,6 +1,7 @@
 """RunConfig validation, limits, and the URL round trip (with hostile input)."""
 
 import math
+import typing
 
 import pytest
 from hypothesis import given, settings
@@ -9,25 +10,32 @@ from hypothesis import strategies as st
 from rnn_core import CHOICES, LIMITS, MODELS, TASKS, ConfigError, RunConfig
 from rnn_core.config import MAX_STEP_COST, RECURRENT, field_names
 
+# What each field holds, read from its annotation on RunConfig (``seq_len: int``,
+# ``lr: float | None``): the declaration a reader and a type checker see. config.py keeps
+# its own lists of whole-number and optional fields for parsing and checking; the tests
+# below derive their expectations from the annotations, so they fail if the two disagree.
+HINTS = typing.get_type_hints(RunConfig)
+
+
+def declared(name: str) -> tuple[type, bool]:
+    """(the field's type apart from None, whether None is allowed), from its annotation."""
+    args = typing.get_args(HINTS[name])
+    if not args:
+        return HINTS[name], False
+    others = [a for a in args if a is not type(None)]
+    assert len(others) == 1, HINTS[name]
+    return others[0], len(others) < len(args)
+
+
 NUMERIC = [n for n in field_names() if n in LIMITS]
-INTS = (
-    "seq_len",
-    "hidden_size",
-    "num_layers",
-    "batch_size",
-    "seed",
-    "param_budget",
-    "tcn_kernel",
-    "tcn_levels",
-    "attn_heads",
-    "attn_layers",
-)
+INTS = [n for n in NUMERIC if declared(n)[0] is int]
 
 
 def test_every_field_has_a_default_and_a_limit_or_choice():
     cfg = RunConfig()
     for name in field_names():
         assert name in LIMITS or name in CHOICES, name
+        assert declared(name)[0] in ((int, float) if name in LIMITS else (str,)), name
         if name in LIMITS and getattr(cfg, name) is not None:
             lo, hi = LIMITS[name]
             assert lo <= getattr(cfg, name) <= hi
@@ -46,6 +54,42 @@ def test_out_of_range_values_name_the_field_and_range(name):
         assert err.field == name
         assert isinstance(err, ValueError)
         assert name in str(err) and "out of range" in str(err) and "allowed" in str(err)
+
+
+@pytest.mark.parametrize("name", NUMERIC)
+def test_each_number_field_holds_the_type_it_declares(name):
+    lo, hi = LIMITS[name]
+    default = getattr(RunConfig(), name)
+    if declared(name)[0] is int:
+        whole = default if default is not None else int(lo)
+        assert getattr(RunConfig(**{name: whole}), name) == whole
+        for bad in (float(whole), whole + 0.5):  # a float, even a whole one, is refused
+            with pytest.raises(ConfigError) as info:
+                RunConfig(**{name: bad})
+            assert info.value.field == name
+        with pytest.raises(ConfigError) as info:
+            RunConfig.from_query({name: f"{whole}.5"})
+        assert info.value.field == name
+    else:
+        fraction = lo + (hi - lo) / 3  # not a whole number, within the range
+        cfg = RunConfig(**{name: fraction})
+        assert getattr(cfg, name) == fraction
+        assert getattr(RunConfig.from_query(cfg.to_query()), name) == fraction
+
+
+@pytest.mark.parametrize("name", field_names())
+def test_none_is_allowed_exactly_where_the_field_declares_it(name):
+    if declared(name)[1]:
+        cfg = RunConfig(**{name: None})
+        assert getattr(cfg, name) is None and cfg.to_query()[name] == "none"
+        assert getattr(RunConfig.from_query(cfg.to_query()), name) is None
+    else:
+        with pytest.raises(ConfigError) as info:
+            RunConfig(**{name: None})
+        assert info.value.field == name
+        with pytest.raises(ConfigError) as info:
+            RunConfig.from_query({name: "none"})
+        assert info.value.field == name
 
 
 def test_bad_types_and_choices_raise_config_error():

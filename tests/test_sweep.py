@@ -12,17 +12,17 @@ import pytest
 import torch
 
 import rnn_core.sweep as sweep_module
+import rnn_core.sweep_cache as cache_module
 from rnn_core.jobs import JobManager
 from rnn_core.sweep import (
     DEFAULT_LENGTHS,
     DEFAULT_STEPS,
     RESULT_COLUMNS,
     Sweep,
-    SweepCache,
     SweepSpec,
-    default_cache_dir,
     default_spec,
 )
+from rnn_core.sweep_cache import SweepCache, default_cache_dir
 
 TINY = SweepSpec(
     task="copy_memory",
@@ -256,7 +256,7 @@ def test_store_is_atomic_and_survives_a_failing_disk(tmp_path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     changed = results.assign(metric=0.5)
-    monkeypatch.setattr(sweep_module.os, "fsync", full_disk)
+    monkeypatch.setattr(cache_module.os, "fsync", full_disk)
     assert cache.store(TINY, changed) is False
     monkeypatch.undo()
     pd.testing.assert_frame_equal(cache.load(TINY), results)
@@ -284,14 +284,14 @@ def test_cache_keys_and_default_directory(tmp_path, monkeypatch):
     assert len(cache.key(TINY)) == 64
     assert cache.key(TINY) != cache.key(SweepSpec(**{**TINY.to_dict(), "seed": 1}))
     before = cache.key(TINY)
-    monkeypatch.setattr(sweep_module, "code_version", lambda: "another version")
+    monkeypatch.setattr(cache_module, "code_version", lambda: "another version")
     assert cache.key(TINY) != before  # a code change invalidates every entry
     monkeypatch.undo()
-    assert sweep_module.code_version() == sweep_module.code_version()  # computed once
+    assert cache_module.code_version() == cache_module.code_version()  # computed once
     monkeypatch.setenv("RNN_EXPLORER_SWEEP_DIR", str(tmp_path / "env"))
     assert default_cache_dir() == tmp_path / "env"
     monkeypatch.delenv("RNN_EXPLORER_SWEEP_DIR")
-    top = os.path.dirname(os.path.dirname(os.path.abspath(sweep_module.__file__)))
+    top = os.path.dirname(os.path.dirname(os.path.abspath(cache_module.__file__)))
     assert default_cache_dir() == type(tmp_path)(top) / "cache" / "sweeps"
 
 

@@ -110,7 +110,7 @@ def perfect_outputs(task, y, seq_len):
         outputs = 30.0 * F.one_hot((y[:, None] + 1) % 10, 10).float().repeat(1, seq_len, 1)
         outputs[:, -1] = 30.0 * F.one_hot(y, 10).float()
         return outputs
-    if task.kind == "classification":
+    if task.target_type == "classification":
         return 30.0 * F.one_hot(y, task.output_size).float()
     return y.clone()
 
@@ -131,7 +131,7 @@ def test_registry_has_the_tasks_in_ui_order_and_consistent_attributes():
     ]
     for name, task in TASKS.items():
         assert task.name == name and get_task(name) is task
-        assert task.kind in ("regression", "classification")
+        assert task.target_type in ("regression", "classification")
         assert task.title and len(task.description) > 200 and task.metric_name
         assert isinstance(task.higher_is_better, bool) and isinstance(task.has_split, bool)
         assert task.has_split == (name in ("char_lm", "co2", *DIGITS_TASKS))
@@ -178,7 +178,7 @@ def test_shapes_and_dtypes(name):
                 assert y.dtype == torch.long and y.shape == (3,)
                 assert y.min() >= 0 and y.max() < task.output_size == 10
                 assert task.scored_steps(seq_len) == slice(seq_len - 1, seq_len)
-            elif task.kind == "classification":
+            elif task.target_type == "classification":
                 assert y.dtype == torch.long and y.shape == (3, total)
                 assert y.min() >= 0 and y.max() < task.output_size
                 assert task.scored_steps(seq_len) == slice(0, total)
@@ -624,7 +624,7 @@ def test_digits_layout_and_value_range(name):
     seq_len = digits_seq_len(name)
     assert (task.min_seq_len, task.max_seq_len, task.total_len(seq_len)) == (seq_len,) * 3
     assert task.input_size == 64 // seq_len and task.output_size == 10
-    assert task.kind == "classification" and task.higher_is_better and task.alphabet is None
+    assert task.target_type == "classification" and task.higher_is_better and task.alphabet is None
     for bad in (seq_len - 1, seq_len + 1):
         with pytest.raises(ValueError, match=str(seq_len)):
             task.sample(2, bad, gen(0))

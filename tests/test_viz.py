@@ -283,14 +283,14 @@ def test_sequence_figure_for_every_task(name):
         probe.inputs[0],
         probe.targets[0],
         probe.outputs[0],
-        target_type=task.kind,
+        target_type=task.target_type,
         scored_steps=task.scored_steps(seq_len),
         alphabet=task.alphabet,
         title=task.title,
     )
     target = trace(fig, "target")
     assert list(target.x) == scored.tolist()
-    if task.kind == "regression":
+    if task.target_type == "regression":
         expected = probe.targets[0].reshape(-1)
         expected = expected if expected.size == scored.size else expected[scored]
         np.testing.assert_allclose(target.y, expected)

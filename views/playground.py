@@ -94,7 +94,7 @@ def live() -> None:
                 snap.inputs[0],
                 snap.targets[0],
                 snap.outputs[0],
-                target_type=task.kind,
+                target_type=task.target_type,
                 scored_steps=task.scored_steps(cfg.seq_len),
                 alphabet=task.alphabet,
                 title=f"One probe sequence at step {snap.step}: input, target, prediction",

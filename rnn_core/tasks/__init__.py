@@ -1,0 +1,63 @@
+"""Task registry: every task by name, with its generator, loss, metric and baseline.
+
+``TASKS`` maps a name to a task instance; the app's select boxes are built from its keys
+(in this order), so adding a task is one class in its family's module and one entry
+here. The modules, by family:
+
+- ``base``: the ``Task`` interface and its contract (batches, splits, baselines), the
+  lazy loading of bundled data, and helpers the families share.
+- ``memory``: synthetic memory tasks (adding problem, copy memory, running parity).
+- ``forecast``: next-step forecasting of a series (sine waves, Mauna Loa CO₂).
+- ``text``: a character-level language model on Python source.
+- ``images``: 8x8 handwritten digits read row by row or pixel by pixel.
+"""
+
+from __future__ import annotations
+
+from rnn_core.tasks.base import ASSETS_DIR, SPLITS, Task
+from rnn_core.tasks.forecast import CO2_PATH, CO2Task, SineTask
+from rnn_core.tasks.images import DIGITS_PATH, DigitsPixelsTask, DigitsRowsTask
+from rnn_core.tasks.memory import AddingTask, CopyMemoryTask, ParityTask
+from rnn_core.tasks.text import CORPUS_PATH, CharLMTask
+
+TASKS: dict[str, Task] = {
+    task.name: task
+    for task in (
+        AddingTask(),
+        CopyMemoryTask(),
+        SineTask(),
+        ParityTask(),
+        CharLMTask(),
+        CO2Task(),
+        DigitsRowsTask(),
+        DigitsPixelsTask(),
+    )
+}
+
+
+def get_task(name: str) -> Task:
+    """The registered task `name`, with the list of valid names when it is unknown."""
+    try:
+        return TASKS[name]
+    except KeyError:
+        raise KeyError(f"unknown task {name!r}; choose from {list(TASKS)}") from None
+
+
+__all__ = [
+    "ASSETS_DIR",
+    "CO2_PATH",
+    "CORPUS_PATH",
+    "DIGITS_PATH",
+    "SPLITS",
+    "TASKS",
+    "AddingTask",
+    "CO2Task",
+    "CharLMTask",
+    "CopyMemoryTask",
+    "DigitsPixelsTask",
+    "DigitsRowsTask",
+    "ParityTask",
+    "SineTask",
+    "Task",
+    "get_task",
+]
