@@ -36,7 +36,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere
 
 from rnn_core import TASKS, RunConfig  # noqa: E402
-from rnn_core.budget import ModelShape, _cost, _model_shape  # noqa: E402
+from rnn_core.budget import ModelShape, shape_of_settings, step_cost  # noqa: E402
 from rnn_core.config import MAX_STEP_COST  # noqa: E402
 from rnn_core.models import MODELS  # noqa: E402
 
@@ -51,7 +51,7 @@ MIN_ROUND_SECONDS = 0.05  # short steps are repeated within a round to last abou
 def shape_at(model_name: str, seq_len: int, batch: int, budget: int) -> ModelShape:
     """The shape a RunConfig with ``param_budget=budget`` (other settings default) gets."""
     d = RunConfig()  # the default widths, kernel, heads and layers a budget starts from
-    return _model_shape(
+    return shape_of_settings(
         model_name,
         TASK,
         seq_len,
@@ -127,7 +127,7 @@ def main() -> None:
         frozen = shapes[hi, "tcn"]
         for t in lengths:
             shapes[t, FIXED_TCN] = replace(
-                frozen, cost=_cost("tcn", task, t, args.batch, frozen.kwargs)
+                frozen, cost=step_cost("tcn", task, t, args.batch, frozen.kwargs)
             )
     cells, reps = {}, {}
     torch.set_flush_denormal(True)

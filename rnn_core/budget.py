@@ -178,7 +178,9 @@ def _recurrent_kwargs(cfg, task, budget: int | None) -> dict:
     return {"hidden_size": _closest(with_h, 1, MAX_WIDTH, budget), "num_layers": layers}
 
 
-def _cost(model: str, task, seq_len: int, batch: int, kw: dict) -> int:
+def step_cost(model: str, task, seq_len: int, batch: int, kw: dict) -> int:
+    """The estimated cost of one training step (multiply-add equivalents) of ``model``
+    built with ``kw`` on ``task`` at ``seq_len`` and ``batch``: what the cost cap bounds."""
     steps = task.total_len(seq_len)
     inp, out = task.input_size, task.output_size
     if model in RECURRENT:
@@ -237,7 +239,7 @@ def _summary(model: str, kw: dict, rf: int | None) -> str:
 
 def model_shape(cfg) -> ModelShape:
     """The shape of ``cfg.model`` for ``cfg`` (cached: RunConfig is frozen and hashable)."""
-    return _model_shape(
+    return shape_of_settings(
         cfg.model,
         cfg.task,
         cfg.seq_len,
@@ -266,9 +268,11 @@ class _Settings:  # the fields a shape depends on, under RunConfig's names
 
 
 @functools.lru_cache(maxsize=4096)
-def _model_shape(
+def shape_of_settings(
     model, task_name, seq_len, batch, hidden, layers, budget, kernel, levels, heads, attn_layers
 ) -> ModelShape:
+    """``model_shape`` from the settings themselves, with no RunConfig (and so no cost
+    cap): the benchmarks measure shapes beyond what a run may use."""
     task = TASKS[task_name]
     cfg = _Settings(model, task_name, seq_len, hidden, layers, kernel, levels, heads, attn_layers)
     if model in RECURRENT:
@@ -286,7 +290,7 @@ def _model_shape(
         num_parameters=_count(model, task, kw),
         summary=_summary(model, kw, rf),
         receptive_field=rf,
-        cost=_cost(model, task, seq_len, batch, kw),
+        cost=step_cost(model, task, seq_len, batch, kw),
     )
 
 
