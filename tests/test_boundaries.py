@@ -114,3 +114,51 @@ def test_pages_never_reach_a_jobs_trainer(tmp_path):
         "views/page.py:1 from rnn_core.generate import ...",
         "views/page.py:2 job.trainer",
     ]
+
+
+PROJECT_PACKAGES = ("rnn_core", "ui")
+SOURCE_FOLDERS = ("rnn_core", "ui", "views", "bench")
+
+
+def private_reaches(root: Path) -> list[str]:
+    """`path:line name` for every use of another project module's underscore name: a
+    ``from rnn_core.x import _y``, or ``x._y`` where ``x`` was imported from the project.
+    (Inside one module, underscore names are that module's own business.)"""
+    found = []
+    paths = [p for f in SOURCE_FOLDERS for p in sorted((root / f).rglob("*.py"))]
+    paths += [p for p in [root / "app.py"] if p.exists()]
+    for path in paths:
+        tree = ast.parse(path.read_text(), filename=str(path))
+        project_names = set()  # local names bound to project modules
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                if node.module.split(".")[0] not in PROJECT_PACKAGES:
+                    continue
+                for alias in node.names:
+                    if alias.name.startswith("_"):
+                        found.append(f"{path.relative_to(root)}:{node.lineno} {alias.name}")
+                    project_names.add(alias.asname or alias.name)
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.name.split(".")[0] in PROJECT_PACKAGES:
+                        project_names.add(alias.asname or alias.name.split(".")[0])
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr.startswith("_")
+                and not node.attr.startswith("__")
+                and isinstance(node.value, ast.Name)
+                and node.value.id in project_names
+            ):
+                found.append(f"{path.relative_to(root)}:{node.lineno} {ast.unparse(node)}")
+    return found
+
+
+def test_no_module_uses_another_modules_underscore_names(tmp_path):
+    assert private_reaches(REPO_ROOT) == []
+    # the check itself finds both forms
+    (tmp_path / "bench").mkdir()
+    (tmp_path / "bench" / "b.py").write_text(
+        "from rnn_core.train import _hidden\nfrom rnn_core import viz\nviz._style(1)\n"
+    )
+    assert private_reaches(tmp_path) == ["bench/b.py:1 _hidden", "bench/b.py:3 viz._style"]

@@ -60,33 +60,6 @@ def test_the_viz_package_is_found():
     assert {"viz/__init__.py", "viz/look.py", "viz/encoding.py", "viz/race.py"} <= set(VIZ_MODULES)
 
 
-def _imports(module):
-    """(module, name) of every ``from X import name`` in rnn_core/<module>, and X of every
-    ``import X``."""
-    tree = ast.parse((ROOT / "rnn_core" / module).read_text())
-    names = [
-        (node.module, alias.name)
-        for node in ast.walk(tree)
-        if isinstance(node, ast.ImportFrom) and node.module
-        for alias in node.names
-    ]
-    modules = [
-        alias.name
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Import)
-        for alias in node.names
-    ]
-    return names, modules
-
-
-@pytest.mark.parametrize("module", [*VIZ_MODULES, "state_stats.py", "text_units.py"])
-def test_no_underscore_names_from_other_modules(module):
-    names, modules = _imports(module)
-    private = [f"{m}.{n}" for m, n in names if n.startswith("_") and m != "__future__"]
-    private += [m for m in modules if any(part.startswith("_") for part in m.split("."))]
-    assert not private
-
-
 @pytest.mark.parametrize("module", [*VIZ_MODULES, "state_stats.py", "text_units.py"])
 def test_no_streamlit_or_torch_import(module):
     tree = ast.parse((ROOT / "rnn_core" / module).read_text())
