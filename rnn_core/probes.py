@@ -219,6 +219,16 @@ def recurrent_spectra(model: RecurrentModel) -> tuple[dict, dict]:
     return ({k: np.array(v) for k, v in rho.items()}, {k: np.array(v) for k, v in sigma.items()})
 
 
+def spectra_over_training(snapshots: list[Probe]) -> tuple[dict, dict]:
+    """(spectral radius, largest singular value) of the last layer's recurrent matrix at
+    each snapshot, per recurrent block (one for a plain RNN, one per gate otherwise):
+    ``{block: (len(snapshots),) array}`` each."""
+    blocks = snapshots[-1].spectral_radius if snapshots else {}
+    radius = {b: np.array([s.spectral_radius[b][-1] for s in snapshots]) for b in blocks}
+    singular = {b: np.array([s.max_singular_value[b][-1] for s in snapshots]) for b in blocks}
+    return radius, singular
+
+
 def one_step_grad_norms(
     unrolled, outputs: torch.Tensor, loss: torch.Tensor, target_step: int
 ) -> torch.Tensor:

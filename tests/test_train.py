@@ -10,6 +10,7 @@ import torch
 
 from rnn_core import CHOICES, TASKS, RunConfig, Trainer
 from rnn_core.models import RECURRENT
+from rnn_core.probes import spectra_over_training
 from rnn_core.train import HISTORY_COLUMNS, history_digest
 
 SMALL = {"hidden_size": 8, "batch_size": 8, "seq_len": 12}
@@ -295,3 +296,22 @@ def test_tracked_units_of_an_untrained_model_equal_the_untrained_column():
         assert moved.trained_best != tracking.trained_best
     with pytest.raises(ValueError, match="not a character task"):
         Trainer(RunConfig(**SMALL)).answer("track_units")
+
+
+def test_spectra_over_training_follow_the_last_layers_recurrent_matrix():
+    # 2 layers: the figures are of the last layer's blocks, one per LSTM gate (i, f, g, o)
+    trainer = Trainer(
+        RunConfig(model="lstm", hidden_size=6, num_layers=2, batch_size=4, seq_len=10),
+        probe_every=5,
+    )
+    trainer.step(10)  # snapshots at steps 0, 5, 10; the weights now are step 10's
+    radius, singular = spectra_over_training(trainer.snapshots)
+    assert list(radius) == list(singular) == ["input", "forget", "cell", "output"]
+    w_hh = trainer.model.rnn.weight_hh_l1.detach().double().numpy()
+    for i, block in enumerate(np.split(w_hh, 4)):
+        name = list(radius)[i]
+        assert radius[name].shape == singular[name].shape == (3,)
+        assert radius[name][-1] == pytest.approx(np.abs(np.linalg.eigvals(block)).max(), 1e-5)
+        assert singular[name][-1] == pytest.approx(np.linalg.svd(block, compute_uv=False)[0], 1e-5)
+    assert radius["forget"][0] != radius["forget"][-1]  # one value per snapshot, as trained
+    assert spectra_over_training([]) == ({}, {})

@@ -719,3 +719,22 @@ def test_the_held_out_curve_has_its_own_baseline():
     # no held-out curve, no held-out baseline
     plain = viz.loss_figure([1, 2], [1.0, 0.9], 1.0, test_baseline=2.89)
     assert not any("held-out" in t.name for t in plain.data)
+
+
+def _colour_range(fig) -> tuple[float, float]:
+    """The real values at the two ends of a quantised heatmap's colour scale."""
+    q, offset = fig.layout.meta["quantum"], fig.layout.meta["offset"]
+    trace = fig.data[0]
+    return offset + q * trace.zmin, offset + q * trace.zmax
+
+
+def test_signed_states_are_centred_on_zero_over_all_frames():
+    frames = [np.array([[0.5, -2.0], [1.0, 0.0]]), np.array([[3.0, 0.0], [0.0, 0.0]])]
+    unbounded = viz.signed_over_training(frames, [1, 2], colorbar_title="c", title="c")
+    assert _colour_range(unbounded) == pytest.approx((-3.0, 3.0))  # the largest |c| of both
+    tanh = viz.signed_over_training(frames, [1, 2], bound=1.0, colorbar_title="h", title="h")
+    assert _colour_range(tanh) == pytest.approx((-1.0, 1.0))
+    assert unbounded.data[0].colorscale == tanh.data[0].colorscale
+    gate = viz.gate_over_training([f.clip(0, 1) for f in frames], [1, 2], name="f", title="f")
+    assert _colour_range(gate) == pytest.approx((0.0, 1.0))
+    assert gate.data[0].colorscale != tanh.data[0].colorscale

@@ -8,10 +8,12 @@ URL keeps the short name that links already carry; in the code they are "alongsi
 
 from __future__ import annotations
 
+import numpy as np
+
 from rnn_core import RunConfig
 from rnn_core.models import RECURRENT
 from rnn_core.presets import PRESETS, Preset
-from ui.run_set import RunSet
+from ui.run_set import RunSet, run_label
 
 PAGES = {
     "welcome": "views/welcome.py",
@@ -82,3 +84,27 @@ RUN = RunSet(
     snapshot_bytes=SNAPSHOT_BYTES,
     keep_previous=MAX_PREVIOUS,
 )
+
+
+def gradient_curves(whole: bool, main_snapshots: list) -> dict[str, np.ndarray]:
+    """The latest gradient through time of every run of this session that lines up with
+    the run on screen: the runs training now (labelled with their step) and the replaced
+    runs on the same task and length (labelled by what differed). ``whole``: the whole
+    loss's gradient, else the last scored step's term; ``main_snapshots``: the main
+    job's snapshots, already read by the page (a read copies the list)."""
+    cfg, jobs = RUN.config(), RUN.jobs()
+    main = next(iter(jobs.values()))
+    curves = {}
+    for job in jobs.values():
+        snaps = main_snapshots if job is main else job.snapshots
+        if snaps:
+            last = snaps[-1]
+            curves[f"{job.label} (now, step {last.step})"] = (
+                last.grad_norm if whole else last.connectivity
+            )
+    for record in RUN.previous():
+        values = record.grad_norm if whole else record.connectivity
+        if record.comparable(cfg) and values is not None:
+            label = f"{run_label(record.config, cfg)}, earlier (step {record.steps})"
+            curves.setdefault(label, values)
+    return curves

@@ -5,14 +5,12 @@ import streamlit as st
 
 from rnn_core import TASKS, viz
 from rnn_core.models import MODEL_TITLES
-from rnn_core.probes import CARRY_GATES, carry_products
+from rnn_core.probes import CARRY_GATES, carry_products, spectra_over_training
 from ui import controls
-from ui.run import RUN
-from ui.run_set import run_label
+from ui.run import RUN, gradient_curves
 
 cfg = RUN.config()
 task = TASKS[cfg.task]
-job_map = RUN.jobs()
 job = RUN.main_job()
 
 st.title("Gradients through time")
@@ -186,8 +184,7 @@ if not one_step_task:
                 f"output).",
             )
 
-radius = {k: np.array([s.spectral_radius[k][-1] for s in snaps]) for k in snaps[-1].spectral_radius}
-singular = {k: np.array([s.max_singular_value[k][-1] for s in snaps]) for k in radius}
+radius, singular = spectra_over_training(snaps)
 carry_gate = CARRY_GATES.get(cfg.model)
 layer_title = "the last layer" if cfg.num_layers > 1 else "the recurrent layer"
 spec = viz.spectra_figure(
@@ -235,17 +232,7 @@ else:
         "these matrices alone, so no bound is drawn.",
     )
 
-runs = {}
-for j in job_map.values():
-    j_snaps = snaps if j is job else j.snapshots
-    if j_snaps:
-        last = j_snaps[-1]
-        runs[f"{j.label} (now, step {last.step})"] = last.grad_norm if whole else last.connectivity
-earlier = [r for r in RUN.previous() if r.comparable(cfg)]
-for record in earlier:
-    values = record.grad_norm if whole else record.connectivity
-    if values is not None:
-        runs.setdefault(f"{run_label(record.config, cfg)}, earlier (step {record.steps})", values)
+runs = gradient_curves(whole, snaps)
 if len(runs) > 1:
     over = viz.overlay_grad_norms(
         runs, label=label, title=f"Runs of this session on {task.title}, T = {cfg.seq_len}"

@@ -48,16 +48,10 @@ seq = c2.radio(
     format_func=lambda i: f"#{i + 1}",
 )
 
-bounded = cfg.model != "rnn_relu"  # tanh-bounded states live in [-1, 1]
-frames = [s.hidden_layers[layer, seq].T for s in snaps]  # (H, T) per snapshot
-top = 1.0 if bounded else max(float(np.nanmax(np.abs(f))) for f in frames) or 1.0
-fig = viz.animated_heatmap(
-    frames,
+fig = viz.signed_over_training(
+    [s.hidden_layers[layer, seq].T for s in snaps],  # (H, T) per snapshot
     steps,
-    zmin=-top,
-    zmax=top,
-    zmid=0,
-    colorscale=viz.DIVERGING,
+    bound=None if cfg.model == "rnn_relu" else 1.0,  # a tanh keeps h within ±1
     colorbar_title="h",
     title=f"Hidden state h_t, layer {layer + 1}, over training",
 )
@@ -89,40 +83,26 @@ if last.gates:
     tabs = st.tabs(list(panels))
     for tab, name in zip(tabs, panels, strict=True):
         with tab:
-            if name == "cell state c_t":
-                gframes = [s.cell[seq].T for s in snaps]
-                top_c = max(float(np.nanmax(np.abs(f))) for f in gframes) or 1.0
-                gfig = viz.animated_heatmap(
-                    gframes,
+            if name == "cell state c_t":  # not bounded by 1 as h is
+                gfig = viz.signed_over_training(
+                    [s.cell[seq].T for s in snaps],
                     steps,
-                    zmin=-top_c,
-                    zmax=top_c,
-                    zmid=0,
-                    colorscale=viz.DIVERGING,
                     colorbar_title="c",
                     title="LSTM cell state c_t over training",
                 )
-            elif name in ("cell", "new"):  # tanh candidates: signed
-                gframes = [s.gates[name][seq].T for s in snaps]
-                gfig = viz.animated_heatmap(
-                    gframes,
+            elif name in ("cell", "new"):  # tanh candidates
+                gfig = viz.signed_over_training(
+                    [s.gates[name][seq].T for s in snaps],
                     steps,
-                    zmin=-1,
-                    zmax=1,
-                    zmid=0,
-                    colorscale=viz.DIVERGING,
+                    bound=1.0,
                     colorbar_title=name,
                     title=f"{name} candidate over training",
                 )
-            else:  # sigmoid gates: 0 closed, 1 open
-                gframes = [s.gates[name][seq].T for s in snaps]
-                gfig = viz.animated_heatmap(
-                    gframes,
+            else:
+                gfig = viz.gate_over_training(
+                    [s.gates[name][seq].T for s in snaps],
                     steps,
-                    zmin=0,
-                    zmax=1,
-                    colorscale=viz.SEQUENTIAL,
-                    colorbar_title=name,
+                    name=name,
                     title=f"{name} gate over training",
                 )
             controls.chart(

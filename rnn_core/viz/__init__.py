@@ -42,8 +42,10 @@ from rnn_core.viz.race import (
 from rnn_core.viz.sequence import sequence_figure
 from rnn_core.viz.states import (
     animated_heatmap,
+    gate_over_training,
     pca_trajectory,
     saturation_figure,
+    signed_over_training,
     time_step_bars,
 )
 from rnn_core.viz.training import loss_figure
@@ -60,6 +62,7 @@ __all__ = [
     "attention_figure",
     "carry_figure",
     "digit_readings_figure",
+    "gate_over_training",
     "grad_heatmap",
     "grad_norm_figure",
     "loss_figure",
@@ -71,6 +74,7 @@ __all__ = [
     "saliency_figure",
     "saturation_figure",
     "sequence_figure",
+    "signed_over_training",
     "spectra_figure",
     "sweep_figure",
     "time_step_bars",

@@ -112,6 +112,39 @@ def animated_heatmap(
     return fig
 
 
+def signed_over_training(
+    frames, frame_labels, *, bound: float | None = None, colorbar_title: str, title: str
+) -> go.Figure:
+    """``animated_heatmap`` of a signed state (h, the LSTM cell state c, a tanh
+    candidate): red positive, blue negative, centred on 0, within ±``bound`` (a tanh's
+    1), or, for an unbounded state (bound None), ±its largest |value| over all frames
+    (so the colours mean the same in every frame)."""
+    top = bound if bound is not None else max(float(np.nanmax(np.abs(f))) for f in frames) or 1.0
+    return animated_heatmap(
+        frames,
+        frame_labels,
+        zmin=-top,
+        zmax=top,
+        zmid=0,
+        colorscale=DIVERGING,
+        colorbar_title=colorbar_title,
+        title=title,
+    )
+
+
+def gate_over_training(frames, frame_labels, *, name: str, title: str) -> go.Figure:
+    """``animated_heatmap`` of a sigmoid gate: 0 (closed) to 1 (open)."""
+    return animated_heatmap(
+        frames,
+        frame_labels,
+        zmin=0,
+        zmax=1,
+        colorscale=SEQUENTIAL,
+        colorbar_title=name,
+        title=title,
+    )
+
+
 def time_step_bars(hidden, *, title: str = "Hidden state at each time step") -> go.Figure:
     """Bars of the H unit activations of one sequence, one frame per time step t.
 
