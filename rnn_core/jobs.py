@@ -24,6 +24,11 @@ needs the model itself (a fresh probe, sampled text) is a question, ``job.ask(na
 the job's own worker answers it between two chunks of steps, or, when no worker holds
 the trainer, the asking thread answers it under the trainer's step lock. A backend that
 trains in another process offers the same interface: it can be asked, not reached into.
+
+The module is longer than most here on purpose: Job and JobManager are one state machine
+under one lock (a job's controls, its worker loop, the slot queue and the reaper all
+change states in the same critical sections), and reading it in one file is how one
+checks that no transition is lost. What a job runs is in ``rnn_core.trainable``.
 """
 
 from __future__ import annotations
@@ -34,9 +39,8 @@ import threading
 import time
 import uuid
 from enum import StrEnum
-from typing import Any, Protocol, runtime_checkable
 
-import pandas as pd
+from rnn_core.trainable import Steppable
 
 
 class JobState(StrEnum):
@@ -64,46 +68,6 @@ _REAP_EVERY = 1.0  # seconds between the reaps the manager runs by itself
 # How long ask() waits for a busy worker: one chunk (about slice_seconds, at least one
 # step) plus the answer itself, a full probe at the largest shape the cost cap allows.
 ASK_TIMEOUT = 60.0
-
-
-@runtime_checkable
-class Steppable(Protocol):
-    """What a JobManager drives: work that advances in steps and says how it stands
-    (a run's Trainer; a sweep.Sweep, which trains many small runs one after another).
-
-    ``step(n)`` does up to n steps and returns how many it did. ``status`` is "ok" while
-    there is more to do, "finished" when it ended by itself, anything else (a Trainer's
-    "diverged") when it cannot go on; ``message`` says why in a sentence. An optional
-    ``max_steps`` attribute caps the job instead of the manager's per-run step cap.
-    """
-
-    steps_done: int
-    status: str
-    message: str
-
-    def step(self, n: int = 1) -> int: ...
-
-
-@runtime_checkable
-class RunTrainer(Steppable, Protocol):
-    """A run's trainer: what a Job publishes about it, readable from any thread while it
-    trains, and the questions it answers about its model (``Job.ask``). A backend that
-    trains elsewhere (another process, another machine) implements this."""
-
-    config: Any  # the RunConfig
-    shape: Any  # the budget.ModelShape
-    num_parameters: int
-    baseline_loss: float
-    test_baseline_loss: float  # NaN for a task without a held-out split
-    held_out_size: int  # 0 for a task without a held-out split
-
-    @property
-    def history(self) -> pd.DataFrame: ...
-
-    @property
-    def snapshots(self) -> list: ...
-
-    def answer(self, question: str, **kwargs) -> Any: ...
 
 
 class JobBusyError(TimeoutError):

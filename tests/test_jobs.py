@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from rnn_core import RunConfig, Trainer
-from rnn_core.jobs import JobManager, JobState, RunTrainer, Steppable
+from rnn_core.jobs import JobManager, JobState
 from rnn_core.train import history_digest
+from rnn_core.trainable import RunTrainer, Steppable
 
 SMALL = RunConfig(hidden_size=8, batch_size=8, seq_len=12)
 
