@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 import torch
 
-from rnn_core.sweep import RESULT_COLUMNS, ROW_STATUSES, SweepSpec, results_frame
+from rnn_core.sweep_spec import RESULT_COLUMNS, ROW_STATUSES, SweepSpec, results_frame
 
 CACHE_SCHEMA = 1
 _CACHE_MAX_BYTES = 1_000_000  # a full sweep's table is a few KB; refuse anything huge
@@ -40,6 +40,7 @@ _VERSIONED_SOURCES = (
     "budget.py",
     "train.py",
     "sweep.py",
+    "sweep_spec.py",
     "sweep_cache.py",
 )
 

@@ -13,7 +13,8 @@ from rnn_core import RunConfig, Trainer
 from rnn_core.cell_math import step_breakdown
 from rnn_core.generate import NonFiniteOutputError
 from rnn_core.jobs import JobBusyError, JobManager
-from rnn_core.sweep import Sweep, default_spec
+from rnn_core.sweep import Sweep
+from rnn_core.sweep_spec import default_spec
 
 SMALL = RunConfig(hidden_size=8, batch_size=8, seq_len=12)
 

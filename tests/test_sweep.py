@@ -14,15 +14,15 @@ import torch
 import rnn_core.sweep as sweep_module
 import rnn_core.sweep_cache as cache_module
 from rnn_core.jobs import JobManager
-from rnn_core.sweep import (
+from rnn_core.sweep import Sweep
+from rnn_core.sweep_cache import SweepCache, default_cache_dir
+from rnn_core.sweep_spec import (
     DEFAULT_LENGTHS,
     DEFAULT_STEPS,
     RESULT_COLUMNS,
-    Sweep,
     SweepSpec,
     default_spec,
 )
-from rnn_core.sweep_cache import SweepCache, default_cache_dir
 
 TINY = SweepSpec(
     task="copy_memory",

@@ -15,8 +15,9 @@ import streamlit as st
 from rnn_core import TASKS, RunConfig, viz
 from rnn_core.jobs import Job, JobState
 from rnn_core.models import MODEL_TITLES
-from rnn_core.sweep import SWEEP_MODELS, SWEEP_TASKS, Sweep, SweepSpec, default_spec
+from rnn_core.sweep import Sweep
 from rnn_core.sweep_cache import SweepCache
+from rnn_core.sweep_spec import SWEEP_MODELS, SWEEP_TASKS, SweepSpec, default_spec
 from ui import controls, session
 from ui.text import escape_markdown
 
