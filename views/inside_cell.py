@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from rnn_core.cell_math import step_breakdown
+from rnn_core.cell_step import step_breakdown
 from rnn_core.models import MODEL_TITLES
 from ui import controls, session
 
