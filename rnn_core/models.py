@@ -2,7 +2,7 @@
 
 Every model maps (B, T, I) -> (B, T, O). Recurrent models always train on the fused
 ``torch.nn.RNN/LSTM/GRU`` (several times faster on CPU than any Python unroll); the
-probe path in ``cells.py`` reuses these modules' weights. Weights are drawn from a
+probe path in ``unroll.py`` reuses these modules' weights. Weights are drawn from a
 ``torch.Generator`` owned by the run, never from torch's global RNG, so two runs in two
 threads cannot perturb each other. Every builder can build on the meta device, which
 allocates nothing: that is how ``budget.py`` counts parameters for a width.
@@ -33,11 +33,11 @@ class RecurrentModel(nn.Module):
 
     causal = True
 
-    def __init__(self, rnn: nn.RNNBase, head: nn.Linear, kind: str):
+    def __init__(self, rnn: nn.RNNBase, head: nn.Linear, cell: str):
         super().__init__()
         self.rnn = rnn
         self.head = head
-        self.kind = kind
+        self.cell = cell  # the registry name: rnn_tanh, rnn_relu, lstm or gru
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         hidden, _ = self.rnn(x)  # (B, T, H), last layer
@@ -102,7 +102,7 @@ def initialise(
                     block.mul_(recurrent_scale / rho)
 
 
-def _recurrent_builder(kind: str, rnn_cls: type, **rnn_kwargs) -> Callable[..., nn.Module]:
+def _recurrent_builder(cell: str, rnn_cls: type, **rnn_kwargs) -> Callable[..., nn.Module]:
     def build(
         input_size: int,
         output_size: int,
@@ -124,7 +124,7 @@ def _recurrent_builder(kind: str, rnn_cls: type, **rnn_kwargs) -> Callable[..., 
             **rnn_kwargs,
         )
         head = nn.Linear(hidden_size, output_size, device="meta")
-        model = RecurrentModel(rnn, head, kind=kind)
+        model = RecurrentModel(rnn, head, cell=cell)
         if device == "meta":
             return model
         model.to_empty(device=device)

@@ -81,7 +81,19 @@ def test_no_streamlit_import_in_rnn_core_sources():
 # The app's side of the job boundary: a page reads what a job publishes and asks it for
 # anything that needs the model (rnn_core/jobs.py), so no file under views/ or ui/ may
 # reach a job's trainer, or import the helpers that run a model directly.
-MODEL_RUNNERS = {"rnn_core.generate", "rnn_core.cells"}
+MODEL_RUNNERS = {"rnn_core.generate", "rnn_core.unroll"}
+
+
+def _runner_names() -> set[str]:
+    """What ``from rnn_core import X`` may name to reach a model runner: the runner modules
+    themselves and every name rnn_core/__init__.py takes from one (``rnn_core.unroll`` is
+    the function ``unroll``, which shadows its module)."""
+    names = {module.rpartition(".")[2] for module in MODEL_RUNNERS}
+    init = REPO_ROOT / "rnn_core" / "__init__.py"
+    for node in ast.walk(ast.parse(init.read_text(), filename=str(init))):
+        if isinstance(node, ast.ImportFrom) and node.module in MODEL_RUNNERS:
+            names |= {alias.name for alias in node.names}
+    return names
 
 
 def live_model_reaches(root: Path) -> list[str]:
@@ -95,6 +107,9 @@ def live_model_reaches(root: Path) -> list[str]:
                     what = ast.unparse(node)
                 elif isinstance(node, ast.ImportFrom) and node.module in MODEL_RUNNERS:
                     what = f"from {node.module} import ..."
+                elif isinstance(node, ast.ImportFrom) and node.module == "rnn_core":
+                    hits = sorted({a.name for a in node.names} & _runner_names())
+                    what = f"from rnn_core import {', '.join(hits)}" if hits else None
                 elif isinstance(node, ast.Import):
                     what = next((a.name for a in node.names if a.name in MODEL_RUNNERS), None)
                 if what:
@@ -110,9 +125,16 @@ def test_pages_never_reach_a_jobs_trainer(tmp_path):
     (tmp_path / "views" / "page.py").write_text(
         "from rnn_core.generate import sample_text\nx = job.trainer.model\n"
     )
+    (tmp_path / "ui" / "part.py").write_text(
+        "import rnn_core.unroll\nfrom rnn_core import RunConfig, unroll, viz\n"
+        "from rnn_core import grad_norms_through_time\n"
+    )
     assert live_model_reaches(tmp_path) == [
         "views/page.py:1 from rnn_core.generate import ...",
         "views/page.py:2 job.trainer",
+        "ui/part.py:1 rnn_core.unroll",
+        "ui/part.py:2 from rnn_core import unroll",
+        "ui/part.py:3 from rnn_core import grad_norms_through_time",
     ]
 
 

@@ -29,7 +29,7 @@ import pytest
 import torch
 
 from rnn_core import RunConfig, Trainer
-from rnn_core.cell_math import step_breakdown
+from rnn_core.cell_step import step_breakdown
 from rnn_core.jobs import JobManager
 from rnn_core.models import RECURRENT
 from rnn_core.train import HISTORY_COLUMNS, history_digest

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from rnn_core import RunConfig, Trainer
-from rnn_core.cell_math import step_breakdown
+from rnn_core.cell_step import step_breakdown
 from rnn_core.generate import NonFiniteOutputError
 from rnn_core.jobs import JobBusyError, JobManager
 from rnn_core.sweep import Sweep

@@ -7,22 +7,22 @@ from rnn_core import MODELS, RunConfig
 from rnn_core.models import RECURRENT, build_model, recurrent_blocks, spectral_radius
 
 
-@pytest.mark.parametrize("kind", RECURRENT)
+@pytest.mark.parametrize("cell", RECURRENT)
 @pytest.mark.parametrize("layers", [1, 2])
-def test_models_map_batch_first_sequences_to_outputs(kind, layers):
-    model = MODELS[kind](3, 7, 16, layers, generator=torch.Generator().manual_seed(0))
+def test_models_map_batch_first_sequences_to_outputs(cell, layers):
+    model = MODELS[cell](3, 7, 16, layers, generator=torch.Generator().manual_seed(0))
     out = model(torch.randn(4, 11, 3))
     assert out.shape == (4, 11, 7)
-    assert model.rnn.batch_first and model.kind == kind
+    assert model.rnn.batch_first and model.cell == cell
 
 
-@pytest.mark.parametrize("kind", RECURRENT)
-def test_initialisation_is_seeded_and_leaves_global_rng_alone(kind):
+@pytest.mark.parametrize("cell", RECURRENT)
+def test_initialisation_is_seeded_and_leaves_global_rng_alone(cell):
     state = torch.get_rng_state()
-    a = build_model(RunConfig(model=kind, seed=3), 2, 1)
+    a = build_model(RunConfig(model=cell, seed=3), 2, 1)
     assert torch.equal(torch.get_rng_state(), state)
-    b = build_model(RunConfig(model=kind, seed=3), 2, 1)
-    c = build_model(RunConfig(model=kind, seed=4), 2, 1)
+    b = build_model(RunConfig(model=cell, seed=3), 2, 1)
+    c = build_model(RunConfig(model=cell, seed=4), 2, 1)
     for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
         assert torch.equal(pa, pb)
     assert not all(
@@ -38,9 +38,9 @@ def test_default_init_follows_torch_uniform_bound():
             assert p.std() > 0.05  # actually filled, not left at zero
 
 
-@pytest.mark.parametrize("kind", ["rnn_relu", "lstm", "gru"])
-def test_identity_init_is_the_irnn_recipe(kind):
-    model = build_model(RunConfig(model=kind, init="identity", hidden_size=8, num_layers=2), 2, 1)
+@pytest.mark.parametrize("cell", ["rnn_relu", "lstm", "gru"])
+def test_identity_init_is_the_irnn_recipe(cell):
+    model = build_model(RunConfig(model=cell, init="identity", hidden_size=8, num_layers=2), 2, 1)
     for layer in range(2):
         for block in recurrent_blocks(model.rnn, layer).values():
             assert torch.equal(block, torch.eye(8))
@@ -56,11 +56,11 @@ def test_orthogonal_init_blocks_are_orthogonal():
         assert torch.allclose(block.T @ block, torch.eye(12), atol=1e-5)
 
 
-@pytest.mark.parametrize("kind", RECURRENT)
+@pytest.mark.parametrize("cell", RECURRENT)
 @pytest.mark.parametrize("init", ["default", "orthogonal", "identity"])
-def test_recurrent_scale_sets_every_block_spectral_radius(kind, init):
+def test_recurrent_scale_sets_every_block_spectral_radius(cell, init):
     model = build_model(
-        RunConfig(model=kind, init=init, recurrent_scale=1.5, hidden_size=10, num_layers=2), 2, 1
+        RunConfig(model=cell, init=init, recurrent_scale=1.5, hidden_size=10, num_layers=2), 2, 1
     )
     for layer in range(2):
         for block in recurrent_blocks(model.rnn, layer).values():

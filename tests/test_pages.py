@@ -329,7 +329,7 @@ def test_inside_a_cell_of_a_one_step_sequence():
     assert at.session_state["run.state.config"].seq_len == 1
     assert not [s for s in at.slider if s.key == "cell.t"]
     assert any("one time step" in c.value for c in at.caption)
-    assert at.dataframe  # the step's table is there
+    assert at.table  # the step's table is there
 
 
 def test_a_character_model_whose_state_overflows_gets_a_warning_not_a_traceback():

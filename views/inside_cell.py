@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from rnn_core.cell_math import step_breakdown
+from rnn_core.cell_step import step_breakdown
 from rnn_core.models import MODEL_TITLES
 from ui import controls
 from ui.run import RUN
@@ -48,7 +48,8 @@ def _move(delta: int) -> None:
 
 
 if total > 1:
-    b1, b2, b3 = st.columns([1, 6, 1])
+    # [1, 6, 1] cut the buttons' labels at a 1024 px window
+    b1, b2, b3 = st.columns([1, 4, 1])
     b1.button("◀ t−1", key="cell.prev", on_click=_move, args=(-1,), width="stretch")
     b2.slider("Time step t", 0, total - 1, key=T_KEY)
     b3.button("t+1 ▶", key="cell.next", on_click=_move, args=(1,), width="stretch")
@@ -57,10 +58,11 @@ else:  # a slider needs two values: a one-step sequence has only t = 0
 t = st.session_state[T_KEY]
 
 breakdown = step_breakdown(cfg.model, probe, seq=0, t=t, units=SHOWN_UNITS)
-eq_col, in_col = st.columns([3, 2])
-with eq_col:
-    for equation in breakdown.equations:
-        st.latex(equation)
+# Each equation gets the page's full width: in a 3:2 split beside the input, the longer
+# ones (GRU's n_t is about 410 px) were cut off at a 1024 px window.
+for equation in breakdown.equations:
+    st.latex(equation)
+in_col, note_col = st.columns([2, 3])
 with in_col:
     layers = probe.hidden_layers.shape[0]
     if layers > 1:
@@ -77,17 +79,18 @@ with in_col:
     else:
         st.markdown("**Input x_t** (what the cell reads at this step)")
         st.dataframe({"x_t": breakdown.x_t}, width="stretch")
-st.dataframe(
-    breakdown.table,
-    width="stretch",
-    column_config={
-        c: st.column_config.NumberColumn(format="%.4f") for c in breakdown.table.columns
-    },
-)
-st.caption(
-    f"How to read this: one row per hidden unit; columns follow the equations from "
-    f"left to right. Recomputed here from the weights, these numbers match the "
-    f"model's own h_t to within {breakdown.max_error:.1e}."
-)
+with note_col:
+    st.caption(
+        f"How to read the table below: one column per hidden unit; rows follow the "
+        f"equations from top to bottom. Recomputed here from the weights, these numbers "
+        f"match the model's own h_t to within {breakdown.max_error:.1e}."
+    )
+# One row per term and one column per unit: at most SHOWN_UNITS + 1 columns, where one
+# column per term (up to 13 for an LSTM) scrolled sideways. A static table wraps its
+# row labels, so three decimals fit a 1024 px window; four did not.
+terms = breakdown.table.T
+# A no-break space: the row labels wrap when the table is narrow, not these headers.
+terms.columns = [f"unit\N{NO-BREAK SPACE}{unit}" for unit in terms.columns]
+st.table(terms.style.format("{:.3f}"))
 
 controls.downloads(job, "cell.download")

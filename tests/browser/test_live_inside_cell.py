@@ -36,7 +36,7 @@ def test_inside_a_cell_of_a_large_training_run_never_crashes(browser, start_app,
             caption = page.get_by_text(re.compile(r"The model as it was at training step \d+"))
             caption.wait_for(timeout=60_000)
             steps_seen.append(int(re.search(r"step (\d+)", caption.inner_text()).group(1)))
-            page.locator("[data-testid=stDataFrame]").first.wait_for(timeout=30_000)
+            page.locator("[data-testid=stTable]").first.wait_for(timeout=30_000)  # step table
             assert page.locator("[data-testid=stException]").count() == 0
             page.get_by_role("link", name="Playground").click()
             page.get_by_text("LSTM: Training.").wait_for(timeout=30_000)

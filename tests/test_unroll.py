@@ -7,7 +7,7 @@ from torch import nn
 
 from rnn_core import grad_norms_through_time, unroll
 
-KINDS = [
+CELLS = [
     ("rnn_tanh", lambda i, h, layers: nn.RNN(i, h, layers, batch_first=True)),
     ("rnn_relu", lambda i, h, layers: nn.RNN(i, h, layers, nonlinearity="relu", batch_first=True)),
     ("lstm", lambda i, h, layers: nn.LSTM(i, h, layers, batch_first=True)),
@@ -15,15 +15,15 @@ KINDS = [
 ]
 
 
-def _module(kind, layers, seed=0, i=3, h=5):
+def _module(cell, layers, seed=0, i=3, h=5):
     torch.manual_seed(seed)
-    return dict(KINDS)[kind](i, h, layers)
+    return dict(CELLS)[cell](i, h, layers)
 
 
-@pytest.mark.parametrize("kind", [k for k, _ in KINDS])
+@pytest.mark.parametrize("cell", [k for k, _ in CELLS])
 @pytest.mark.parametrize("layers", [1, 2])
-def test_unroll_matches_fused_outputs_and_parameter_gradients(kind, layers):
-    module = _module(kind, layers)
+def test_unroll_matches_fused_outputs_and_parameter_gradients(cell, layers):
+    module = _module(cell, layers)
     x = torch.randn(4, 9, 3, generator=torch.Generator().manual_seed(1))
     target = torch.randn(4, 9, 5, generator=torch.Generator().manual_seed(2))
 
@@ -37,7 +37,7 @@ def test_unroll_matches_fused_outputs_and_parameter_gradients(kind, layers):
     assert unrolled.output.shape == (4, 9, 5)
     assert torch.allclose(unrolled.output, fused, atol=1e-5)
     for p, g in zip(module.parameters(), fused_grads, strict=True):
-        assert torch.allclose(p.grad, g, atol=1e-5), kind
+        assert torch.allclose(p.grad, g, atol=1e-5), cell
     assert len(unrolled.hidden) == layers
     assert all(h.shape == (4, 9, 5) for h in unrolled.hidden)
     assert torch.equal(unrolled.hidden[-1], unrolled.output)
@@ -89,33 +89,33 @@ def test_unroll_rejects_unsupported_modules():
         unroll(nn.Linear(3, 4), torch.randn(2, 4, 3))
 
 
-def _cell_reference(kind, module, x, loss_of_states):
+def _cell_reference(cell, module, x, loss_of_states):
     """Independent total dL/dh_t: torch's own *Cell modules with the layer's weights,
     run one step at a time; each h_t is both the output and the next state."""
     hsize = module.hidden_size
-    cell_cls = {"rnn_tanh": nn.RNNCell, "lstm": nn.LSTMCell, "gru": nn.GRUCell}[kind]
-    cell = cell_cls(module.input_size, hsize).double()
+    cell_cls = {"rnn_tanh": nn.RNNCell, "lstm": nn.LSTMCell, "gru": nn.GRUCell}[cell]
+    torch_cell = cell_cls(module.input_size, hsize).double()
     with torch.no_grad():
         for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-            getattr(cell, name).copy_(getattr(module, f"{name}_l0"))
+            getattr(torch_cell, name).copy_(getattr(module, f"{name}_l0"))
     x = x.double()
     h = x.new_zeros(x.shape[0], hsize)
     c = x.new_zeros(x.shape[0], hsize)
     states = []
     for t in range(x.shape[1]):
-        if kind == "lstm":
-            h, c = cell(x[:, t], (h, c))
+        if cell == "lstm":
+            h, c = torch_cell(x[:, t], (h, c))
         else:
-            h = cell(x[:, t], h)
+            h = torch_cell(x[:, t], h)
         states.append(h)
     loss = loss_of_states(torch.stack(states, dim=1))
     grads = torch.autograd.grad(loss, states)
     return torch.stack([g.norm(dim=1).mean() for g in grads]).numpy()
 
 
-@pytest.mark.parametrize("kind", ["rnn_tanh", "lstm", "gru"])
-def test_grad_norms_match_an_independent_cell_computation(kind):
-    module = _module(kind, 1).double()
+@pytest.mark.parametrize("cell", ["rnn_tanh", "lstm", "gru"])
+def test_grad_norms_match_an_independent_cell_computation(cell):
+    module = _module(cell, 1).double()
     x = torch.randn(5, 12, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
     w = torch.randn(5, dtype=torch.float64, generator=torch.Generator().manual_seed(4))
 
@@ -123,7 +123,7 @@ def test_grad_norms_match_an_independent_cell_computation(kind):
         return (states[:, -1] @ w).square().mean()
 
     ours = grad_norms_through_time(module, x, loss_fn)
-    reference = _cell_reference(kind, module, x, loss_fn)
+    reference = _cell_reference(cell, module, x, loss_fn)
     assert ours.shape == (12,)
     np.testing.assert_allclose(ours, reference, rtol=1e-6, atol=1e-12)
     # The loss reads only h_T, so the direct path is zero before T: a non-zero total

@@ -43,7 +43,7 @@ LSTM_GATES = GATE_NAMES[nn.LSTM]
 
 @dataclass
 class StepBreakdown:
-    kind: str
+    cell: str
     t: int
     equations: list[str]
     table: pd.DataFrame  # one row per shown unit; columns are the terms
@@ -56,14 +56,14 @@ def _sigmoid(z):
 
 
 def step_breakdown(
-    kind: str, probe: Probe, seq: int = 0, t: int = 0, units: int = 8
+    cell: str, probe: Probe, seq: int = 0, t: int = 0, units: int = 8
 ) -> StepBreakdown:
     """Every term of the last layer's update at step t for sequence ``seq`` of a full
-    probe of a ``kind`` model (rnn_tanh, rnn_relu, lstm, gru)."""
-    if kind not in EQUATIONS or not probe.weights:
+    probe of a ``cell`` model (rnn_tanh, rnn_relu, lstm, gru)."""
+    if cell not in EQUATIONS or not probe.weights:
         raise ValueError(
             f"a step breakdown needs a full probe of a recurrent cell "
-            f"({', '.join(EQUATIONS)}), not {kind!r}"
+            f"({', '.join(EQUATIONS)}), not {cell!r}"
         )
     w_ih, w_hh, b_ih, b_hh = (
         probe.weights[name].astype(np.float64)
@@ -79,11 +79,11 @@ def step_breakdown(
     xw = w_ih @ x_t + b_ih  # (G*H,)
     hw = w_hh @ h_prev + b_hh
     cols: dict[str, np.ndarray] = {"h_{t-1}": h_prev}
-    if kind in ("rnn_tanh", "rnn_relu"):
+    if cell in ("rnn_tanh", "rnn_relu"):
         pre = xw + hw
-        h_t = np.tanh(pre) if kind == "rnn_tanh" else np.maximum(pre, 0)
+        h_t = np.tanh(pre) if cell == "rnn_tanh" else np.maximum(pre, 0)
         cols.update({"W_ih x_t + b_ih": xw, "W_hh h_{t-1} + b_hh": hw, "pre-activation": pre})
-    elif kind == "lstm":
+    elif cell == "lstm":
         c_seq = probe.cell[seq].astype(np.float64) if probe.cell is not None else None
         c_prev = c_seq[t - 1] if t > 0 else np.zeros(hsize)
         acts = {}
@@ -119,5 +119,5 @@ def step_breakdown(
     table.index.name = "unit"
     error = float(np.abs(h_t[shown] - h_seq[t][shown]).max())
     return StepBreakdown(
-        kind=kind, t=t, equations=EQUATIONS[kind], table=table, x_t=x_t, max_error=error
+        cell=cell, t=t, equations=EQUATIONS[cell], table=table, x_t=x_t, max_error=error
     )
