@@ -12,9 +12,8 @@ A plain Python + PyTorch library (no streamlit). The public API:
   ``snapshots``).
 - ``Probe``: hidden states, gates, total dL/dh_t through time and spectra, as numpy; or,
   for any model, input saliency ||dL/dx_t|| and attention maps (light probes).
-- ``unroll``: manual cells over a fused module's own weights. The function shadows its
-  module: ``rnn_core.unroll`` (and ``import rnn_core.unroll as m``) is the function, so
-  take the module's other names with ``from rnn_core.unroll import ...``.
+- ``unroll`` (from ``rnn_core.unrolled``): manual cells over a fused module's own
+  weights.
 - ``grad_norms_through_time``: ||dL/dh_t|| for every step t (mean over the batch).
 """
 
@@ -23,7 +22,7 @@ from rnn_core.models import MODELS
 from rnn_core.probes import Probe
 from rnn_core.tasks import TASKS
 from rnn_core.train import Trainer
-from rnn_core.unroll import Unrolled, grad_norms_through_time, unroll
+from rnn_core.unrolled import Unrolled, grad_norms_through_time, unroll
 
 __all__ = [
     "CHOICES",

@@ -2,7 +2,7 @@
 
 Every model maps (B, T, I) -> (B, T, O). Recurrent models always train on the fused
 ``torch.nn.RNN/LSTM/GRU`` (several times faster on CPU than any Python unroll); the
-probe path in ``unroll.py`` reuses these modules' weights. Weights are drawn from a
+probe path in ``unrolled.py`` reuses these modules' weights. Weights are drawn from a
 ``torch.Generator`` owned by the run, never from torch's global RNG, so two runs in two
 threads cannot perturb each other. Every builder can build on the meta device, which
 allocates nothing: that is how ``budget.py`` counts parameters for a width.

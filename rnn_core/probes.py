@@ -1,7 +1,7 @@
 """Probes: what a model does inside, on one fixed batch, as plain numpy arrays.
 
 A full probe (recurrent models) unrolls the trained weights step by step
-(``unroll`` in ``unroll.py``), so it sees the hidden and cell states, every gate, and the total
+(``unroll`` in ``unrolled.py``), so it sees the hidden and cell states, every gate, and the total
 dL/dh_t through time. A light probe works for every model: the input saliency
 ||dL/dx_t|| (where the model looks, comparable across RNN, TCN and attention) and, for
 the transformer, its attention maps. Probes never touch parameter gradients or any RNG,
@@ -18,7 +18,7 @@ import torch
 
 from rnn_core.attention import Transformer
 from rnn_core.models import RecurrentModel, recurrent_blocks, spectral_radius
-from rnn_core.unroll import grad_h_through_time, unroll
+from rnn_core.unrolled import grad_h_through_time, unroll
 
 _F16_MAX = float(np.finfo(np.float16).max)
 # Attention maps kept per snapshot are pooled to at most this many steps a side: a

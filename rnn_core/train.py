@@ -24,7 +24,7 @@ from rnn_core.generate import sample_text
 from rnn_core.models import RecurrentModel, build_model, count_parameters
 from rnn_core.probes import Probe, take_light_probe, take_probe
 from rnn_core.tasks import TASKS
-from rnn_core.unroll import unroll
+from rnn_core.unrolled import unroll
 
 # Independent streams derived from the run's seed (fixed offsets keep them apart and
 # reproducible; Python's hash() of a string is salted per process, so not that).

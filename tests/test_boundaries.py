@@ -81,13 +81,13 @@ def test_no_streamlit_import_in_rnn_core_sources():
 # The app's side of the job boundary: a page reads what a job publishes and asks it for
 # anything that needs the model (rnn_core/jobs.py), so no file under views/ or ui/ may
 # reach a job's trainer, or import the helpers that run a model directly.
-MODEL_RUNNERS = {"rnn_core.generate", "rnn_core.unroll"}
+MODEL_RUNNERS = {"rnn_core.generate", "rnn_core.unrolled"}
 
 
 def _runner_names() -> set[str]:
     """What ``from rnn_core import X`` may name to reach a model runner: the runner modules
-    themselves and every name rnn_core/__init__.py takes from one (``rnn_core.unroll`` is
-    the function ``unroll``, which shadows its module)."""
+    themselves and every name rnn_core/__init__.py takes from one (``unroll``,
+    ``grad_norms_through_time``, ...)."""
     names = {module.rpartition(".")[2] for module in MODEL_RUNNERS}
     init = REPO_ROOT / "rnn_core" / "__init__.py"
     for node in ast.walk(ast.parse(init.read_text(), filename=str(init))):
@@ -126,13 +126,13 @@ def test_pages_never_reach_a_jobs_trainer(tmp_path):
         "from rnn_core.generate import sample_text\nx = job.trainer.model\n"
     )
     (tmp_path / "ui" / "part.py").write_text(
-        "import rnn_core.unroll\nfrom rnn_core import RunConfig, unroll, viz\n"
+        "import rnn_core.unrolled\nfrom rnn_core import RunConfig, unroll, viz\n"
         "from rnn_core import grad_norms_through_time\n"
     )
     assert live_model_reaches(tmp_path) == [
         "views/page.py:1 from rnn_core.generate import ...",
         "views/page.py:2 job.trainer",
-        "ui/part.py:1 rnn_core.unroll",
+        "ui/part.py:1 rnn_core.unrolled",
         "ui/part.py:2 from rnn_core import unroll",
         "ui/part.py:3 from rnn_core import grad_norms_through_time",
     ]

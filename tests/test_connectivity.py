@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from rnn_core import RunConfig, Trainer
-from rnn_core.unroll import unroll
+from rnn_core.unrolled import unroll
 
 
 def direct_connectivity(trainer: Trainer, target_step: int) -> np.ndarray:
