@@ -76,7 +76,6 @@ class AttentionBlock(nn.Module):
 class Transformer(nn.Module):
     """Input projection + sinusoidal positions, causal attention blocks, a per-step head."""
 
-    kind = "transformer"
     causal = True
 
     def __init__(

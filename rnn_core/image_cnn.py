@@ -14,7 +14,6 @@ from torch import nn
 
 
 class ImageCNN(nn.Module):
-    kind = "cnn2d"
     causal = False
 
     def __init__(

@@ -64,7 +64,6 @@ class TemporalBlock(nn.Module):
 class TCN(nn.Module):
     """Residual levels of causal dilated convolutions and a per-step linear head."""
 
-    kind = "tcn"
     causal = True
 
     def __init__(
