@@ -6,8 +6,6 @@ comes from ``look``.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -15,9 +13,8 @@ from plotly.subplots import make_subplots
 
 from rnn_core.viz.look import INK, PALETTE, SEQUENTIAL, log_range, style_figure
 from rnn_core.viz.states import animated_heatmap
-from rnn_core.viz.training import curve_points
+from rnn_core.viz.training import BASELINE_STYLE, add_baseline, curve_points
 
-BASELINE_STYLE = {"color": "#555555", "dash": "dash", "width": 2}
 GOOD, BAD = "#009E73", "#D55E00"  # Okabe-Ito green and vermilion
 
 
@@ -76,18 +73,7 @@ def race_figure(
         )
     span = np.concatenate(spans) if spans else np.zeros(0)
     lo, hi = (float(span.min()), float(span.max())) if span.size else (0.0, 1.0)
-    if baseline is not None and math.isfinite(baseline) and (baseline > 0 or not log_y):
-        name = f"trivial baseline ({baseline:.3g})"
-        fig.add_trace(
-            go.Scatter(
-                x=np.array([lo, hi]),
-                y=np.array([baseline, baseline]),
-                mode="lines",
-                name=name,
-                line=BASELINE_STYLE,
-                hovertemplate=f"{name}: the loss of ignoring the input<extra></extra>",
-            )
-        )
+    add_baseline(fig, baseline, (lo, hi), log_y=log_y)
     style_figure(
         fig,
         title,

@@ -34,6 +34,37 @@ def curve_points(steps, loss, smooth: float, log_y: bool, max_points: int, x_dty
     return x[keep], y[keep], diverged_at
 
 
+BASELINE_STYLE = {"color": "#555555", "dash": "dash", "width": 2}
+
+
+def add_baseline(
+    fig: go.Figure,
+    value: float | None,
+    span: tuple,
+    *,
+    log_y: bool,
+    name: str = "trivial baseline",
+    line: dict = BASELINE_STYLE,
+    meaning: str = "the loss of ignoring the input",
+) -> None:
+    """A horizontal line at a task's baseline loss across ``span`` (first, last x), named
+    with its value; left out when there is none to draw (None, not finite, or not above 0
+    on a log axis)."""
+    if value is None or not math.isfinite(value) or (log_y and value <= 0):
+        return
+    label = f"{name} ({value:.3g})"
+    fig.add_trace(
+        go.Scatter(
+            x=np.array(span),
+            y=np.array([value, value]),
+            mode="lines",
+            name=label,
+            line=line,
+            hovertemplate=f"{label}: {meaning}<extra></extra>",
+        )
+    )
+
+
 def loss_figure(
     steps,
     loss,
@@ -149,36 +180,16 @@ def loss_figure(
 
     span = np.concatenate(xs)
     lo, hi = (int(span.min()), int(span.max())) if span.size else (0, 1)
-    if baseline is not None and math.isfinite(baseline) and (baseline > 0 or not log_y):
-        label = f"trivial baseline ({baseline:.3g})"
-        fig.add_trace(
-            go.Scatter(
-                x=np.array([lo, hi]),
-                y=np.array([baseline, baseline]),
-                mode="lines",
-                name=label,
-                line={"color": "#555555", "dash": "dash", "width": 2},
-                hovertemplate=f"{label}: the loss of ignoring the input<extra></extra>",
-            )
-        )
-
-    if (
-        drew_test
-        and test_baseline is not None
-        and math.isfinite(test_baseline)
-        and (test_baseline > 0 or not log_y)
-    ):
-        label = f"held-out baseline ({test_baseline:.3g})"
-        fig.add_trace(
-            go.Scatter(
-                x=np.array([lo, hi]),
-                y=np.array([test_baseline, test_baseline]),
-                mode="lines",
-                name=label,
-                line={"color": PALETTE[1], "dash": "dash", "width": 2},
-                hovertemplate=f"{label}: the loss of ignoring the input, on the held-out "
-                f"split<extra></extra>",
-            )
+    add_baseline(fig, baseline, (lo, hi), log_y=log_y)
+    if drew_test:
+        add_baseline(
+            fig,
+            test_baseline,
+            (lo, hi),
+            log_y=log_y,
+            name="held-out baseline",
+            line={"color": PALETTE[1], "dash": "dash", "width": 2},
+            meaning="the loss of ignoring the input, on the held-out split",
         )
 
     if diverged_at is not None:
