@@ -15,7 +15,7 @@ shows medians over rounds. Not a test: run `python3 bench/bench_models.py`.
 Prints: milliseconds per step and the ratio to the LSTM at the same T; each model's
 growth from the shortest to the longest T against linear growth in the task's real
 length (copy_memory runs T + 20 steps, so 100 -> 1000 is 1020/120 = 8.5x); a PASS/FAIL
-line for the issue's requirement that the TCN's cost grow no worse than linearly in T,
+line for the target that the TCN's cost grow no worse than linearly in T,
 judged on a fixed network (the "tcn fixed" row times the longest-T TCN at every T); the
 TCN a budget gives at each T also gains levels with T to cover the sequence, and its
 growth is printed beside it; and the measured time over budget.py's prediction (cost x

@@ -26,7 +26,7 @@ MAX_LENGTHS = 8
 MAX_STEPS = 5000  # per cell
 
 # The app's default sweep: 3 models (tcn, lstm, gru) at param_budget 10,000, batch 64,
-# 1,000 steps per cell (the "within 1,000 steps"; at 500 the LSTM had not yet
+# 1,000 steps per cell (enough for the TCN to learn copy memory; at 500 the LSTM had not yet
 # solved adding at T = 50, which it does in a race by step 600-800). Measured whole
 # sweeps, one torch thread each, both at once on a 2-core machine: copy memory 225 s,
 # the adding problem 165 s. Copy memory is the expensive one: its sequences are T + 20
