@@ -13,6 +13,7 @@ from rnn_core import RunConfig, Trainer
 from rnn_core.jobs import JobManager, JobState
 from rnn_core.train import history_digest
 from rnn_core.trainable import RunTrainer, Steppable
+from tests.test_train import diverging_trainer
 
 SMALL = RunConfig(hidden_size=8, batch_size=8, seq_len=12)
 
@@ -162,18 +163,7 @@ def test_a_trainer_with_max_steps_is_capped_there_not_at_step_cap(make_manager):
 def test_a_diverging_run_stops_alone(make_manager):
     manager = make_manager()
     bad = manager.submit(
-        Trainer(
-            RunConfig(
-                model="rnn_relu",
-                init="identity",
-                clip=None,
-                optimizer="sgd",
-                lr=1.0,
-                seq_len=100,
-                hidden_size=16,
-                batch_size=16,
-            )
-        ),
+        diverging_trainer(),
         owner="a",
     )
     good = manager.submit(Trainer(SMALL), owner="b")

@@ -92,7 +92,7 @@ def test_training_does_not_touch_the_global_rng():
     assert torch.equal(torch.get_rng_state(), state)
 
 
-def _diverging_trainer():
+def diverging_trainer():
     # An IRNN trained by SGD at lr 1 without clipping: one finite step, then NaN.
     return Trainer(
         RunConfig(
@@ -109,7 +109,7 @@ def _diverging_trainer():
 
 
 def test_divergence_stops_training_and_restores_finite_weights():
-    tr = _diverging_trainer()
+    tr = diverging_trainer()
     ran = tr.step(50)
     assert tr.status == "diverged"
     assert ran < 50
@@ -147,7 +147,7 @@ def test_an_infinite_gradient_with_a_finite_loss_also_diverges():
 
 
 def test_divergence_restores_the_last_finite_loss_weights():
-    tr = _diverging_trainer()
+    tr = diverging_trainer()
     snapshots = []
     for _ in range(50):
         snapshots.append([p.detach().clone() for p in tr.model.parameters()])

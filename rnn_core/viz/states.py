@@ -272,33 +272,18 @@ def pca_trajectory(
     line = {"color": "rgba(120,120,120,0.5)", "width": 2}
     hover = "t = %{customdata}<extra></extra>"
     fig = go.Figure()
-    if dims == 2:
-        fig.add_trace(
-            go.Scatter(
-                x=proj[:, 0],
-                y=proj[:, 1],
-                mode="lines+markers",
-                name="h_t",
-                marker=marker,
-                line=line,
-                customdata=t,
-                hovertemplate=hover,
-            )
+    trace, coords = (go.Scatter, "xy") if dims == 2 else (go.Scatter3d, "xyz")
+    fig.add_trace(
+        trace(
+            **{c: proj[:, i] for i, c in enumerate(coords)},
+            mode="lines+markers",
+            name="h_t",
+            marker=marker,
+            line=line,
+            customdata=t,
+            hovertemplate=hover,
         )
-    else:
-        fig.add_trace(
-            go.Scatter3d(
-                x=proj[:, 0],
-                y=proj[:, 1],
-                z=proj[:, 2],
-                mode="lines+markers",
-                name="h_t",
-                marker=marker,
-                line=line,
-                customdata=t,
-                hovertemplate=hover,
-            )
-        )
+    )
     for idx, label, symbol in ((0, "start", "circle"), (T - 1, "end", "square")):
         if T == 0:
             break
