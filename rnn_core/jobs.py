@@ -419,6 +419,11 @@ class JobManager:
         with self._lock:
             return list(self._queue)
 
+    def give(self, job: Job, owner: str) -> None:
+        """Make ``owner`` the job's owner (a shared run that one viewer takes over)."""
+        with self._lock:
+            job.owner = owner
+
     def stop_owner(self, owner: str) -> int:
         """Stop and forget every job of one owner (its tab closed); returns how many."""
         with self._lock:
