@@ -88,6 +88,12 @@ def _listed(values, most: int = 6) -> str:
     return "[" + ", ".join(map(str, values)) + "]"
 
 
+def _keys_misfit(missing: list, unexpected: list) -> str:
+    parts = [f"lacks {', '.join(map(repr, missing))}"] if missing else []
+    parts += [f"has unexpected {', '.join(map(repr, unexpected))}"] if unexpected else []
+    return " and ".join(parts)
+
+
 def checked_fields(checkpoint) -> dict:
     """The checkpoint, once its keys and scalar values have the right types."""
     if not isinstance(checkpoint, dict):
@@ -103,9 +109,7 @@ def checked_fields(checkpoint) -> dict:
     missing = [k for k in CHECKPOINT_KEYS if k not in checkpoint]
     unexpected = sorted(map(str, set(checkpoint) - set(CHECKPOINT_KEYS)))
     if missing or unexpected:
-        raise CheckpointError(
-            f"the checkpoint lacks {_listed(missing)} and has unexpected {_listed(unexpected)}"
-        )
+        raise CheckpointError(f"the checkpoint {_keys_misfit(missing, unexpected)}")
     ck = checkpoint
     problems = []
     if not _is_int(ck["steps_done"]) or ck["steps_done"] < 0:
@@ -159,13 +163,18 @@ def checked_config(query) -> RunConfig:
         config = RunConfig.from_query(query)
     except ConfigError as err:
         raise CheckpointError(f"the checkpoint's config is not a valid run: {err}") from None
-    if config.to_query() != query:
+    exact = config.to_query()
+    if exact != query:
         # from_query takes defaults for missing keys and ignores unknown ones; a checkpoint
-        # names every field, so anything else is another engine's run.
-        differ = sorted(set(query.items()) ^ set(config.to_query().items()))
-        raise CheckpointError(
-            f"the checkpoint's config is not this engine's exact query: {_listed(differ)}"
+        # names every field in its canonical form, so anything else is another engine's run.
+        missing = [k for k in exact if k not in query]
+        unexpected = [k for k in query if k not in exact]
+        other = [f"{k}={query[k]!r}" for k in exact if k in query and query[k] != exact[k]]
+        misfit = _keys_misfit(missing, unexpected)
+        misfit += (" and " if misfit and other else "") + (
+            f"writes {', '.join(other)} otherwise" if other else ""
         )
+        raise CheckpointError(f"the checkpoint's config is not RunConfig.to_query(): it {misfit}")
     return config
 
 
@@ -188,8 +197,8 @@ def check_tensors(what: str, saved, expected: dict) -> None:
     unexpected = [str(k) for k in saved if k not in expected]
     if missing or unexpected:
         raise CheckpointError(
-            f"the checkpoint's {what} does not fit this run's model: it lacks "
-            f"{_listed(missing)} and has unexpected {_listed(unexpected)}"
+            f"the checkpoint's {what} does not fit this run's model: it "
+            f"{_keys_misfit(missing[:6], unexpected[:6])}"
         )
     for name, reference in expected.items():
         check_tensor(f"{what} {name}", saved[name], reference)

@@ -397,13 +397,15 @@ class Trainer:
         doubled, rest = divmod(probe_every, self.probe_every)
         if rest or doubled < 1 or doubled & (doubled - 1):
             raise CheckpointError(
-                f"the checkpoint's probe_every {probe_every} is not {self.probe_every} "
-                f"doubled some number of times"
+                f"the checkpoint's probe_every {probe_every} is not its option probe_every "
+                f"{self.probe_every} doubled (the snapshot budget only ever doubles it)"
             )
         try:
             self._data_gen.set_state(ck["data_generator"])
         except (RuntimeError, TypeError) as err:
-            raise CheckpointError(f"the checkpoint's data_generator is not one: {err}") from None
+            raise CheckpointError(
+                f"the checkpoint's data_generator is not a generator's state: {err}"
+            ) from None
         self.model.load_state_dict(ck["model"])
         # Copies: the loaded state would otherwise be the checkpoint's own tensors, which
         # Adam and RMSprop update in place, so a second resume of it would start elsewhere.
