@@ -145,7 +145,7 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("case", list(CASES), ids=[c.replace(" ", "_") for c in CASES])
 def test_a_resumed_run_continues_bit_for_bit(case):
     config, n, m, options = CASES[case]
     reference = Trainer(config, **options)
@@ -241,6 +241,33 @@ def test_checkpoint_is_a_question_answered_with_its_history_and_snapshots():
     checkpoint, history, snapshots = tr.answer("checkpoint")
     assert checkpoint["steps_done"] == 3 and len(history) == 3
     assert [s.step for s in snapshots] == [0, 2]
+
+
+def test_checkpoints_taken_from_another_thread_between_steps_are_each_of_one_step():
+    """resume_point() holds the step lock: taken while another thread steps, a checkpoint,
+    its history and its snapshots are all of one step, and the run goes on from there."""
+    config = RunConfig(model="lstm", **SMALL)
+    tr = Trainer(config, probe_every=3)
+
+    def train():
+        for _ in range(150):
+            tr.step(1)  # releases the step lock between steps, as a job's chunks do
+
+    worker = threading.Thread(target=train)
+    worker.start()
+    points = []
+    while worker.is_alive():
+        points.append(tr.resume_point())
+        time.sleep(0.001)  # a page polls; a tight loop would only starve the worker
+    worker.join()
+    assert len(points) > 10
+    for checkpoint, history, snapshots in points:
+        resumed = Trainer.resume(round_trip(checkpoint), history, snapshots)
+        resumed.step(min(3, 150 - checkpoint["steps_done"]))
+        n = len(resumed.history)
+        np.testing.assert_array_equal(
+            history_digest(resumed.history), history_digest(tr.history)[:n]
+        )
 
 
 class AnswerThread(Trainer):
@@ -413,7 +440,7 @@ REFUSALS = {
 }
 
 
-@pytest.mark.parametrize("refusal", list(REFUSALS))
+@pytest.mark.parametrize("refusal", list(REFUSALS), ids=[r.replace(" ", "_") for r in REFUSALS])
 def test_resume_refuses_what_does_not_fit(point, refusal):
     change, message = REFUSALS[refusal]
     checkpoint, history, snapshots = point
