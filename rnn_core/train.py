@@ -306,7 +306,8 @@ class Trainer:
         """Everything ``resume()`` needs to continue this run exactly, as a plain dict
         of tensors, numbers, strings, None and lists/dicts of them: ``torch.save``
         writes it and ``torch.load(..., weights_only=True)`` reads it back. Taken
-        between two steps (waits for a ``step()`` in progress); its tensors are copies.
+        between two steps (waits for a ``step(n)`` call in progress to return); its
+        tensors are copies.
         The history and snapshots are not in it: ``resume_point()`` gives all three."""
         with self._step_lock:
             return self._checkpoint()
@@ -341,11 +342,11 @@ class Trainer:
         if unknown:
             raise CheckpointError(f"a Trainer has no option {', '.join(unknown)}")
         trainer = cls(config, **{**ck["options"], **trainer_kwargs})
-        now = plain_options(trainer._options)
         for name, taken in ck["options"].items():
-            if now[name] != taken:
+            now = trainer._options[name]
+            if now != taken:
                 raise CheckpointError(
-                    f"the checkpoint was taken with {name}={taken!r}, not {now[name]!r}: "
+                    f"the checkpoint was taken with {name}={taken!r}, not {now!r}: "
                     f"the resumed run would record differently"
                 )
         trainer._load(ck, history, snapshots)
@@ -408,7 +409,8 @@ class Trainer:
             ) from None
         self.model.load_state_dict(ck["model"])
         # Copies: the loaded state would otherwise be the checkpoint's own tensors, which
-        # Adam and RMSprop update in place, so a second resume of it would start elsewhere.
+        # every optimizer here updates in place (moments, momentum), so a second resume
+        # from the same dict would start elsewhere.
         self.optimizer.load_state_dict(tensor_copies(ck["optimizer"]))
         with torch.no_grad():
             for saved, value in zip(self._last_good, ck["last_good"], strict=True):
