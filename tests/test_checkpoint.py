@@ -248,22 +248,27 @@ def test_checkpoints_taken_from_another_thread_between_steps_are_each_of_one_ste
     its history and its snapshots are all of one step, and the run goes on from there."""
     config = RunConfig(model="lstm", **SMALL)
     tr = Trainer(config, probe_every=3)
+    enough = threading.Event()
 
     def train():
-        for _ in range(150):
+        while not enough.is_set() and tr.steps_done < 5000:
             tr.step(1)  # releases the step lock between steps, as a job's chunks do
 
     worker = threading.Thread(target=train)
     worker.start()
     points = []
-    while worker.is_alive():
-        points.append(tr.resume_point())
-        time.sleep(0.001)  # a page polls; a tight loop would only starve the worker
-    worker.join()
-    assert len(points) > 10
+    try:
+        while len(points) < 30 and worker.is_alive():
+            points.append(tr.resume_point())
+            time.sleep(0.001)  # a page polls; a tight loop would only starve the worker
+    finally:
+        enough.set()
+        worker.join()
+    total = tr.steps_done
+    assert len(points) == 30 and points[-1][0]["steps_done"] > points[0][0]["steps_done"]
     for checkpoint, history, snapshots in points:
         resumed = Trainer.resume(round_trip(checkpoint), history, snapshots)
-        resumed.step(min(3, 150 - checkpoint["steps_done"]))
+        resumed.step(min(3, total - checkpoint["steps_done"]))
         n = len(resumed.history)
         np.testing.assert_array_equal(
             history_digest(resumed.history), history_digest(tr.history)[:n]
