@@ -9,7 +9,7 @@ A plain Python + PyTorch library (no streamlit). The public API:
   a small causal transformer, a 2-D CNN for image tasks (``budget.py`` sizes them to a
   ``RunConfig.param_budget``).
 - ``Trainer``: a resumable run (``step(n)``, ``history``, ``status``, ``probe()``,
-  ``snapshots``).
+  ``snapshots``; ``checkpoint()`` and ``Trainer.resume`` continue it bit for bit).
 - ``Probe``: hidden states, gates, total dL/dh_t through time and spectra, as numpy; or,
   for any model, input saliency ||dL/dx_t|| and attention maps (light probes).
 - ``unroll`` (from ``rnn_core.unrolled``): manual cells over a fused module's own

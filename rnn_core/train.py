@@ -5,6 +5,10 @@ trainer's own generators (weights, data, probe batch, held-out batch), so the sa
 RunConfig gives the same history in whichever thread runs it and whatever the probe
 cadence. A NaN/inf loss or weight is an expected outcome of exploding gradients: the
 trainer restores the last finite weights, marks itself "diverged" and stops.
+
+``checkpoint()`` gives a plain dict of tensors and numbers that ``Trainer.resume`` turns
+back into a trainer which continues the run bit for bit (with the history and snapshots
+of the same step), so a run can be stored, and one shared run forked into private ones.
 """
 
 from __future__ import annotations
@@ -19,6 +23,20 @@ import pandas as pd
 import torch
 
 from rnn_core import text_units
+from rnn_core.checkpoint import (
+    CHECKPOINT_VERSION,
+    OPTION_NAMES,
+    CheckpointError,
+    check_optimizer,
+    check_tensor_list,
+    check_tensors,
+    checked_config,
+    checked_fields,
+    checked_snapshots,
+    history_rows,
+    plain_options,
+    tensor_copies,
+)
 from rnn_core.config import RunConfig
 from rnn_core.generate import sample_text
 from rnn_core.models import RecurrentModel, build_model, count_parameters
@@ -78,8 +96,8 @@ class Trainer:
     The model itself belongs to whoever steps it. The optimiser updates the weights in
     place, so a probe of a model that another thread is training reads half-updated
     weights or fails in backward ("modified by an inplace operation"). Everything that
-    reads the model (``probe``, ``sample``, ``track_units``, ``evaluate``; ``answer``
-    dispatches to the first three by name) holds the same lock as ``step``, and a
+    reads the model (``probe``, ``sample``, ``track_units``, ``evaluate``, ``checkpoint``;
+    ``answer`` dispatches to them by name) holds the same lock as ``step``, and a
     JobManager asks its own worker thread to answer between two chunks of steps
     (``Job.ask``), so a page never touches a live model.
 
@@ -129,6 +147,17 @@ class Trainer:
         # The output step whose loss term a probe's ``connectivity`` follows back.
         self.last_scored_step = self.task.scored_indices(config.seq_len)[-1]
         self.probe_every = probe_every
+        # The options as given, for checkpoint(): each one changes the history or the
+        # snapshots (light_probes as it takes effect: every non-recurrent model has it).
+        self._options = {
+            "probe_every": probe_every,
+            "snapshot_bytes": snapshot_bytes,
+            "probe_batch": probe_batch,
+            "snapshot_sequences": snapshot_sequences,
+            "eval_every": eval_every,
+            "eval_batch": eval_batch,
+            "light_probes": self.light_probes,
+        }
         self.snapshot_bytes = snapshot_bytes
         self.snapshot_sequences = snapshot_sequences
         self.status = "ok"
@@ -192,13 +221,19 @@ class Trainer:
 
     # ------------------------------------------------------------------ questions
     # What a page may ask of the model, by name (``answer``): a run in another thread or
-    # process can only be asked, and every answer is plain data (numpy, str, numbers).
-    QUESTIONS = ("probe", "sample", "track_units")
+    # process can only be asked, and every answer is plain data (numpy, str, numbers; a
+    # checkpoint's tensors, which torch.load reads back with weights_only=True).
+    QUESTIONS = ("probe", "sample", "track_units", "checkpoint")
 
     def answer(self, question: str, **kwargs):
-        """The answer to one of ``QUESTIONS`` (ValueError for any other name)."""
+        """The answer to one of ``QUESTIONS`` (ValueError for any other name).
+        "checkpoint" answers ``resume_point()``: (checkpoint, history, snapshots)."""
         if question not in self.QUESTIONS:
             raise ValueError(f"a Trainer answers {', '.join(self.QUESTIONS)}, not {question!r}")
+        if question == "checkpoint":
+            # Whoever forks a run needs the history and snapshots of the very step the
+            # checkpoint is of, and a worker steps on between two questions.
+            return self.resume_point(**kwargs)
         return getattr(self, question)(**kwargs)
 
     def probe(self, sequences: int | None = None, target_step: int | None = None) -> Probe:
@@ -265,6 +300,129 @@ class Trainer:
             excerpt=text[:excerpt],
             excerpt_hidden=states[:excerpt].astype(np.float32),
         )
+
+    # ------------------------------------------------------------------ checkpoints
+    def checkpoint(self) -> dict:
+        """Everything ``resume()`` needs to continue this run exactly, as a plain dict
+        of tensors, numbers, strings, None and lists/dicts of them: ``torch.save``
+        writes it and ``torch.load(..., weights_only=True)`` reads it back. Taken
+        between two steps (waits for a ``step(n)`` call in progress to return); its
+        tensors are copies.
+        The history and snapshots are not in it: ``resume_point()`` gives all three."""
+        with self._step_lock:
+            return self._checkpoint()
+
+    def resume_point(self) -> tuple[dict, pd.DataFrame, list[Probe]]:
+        """(checkpoint, history, snapshots) of one step, taken together between two
+        steps: the arguments of ``Trainer.resume`` (the question "checkpoint")."""
+        with self._step_lock:
+            return self._checkpoint(), self.history, self.snapshots
+
+    @classmethod
+    def resume(
+        cls,
+        checkpoint: dict,
+        history: pd.DataFrame,
+        snapshots: list[Probe],
+        **trainer_kwargs,
+    ) -> Trainer:
+        """A Trainer that continues the run where ``checkpoint`` was taken, with
+        ``history`` and ``snapshots`` (of that same step) as its own record: stepping it
+        gives, bit for bit, what the checkpointed trainer's next steps gave.
+
+        Options left out (``probe_every``, ...) are the checkpoint's; options given must
+        equal them, since another probe cadence or budget records another run. Raises
+        CheckpointError (a ValueError) for a checkpoint of another format version, or
+        one that does not fit: a missing key, an invalid config, tensors of other
+        shapes, a history or snapshots of another step.
+        """
+        ck = checked_fields(checkpoint)
+        config = checked_config(ck["config"])
+        unknown = sorted(set(trainer_kwargs) - set(OPTION_NAMES))
+        if unknown:
+            raise CheckpointError(f"a Trainer has no option {', '.join(unknown)}")
+        trainer = cls(config, **{**ck["options"], **trainer_kwargs})
+        for name, taken in ck["options"].items():
+            now = trainer._options[name]
+            if now != taken:
+                raise CheckpointError(
+                    f"the checkpoint was taken with {name}={taken!r}, not {now!r}: "
+                    f"the resumed run would record differently"
+                )
+        trainer._load(ck, history, snapshots)
+        return trainer
+
+    def _checkpoint(self) -> dict:
+        # Callers hold the step lock, so no step moves the weights or counters meanwhile.
+        with self._lock:
+            last_row = list(self._rows[-1]) if self._rows else None
+            snapshot_steps = [p.step for p in self._snapshots]
+            snapshot_nbytes = sum(p.nbytes for p in self._snapshots)
+        if last_row is not None:
+            del last_row[HISTORY_COLUMNS.index("seconds")]  # wall-clock, not the run's
+        return {
+            "version": CHECKPOINT_VERSION,
+            "config": self.config.to_query(),
+            "options": plain_options(self._options),
+            "steps_done": int(self.steps_done),
+            "probe_every": int(self.probe_every),  # after any doubling
+            "seconds": float(self._seconds),
+            "status": self.status,
+            "message": self.message,
+            # A state_dict holds the live tensors: the next step would change them.
+            "model": tensor_copies(self.model.state_dict()),
+            "optimizer": tensor_copies(self.optimizer.state_dict()),
+            "last_good": [t.clone() for t in self._last_good],
+            # The one stream that advances. The probe and held-out streams are drawn once,
+            # in __init__, into fixed batches that resume() draws again from the seed, and
+            # sample() seeds a generator of its own from the seed and the step.
+            "data_generator": self._data_gen.get_state(),
+            # What the history and snapshots handed to resume() must match.
+            "record": {
+                "last_row": last_row,
+                "snapshot_steps": snapshot_steps,
+                "snapshot_nbytes": int(snapshot_nbytes),
+            },
+        }
+
+    def _load(self, ck: dict, history: pd.DataFrame, snapshots: list[Probe]) -> None:
+        """Take over a checked checkpoint's state; this trainer is fresh from __init__."""
+        params = list(self.model.parameters())
+        check_tensors("model", ck["model"], self.model.state_dict())
+        check_optimizer(ck["optimizer"], self.optimizer, params, self.config.optimizer)
+        check_tensor_list("last_good", ck["last_good"], params)
+        record = ck["record"]
+        rows = history_rows(history, HISTORY_COLUMNS, ck["steps_done"], record["last_row"])
+        snapshots = checked_snapshots(snapshots, record)
+        probe_every = ck["probe_every"]
+        doubled, rest = divmod(probe_every, self.probe_every)
+        if rest or doubled < 1 or doubled & (doubled - 1):
+            raise CheckpointError(
+                f"the checkpoint's probe_every {probe_every} is not its option probe_every "
+                f"{self.probe_every} doubled (the snapshot budget only ever doubles it)"
+            )
+        try:
+            self._data_gen.set_state(ck["data_generator"])
+        except (RuntimeError, TypeError) as err:
+            raise CheckpointError(
+                f"the checkpoint's data_generator is not a generator's state: {err}"
+            ) from None
+        self.model.load_state_dict(ck["model"])
+        # Copies: the loaded state would otherwise be the checkpoint's own tensors, which
+        # every optimizer here updates in place (moments, momentum), so a second resume
+        # from the same dict would start elsewhere.
+        self.optimizer.load_state_dict(tensor_copies(ck["optimizer"]))
+        with torch.no_grad():
+            for saved, value in zip(self._last_good, ck["last_good"], strict=True):
+                saved.copy_(value)
+        self.steps_done = ck["steps_done"]
+        self.probe_every = probe_every
+        self._seconds = float(ck["seconds"])
+        self.status = ck["status"]
+        self.message = ck["message"]
+        with self._lock:
+            self._rows = rows
+            self._snapshots = snapshots
 
     def _take_probe(self, sequences: int | None = None, target_step: int | None = None) -> Probe:
         # Callers hold denormals_flushed(); it is not re-entrant (its exit clears the flag).

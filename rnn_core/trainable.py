@@ -35,8 +35,10 @@ class Steppable(Protocol):
 @runtime_checkable
 class RunTrainer(Steppable, Protocol):
     """A run's trainer: what a Job publishes about it, readable from any thread while it
-    trains, and the questions it answers about its model (``Job.ask``). A backend that
-    trains elsewhere (another process, another machine) implements this."""
+    trains, and the questions it answers about its model (``Job.ask``; a Trainer's are
+    "probe", "sample", "track_units" and "checkpoint", whose answer is the
+    (checkpoint, history, snapshots) of one step that ``Trainer.resume`` continues). A
+    backend that trains elsewhere (another process, another machine) implements this."""
 
     config: Any  # the RunConfig
     shape: Any  # the budget.ModelShape
