@@ -75,6 +75,7 @@ PREFIX_HEX = 16  # directory name: 64 bits of the key; meta.json holds the full 
 STALE_SECONDS = 3600  # a temporary directory this old is a crashed writer's leftover
 _META_MAX_BYTES = 1 << 20  # our meta.json is a few KB; refuse to parse anything huge
 _FILES = ("history.npz", "snapshots.npz", "checkpoint.pt")
+_ZIP_MAGIC = b"PK\x03\x04"
 _LAYOUT = "__layout__"  # the snapshots.npz member that describes the others
 _TMP, _TRASH, _LOCK = ".tmp-", ".trash-", ".lock"
 
@@ -280,7 +281,10 @@ def _checkpoint_bytes(checkpoint: dict) -> bytes:
     if not isinstance(checkpoint, dict):
         raise TypeError(f"checkpoint must be a dict, got {type(checkpoint).__name__}")
     buffer = io.BytesIO()
-    torch.save(checkpoint, buffer)
+    try:
+        torch.save(checkpoint, buffer)
+    except Exception as error:  # an object pickle cannot reach (a local class, a lock)
+        raise ValueError(f"the checkpoint cannot be saved: {_one_line(error)}") from error
     data = buffer.getvalue()
     # Refuse now what load would refuse later: an entry whose checkpoint cannot be read
     # with weights_only would be stored, found bad and deleted on every visit.
@@ -295,6 +299,10 @@ def _checkpoint_bytes(checkpoint: dict) -> bytes:
 
 
 def _load_checkpoint(data: bytes) -> dict:
+    # torch.save writes a zip archive; the older raw-pickle format is never ours, and
+    # refusing it here keeps torch's legacy loader (and its warnings) out of the way.
+    if not data.startswith(_ZIP_MAGIC):
+        raise EntryError("checkpoint.pt is not the zip archive torch.save writes")
     try:
         checkpoint = torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
     except Exception as error:  # UnpicklingError for a refused object, RuntimeError for a bad zip
