@@ -66,9 +66,12 @@ ENGINE_VERSION = 1
 FORMAT = "rnn-explorer-run"
 SCHEMA = 1
 
-# 2 GiB: the Trainer keeps a run's snapshots within 24 MiB by default (``snapshot_bytes``)
-# and its history and weights are far smaller, so this holds at least 80 runs at that
-# ceiling and many more ordinary ones, while staying a small share of a server's disk.
+# 2 GiB. An entry is mostly its snapshots, which the Trainer keeps near ``snapshot_bytes``
+# (24 MiB by default), and its checkpoint (weights and optimiser state: under LIMITS a
+# model has at most about 1.8 M parameters, some 30 MB with Adam's two moments). The
+# default run at the 5,000-step cap is about 10 MB on disk (201 snapshots of 47 KB), so
+# 2 GiB keeps some 200 of those and at least 30 of the largest: enough for every preset
+# and a class's worth of variations, and still a small share of a server's disk.
 DEFAULT_MAX_MB = 2048.0
 
 PREFIX_HEX = 16  # directory name: 64 bits of the key; meta.json holds the full key
@@ -231,7 +234,7 @@ def _decode_snapshots(arrays: dict[str, np.ndarray], count: int) -> list[Probe]:
         raise EntryError("snapshots.npz has no layout")
     layout = json.loads(arrays.pop(_LAYOUT).tobytes().decode())
     if not isinstance(layout, list) or len(layout) != count:
-        raise EntryError(f"snapshots.npz describes {len(layout)} snapshots, meta.json {count}")
+        raise EntryError(f"snapshots.npz does not describe the {count} snapshots of meta.json")
     names = {f.name for f in dataclasses.fields(Probe)}
     used = set()
     snapshots = []
@@ -403,6 +406,10 @@ class RunStore:
             seen = _identity(os.fstat(dir_fd))
             try:
                 run = self._read_entry(dir_fd, path, key, config, options)
+            except MemoryError:
+                # This process is short of memory, which says nothing about the entry.
+                logger.warning("run store: out of memory reading entry %s", path.name)
+                return None
             except Exception as error:  # anything on disk may be wrong; never raise
                 self._discard(path, seen, error)
                 return None
@@ -496,16 +503,19 @@ class RunStore:
     def _discard(self, path: Path, seen: tuple, error: BaseException) -> None:
         """Remove a bad entry, unless what is at ``path`` now is no longer what was read
         (a writer replaced it, or another reader removed it, meanwhile)."""
-        with self._locked():
-            try:
-                current = _identity(os.stat(path))
-            except OSError:
-                current = None
-            if current != seen:
-                # Not a bad entry: it was replaced or evicted while being read.
-                logger.debug("run store: %s changed while being read (%s)", path, error)
-                return
-            aside = self._aside(path)
+        try:
+            with self._locked():
+                try:
+                    current = _identity(os.stat(path))
+                except OSError:
+                    current = None
+                if current != seen:
+                    # Not a bad entry: it was replaced or evicted while being read.
+                    logger.debug("run store: %s changed while being read (%s)", path, error)
+                    return
+                aside = self._aside(path)
+        except OSError:  # a read-only store: the lock file cannot be opened
+            aside = None
         logger.warning(
             "run store: ignored entry %s: %s; %s",
             path.name,
@@ -535,8 +545,14 @@ class RunStore:
         checkpoint: dict,
     ) -> None:
         """Store the run, replacing an entry of the same key only if this one has more
-        steps (a run only grows). Wrong argument types raise; a disk that refuses (full,
-        read-only) logs a WARNING and stores nothing."""
+        steps (a run only grows); its steps are the history's last ``step``.
+
+        ``options`` (JSON data) are the trainer options that change what the run records;
+        they are part of the key. The history's columns and dtypes are kept, its index is
+        not (a Trainer's is 0..n-1). Arguments the store cannot keep without pickle (an
+        object column, a checkpoint that ``torch.load(weights_only=True)`` refuses)
+        raise; a disk that refuses (full, read-only) logs a WARNING and stores nothing;
+        so does a run larger than the whole bound."""
         key = self.key(config, options)
         steps = int(history["step"].iloc[-1]) if len(history) else 0
         if steps <= self.steps(config, options):

@@ -363,6 +363,20 @@ def test_a_bad_entry_is_a_miss_reported_once_and_removed(damage, lstm_run, tmp_p
     assert_same_run(store.load(RECURRENT, OPTIONS), lstm_run)
 
 
+def test_a_bad_entry_in_a_read_only_store_is_still_a_miss(lstm_run, tmp_path, monkeypatch, caplog):
+    store = RunStore(tmp_path, max_mb=100)
+    lstm_run.save_into(store)
+    truncate(store.path(RECURRENT, OPTIONS))
+
+    def read_only(self):
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(RunStore, "_locked", read_only)
+    assert store.load(RECURRENT, OPTIONS) is None  # does not raise
+    warned = warnings_of(caplog)
+    assert len(warned) == 1 and "could not remove it" in warned[0], warned
+
+
 def test_a_pickled_object_in_a_checkpoint_is_refused_not_run(lstm_run, tmp_path, caplog):
     store = RunStore(tmp_path / "store", max_mb=100)
     lstm_run.save_into(store)
