@@ -542,8 +542,8 @@ RACE_ROUNDS = 6
 
 
 def race_writer(directory: str, versions: dict, seed: int, barrier) -> None:
-    """Save every round's versions in a random order, as fast as possible; exit with an
-    error if the store logged a warning here (a failed save, a good entry judged bad)."""
+    """Grow every round's run by random strides, as fast as possible; exit with an error
+    if the store logged a warning here (a failed save, a good entry judged bad)."""
     torch.set_num_threads(1)
     warned = []
     handler = logging.Handler(logging.WARNING)
@@ -576,25 +576,31 @@ def test_two_processes_saving_one_run_and_a_reader_never_see_a_torn_entry(
     store = RunStore(tmp_path, max_mb=1000)
     seen = {r: 0 for r in range(RACE_ROUNDS)}
     loads = found = 0
-    barrier.wait(timeout=120)
-    deadline = time.monotonic() + 300
-    current = 0  # the first round not finished: where the writers are
-    while any(w.is_alive() for w in writers) and time.monotonic() < deadline:
-        while current < RACE_ROUNDS and store.steps(RECURRENT, {"round": current}) == STEPS:
-            current += 1
-        for r in range(current, min(current + 2, RACE_ROUNDS)):
-            stored = store.load(RECURRENT, {"round": r})
-            loads += 1
-            if stored is None:
-                continue
-            found += 1
-            assert stored.steps in versions, stored.steps
-            assert_same_run(stored, versions[stored.steps])
-            assert stored.steps >= seen[r], (r, stored.steps, seen[r])  # only grows
-            seen[r] = stored.steps
-    for w in writers:
-        w.join(timeout=60)
-        assert w.exitcode == 0
+    try:
+        barrier.wait(timeout=120)
+        deadline = time.monotonic() + 300
+        current = 0  # the first round not finished: where the writers are
+        while any(w.is_alive() for w in writers) and time.monotonic() < deadline:
+            while current < RACE_ROUNDS and store.steps(RECURRENT, {"round": current}) == STEPS:
+                current += 1
+            for r in range(current, min(current + 2, RACE_ROUNDS)):
+                stored = store.load(RECURRENT, {"round": r})
+                loads += 1
+                if stored is None:
+                    continue
+                found += 1
+                assert stored.steps in versions, stored.steps
+                assert_same_run(stored, versions[stored.steps])
+                assert stored.steps >= seen[r], (r, stored.steps, seen[r])  # only grows
+                seen[r] = stored.steps
+        for w in writers:
+            w.join(timeout=60)
+            assert w.exitcode == 0
+    finally:
+        for w in writers:  # only on a failure above: the writers this test started
+            if w.is_alive():
+                w.terminate()
+                w.join(timeout=10)
     assert found > 0, f"the reader never overlapped the writers ({loads} loads)"
     assert not warnings_of(caplog)  # a race is never mistaken for a bad entry
     for r in range(RACE_ROUNDS):
