@@ -251,8 +251,12 @@ def test_checkpoints_taken_from_another_thread_between_steps_are_each_of_one_ste
     enough = threading.Event()
 
     def train():
-        while not enough.is_set() and tr.steps_done < 5000:
+        # Until the checkpoints are taken, however slow a busy machine makes them (a step
+        # cap here once ended the run first); a pause between steps lets the checkpoints
+        # in without a run of thousands of steps, whose copies would make them slow.
+        while not enough.is_set():
             tr.step(1)  # releases the step lock between steps, as a job's chunks do
+            time.sleep(0.002)
 
     worker = threading.Thread(target=train)
     worker.start()
@@ -260,7 +264,7 @@ def test_checkpoints_taken_from_another_thread_between_steps_are_each_of_one_ste
     try:
         while len(points) < 30 and worker.is_alive():
             points.append(tr.resume_point())
-            time.sleep(0.001)  # a page polls; a tight loop would only starve the worker
+            time.sleep(0.001)  # a page polls
     finally:
         enough.set()
         worker.join()

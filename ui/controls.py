@@ -15,7 +15,7 @@ import streamlit as st
 
 from rnn_core import viz
 from rnn_core.jobs import Job, JobBusyError, JobState
-from ui.run_set import RunSet, any_active
+from ui.run_set import RunSet
 from ui.text import escape_markdown
 
 STEP_CHUNK = 10  # the Step button's steps
@@ -23,17 +23,18 @@ _LOG = logging.getLogger(__name__)
 
 
 def _toggle(runs: RunSet) -> None:
-    jobs = runs.jobs()
-    if any_active(jobs):
-        for job in jobs.values():
+    if runs.active():
+        # Pausing steers: a run others watch is forked first (ui.run_set.RunSet.steer).
+        for job in runs.steer().values():
             job.pause()
     else:
-        for job in jobs.values():
+        # Starting a shared run trains it for all of its viewers.
+        for job in runs.jobs().values():
             job.start()
 
 
 def _step(runs: RunSet) -> None:
-    for job in runs.jobs().values():
+    for job in runs.steer().values():
         job.request_steps(STEP_CHUNK)
 
 
@@ -72,13 +73,22 @@ def run_controls(runs: RunSet) -> None:
         st.info(escape_markdown(note))
 
 
-def rerun_when_stopped(key: str, active: bool) -> None:
-    """In a live fragment: rerun the whole page once the jobs it watches stopped by
-    themselves (a cap, the idle timer, divergence), so its buttons say Start again and
-    the fragment stops ticking. ``key`` remembers, per page, whether they were active."""
-    was = st.session_state.get(key)
-    st.session_state[key] = active
-    if was and not active:
+def refresh_every(runs: RunSet) -> float | None:
+    """How often a live fragment reruns: twice a second while the runs train; every two
+    seconds while one of them is shared with other viewers (any of them may start it);
+    never otherwise (a button press reruns the page)."""
+    if runs.active():
+        return 0.5
+    return 2.0 if any(runs.viewers(job) > 1 for job in runs.jobs().values()) else None
+
+
+def rerun_on_change(was_active: bool, active: bool) -> None:
+    """In a live fragment: rerun the whole page when the jobs it watches started or
+    stopped since the page last ran (``was_active``, taken by the page itself) without a
+    button of this page (a cap, the idle timer, divergence, another viewer of a shared
+    run), so the buttons say what they will do and the fragment ticks at the right pace.
+    A fragment's rerun keeps the values of the page run that defined it."""
+    if was_active != active:
         st.rerun()
 
 
@@ -93,8 +103,9 @@ def latest_snapshots_button(key: str) -> None:
     )
 
 
-def status_line(job: Job) -> None:
-    """One plain sentence about the job; errors and divergence said plainly."""
+def status_line(job: Job, viewers: int = 0) -> None:
+    """One plain sentence about the job; errors and divergence said plainly. A run that
+    ``viewers`` sessions watch together says so (and that steering it forks a copy)."""
     if job.state == JobState.IDLE:
         text = "ready: press Start (or Step) to train."
     elif job.state == JobState.QUEUED:
@@ -111,7 +122,13 @@ def status_line(job: Job) -> None:
             icon=":material/warning:",
         )
     else:
-        st.caption(f"{job.label}: {text}")
+        watched = (
+            f" Shared: {viewers} people are watching this run; Pause, Step or Reset give "
+            f"you a copy of your own."
+            if viewers > 1
+            else ""
+        )
+        st.caption(f"{job.label}: {text}{watched}")
 
 
 def headline(task, frame) -> tuple[str, float]:
@@ -223,7 +240,7 @@ def live_jobs(runs: RunSet) -> dict[str, Job]:
     job_map = runs.jobs()
     for job in job_map.values():
         job.touch()
-        status_line(job)
+        status_line(job, runs.viewers(job))
     return job_map
 
 

@@ -192,8 +192,16 @@ class RunSet:
     def _held(self) -> HeldJobs:
         return session.session_runs().sets.setdefault(self.name, HeldJobs())
 
-    def _start_jobs(self, held: HeldJobs) -> None:
+    def _options(self) -> dict:
+        """The Trainer options of this set's runs (part of what makes two runs the same)."""
+        return {"snapshot_bytes": self.snapshot_bytes, "light_probes": self.light_probes}
+
+    def _start_jobs(self, held: HeldJobs, *, private: bool = False) -> None:
+        """A job per member model: the shared job of that run (every session that opens
+        the same run watches one training), or with ``private`` a fresh one of the
+        session's own (after Reset)."""
         manager, owner = session.job_manager(), session.session_runs().owner
+        shared, options = session.shared_jobs(), self._options()
         cfg, models = held.settings
         held.jobs, held.notes = {}, []
         for model in self.members(cfg, models):
@@ -202,31 +210,56 @@ class RunSet:
             except ConfigError as err:
                 held.notes.append(self.not_trained.format(title=MODEL_TITLES[model], error=err))
                 continue
-            trainer = Trainer(
-                model_cfg, snapshot_bytes=self.snapshot_bytes, light_probes=self.light_probes
-            )
-            held.jobs[model] = manager.submit(trainer, owner=owner, label=MODEL_TITLES[model])
+            label = MODEL_TITLES[model]
+            if private:
+                held.jobs[model] = manager.submit(
+                    Trainer(model_cfg, **options), owner=owner, label=label
+                )
+            else:
+                key = (model_cfg, tuple(sorted(options.items())))
+                held.jobs[model] = shared.attach(
+                    key, owner, lambda c=model_cfg: Trainer(c, **options), label
+                )
 
     def jobs(self) -> dict[str, Job]:
         """The jobs for the current settings, in the set's order (built on first use)."""
         held = self._held()
         settings = self.settings()
         if held.settings != settings:
+            owner = session.session_runs().owner
             for job in held.jobs.values():
-                job.stop()
                 if self.keep_previous and job.steps_done:
                     held.previous = [RunRecord.of(job), *held.previous][: self.keep_previous]
+                session.let_go(job, owner)
             held.settings = settings
             self._start_jobs(held)
         return held.jobs
 
     def reset(self) -> None:
-        """Stop the jobs and start fresh ones from step 0 (same settings, same seed)."""
-        held = self._held()
+        """Fresh jobs of the session's own from step 0 (same settings, same seed); a
+        shared run the session watched goes on for its other viewers."""
+        held, owner = self._held(), session.session_runs().owner
         for job in held.jobs.values():
-            job.stop()
+            session.let_go(job, owner)
         held.settings = self.settings()
-        self._start_jobs(held)
+        self._start_jobs(held, private=True)
+
+    def steer(self) -> dict[str, Job]:
+        """The jobs, each one this session may steer alone (pause, step): a shared run
+        that others watch is forked into a private one that continues exactly from
+        where the shared one is now; one that only this session watches becomes its
+        own."""
+        held, owner = self._held(), session.session_runs().owner
+        options = self._options()
+        for model, job in list(self.jobs().items()):
+            held.jobs[model] = session.shared_jobs().take(
+                job, owner, lambda j: Trainer.resume(*j.ask("checkpoint"), **options)
+            )
+        return held.jobs
+
+    def viewers(self, job: Job) -> int:
+        """How many sessions watch ``job`` together (0: it is this session's own)."""
+        return session.shared_jobs().viewers(job)
 
     def main_job(self) -> Job:
         return next(iter(self.jobs().values()))

@@ -1,8 +1,10 @@
-"""The server's job pool and what one browser session owns in it.
+"""The server's job pool and what one browser session owns or watches in it.
 
 A Streamlit server is one process serving many tabs. The process has one JobManager,
-which bounds how many runs train at once; each session owns its jobs under one owner id,
-and a session-scoped resource stops them all when the tab closes.
+which bounds how many runs train at once, and one registry of shared runs (a run opened
+by several sessions trains once). Each session owns its private jobs under one owner id
+and watches shared ones under the same id; a session-scoped resource stops the first and
+leaves the second when the tab closes.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from typing import Any
 import streamlit as st
 import torch
 
-from rnn_core.jobs import JobManager
+from rnn_core.jobs import Job, JobManager
+from rnn_core.shared_jobs import SharedJobs
 
 
 def _env(name: str, default: float) -> float:
@@ -49,6 +52,12 @@ def job_manager() -> JobManager:
     return manager
 
 
+@st.cache_resource(show_spinner=False)
+def shared_jobs() -> SharedJobs:
+    """One per server process: the runs every session that opens them watches together."""
+    return SharedJobs(job_manager())
+
+
 @dataclass
 class SessionRuns:
     """Everything one browser session trains, under one owner id."""
@@ -59,7 +68,18 @@ class SessionRuns:
 
 
 def _release(runs: SessionRuns) -> None:
+    shared_jobs().detach_viewer(runs.owner)
     job_manager().stop_owner(runs.owner)
+
+
+def let_go(job: Job, owner: str) -> None:
+    """The session no longer shows ``job``: leave it if it is shared (the others keep
+    it), stop it if it is the session's own."""
+    shared = shared_jobs()
+    if shared.is_shared(job):
+        shared.detach(job, owner)
+    else:
+        job.stop()
 
 
 @st.cache_resource(scope="session", on_release=_release, show_spinner=False)

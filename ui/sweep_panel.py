@@ -105,7 +105,9 @@ def show(cfg: RunConfig, models: tuple[str, ...], colours: dict) -> None:
     )
     job = _on_screen(spec).job
 
-    @st.fragment(run_every=1.0 if job is not None and job.state.active else None)
+    was_active = job is not None and job.state.active
+
+    @st.fragment(run_every=1.0 if was_active else None)
     def live() -> None:
         shown = _on_screen(spec)
         sweep_now, job_now = shown.sweep, shown.job
@@ -184,6 +186,6 @@ def show(cfg: RunConfig, models: tuple[str, ...], colours: dict) -> None:
             controls.chart(fig, "sweep.figure", how)
             with st.expander("Sweep results table"):
                 st.dataframe(results, hide_index=True, width="stretch", key="sweep.table")
-        controls.rerun_when_stopped("sweep.was_active", active)
+        controls.rerun_on_change(was_active, active)
 
     live()

@@ -80,7 +80,10 @@ def race_table(job_map, frames) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-@st.fragment(run_every=0.5 if RACE.active() else None)
+was_active = RACE.active()
+
+
+@st.fragment(run_every=controls.refresh_every(RACE))
 def live() -> None:
     job_map = controls.live_jobs(RACE)
     frames = {model: job.history for model, job in job_map.items()}
@@ -151,7 +154,7 @@ def live() -> None:
             "those inputs barely matter to it.",
         )
 
-    controls.rerun_when_stopped("race.was_active", any_active(job_map))
+    controls.rerun_on_change(was_active, any_active(job_map))
 
 
 live()

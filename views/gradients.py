@@ -8,6 +8,7 @@ from rnn_core.models import MODEL_TITLES
 from rnn_core.probes import CARRY_GATES, carry_products, spectra_over_training
 from ui import controls
 from ui.run import RUN, gradient_curves
+from ui.run_set import any_active
 
 cfg = RUN.config()
 task = TASKS[cfg.task]
@@ -62,7 +63,10 @@ for col, (key, (label, change, about)) in zip((fix1, fix2, fix3), FIXES.items(),
         st.rerun()
 
 
-@st.fragment(run_every=0.5 if RUN.active() else None)
+was_active = RUN.active()
+
+
+@st.fragment(run_every=controls.refresh_every(RUN))
 def live() -> None:
     current = controls.live_jobs(RUN)
     main = next(iter(current.values()))
@@ -91,6 +95,7 @@ def live() -> None:
             "the size of the whole gradient at each step, on a log scale; "
             "sudden spikes by orders of magnitude are exploding gradients.",
         )
+    controls.rerun_on_change(was_active, any_active(current))
 
 
 live()

@@ -45,7 +45,10 @@ if task.name == "char_lm":
     )
 
 
-@st.fragment(run_every=0.5 if RUN.active() else None)
+was_active = RUN.active()
+
+
+@st.fragment(run_every=controls.refresh_every(RUN))
 def live() -> None:
     job_map = controls.live_jobs(RUN)
     main = next(iter(job_map.values()))
@@ -130,7 +133,7 @@ def live() -> None:
             )
             st.code("def " + text, language=None)
 
-    controls.rerun_when_stopped("play.was_active", any_active(job_map))
+    controls.rerun_on_change(was_active, any_active(job_map))
 
 
 live()
