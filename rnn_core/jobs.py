@@ -34,10 +34,12 @@ checks that no transition is lost. What a job runs is in ``rnn_core.trainable``.
 from __future__ import annotations
 
 import collections
+import logging
 import math
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from enum import StrEnum
 
 from rnn_core.trainable import Steppable
@@ -63,6 +65,7 @@ class JobState(StrEnum):
 
 _ACTIVE = frozenset({JobState.RUNNING, JobState.QUEUED})
 _TERMINAL = frozenset({JobState.FINISHED, JobState.DIVERGED, JobState.STOPPED, JobState.FAILED})
+_LOG = logging.getLogger(__name__)
 _MAX_CHUNK = 1000
 _REAP_EVERY = 1.0  # seconds between the reaps the manager runs by itself
 # How long ask() waits for a busy worker: one chunk (about slice_seconds, at least one
@@ -115,6 +118,7 @@ class Job:
         self._stop_at: int | None = None  # the trainer step to pause at (Step button)
         self._speed: collections.deque = collections.deque(maxlen=8)  # (steps, seconds)
         self._questions: list[_Question] = []  # for the worker; only while it holds a slot
+        self._kept_at = trainer.steps_done  # the step the manager's keeper last saw
 
     @property
     def thread_name(self) -> str:
@@ -325,6 +329,7 @@ class Job:
                 for asked in questions:
                     asked.settle(self.trainer)
                 if n == 0:
+                    self._keep()  # paused, finished, diverged or stopped: keep where it is
                     return
                 start = time.perf_counter()
                 try:
@@ -335,6 +340,9 @@ class Job:
                 elapsed = time.perf_counter() - start
                 if done:
                     chunk = _next_chunk_size(chunk, elapsed / done, m.slice_seconds)
+                    every = m.keep_every
+                    if self.trainer.steps_done // every > self._kept_at // every:
+                        self._keep()  # a milestone
         finally:
             # Only reached with the slot still held if this loop itself has a bug: give
             # the slot back anyway so the other visitors' queued runs still start.
@@ -347,6 +355,19 @@ class Job:
                     leftover, self._questions = self._questions, []
             for asked in leftover:
                 asked.settle(self.trainer)
+
+    def _keep(self) -> None:
+        """Hand the run to the manager's keeper (a store) if it moved since the last time.
+        In the worker thread, between steps; a keeper that fails is logged, the run goes
+        on."""
+        keeper, steps = self._manager.keeper, self.trainer.steps_done
+        if keeper is None or steps == self._kept_at:
+            return
+        self._kept_at = steps
+        try:
+            keeper(self)
+        except Exception:  # noqa: BLE001 - keeping a copy must never stop the run
+            _LOG.exception("keeping job %s (%s) at step %d failed", self.id, self.label, steps)
 
 
 def _step_cap(trainer, default: int) -> int:
@@ -377,6 +398,8 @@ class JobManager:
         idle_timeout: float = 120.0,
         slice_seconds: float = 0.1,
         forget_after: float = 1800.0,
+        keeper: Callable[[Job], None] | None = None,
+        keep_every: int = 500,
     ):
         if max_running < 1 or step_cap < 1 or slice_seconds <= 0:
             raise ValueError("max_running and step_cap must be >= 1, slice_seconds > 0")
@@ -385,6 +408,10 @@ class JobManager:
         self.idle_timeout = idle_timeout
         self.slice_seconds = slice_seconds
         self.forget_after = forget_after
+        # Called with a job (in its worker thread, between steps) every ``keep_every``
+        # steps and whenever its worker stops: how a host keeps runs, e.g. in a RunStore.
+        self.keeper = keeper
+        self.keep_every = max(1, int(keep_every))
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)  # any state change or slot release
         self._jobs: dict[str, Job] = {}  # registered jobs, in submission order

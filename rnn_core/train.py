@@ -14,6 +14,7 @@ of the same step), so a run can be stored, and one shared run forked into privat
 from __future__ import annotations
 
 import contextlib
+import inspect
 import math
 import threading
 import time
@@ -39,7 +40,7 @@ from rnn_core.checkpoint import (
 )
 from rnn_core.config import RunConfig
 from rnn_core.generate import sample_text
-from rnn_core.models import RecurrentModel, build_model, count_parameters
+from rnn_core.models import RECURRENT, RecurrentModel, build_model, count_parameters
 from rnn_core.probes import Probe, take_light_probe, take_probe
 from rnn_core.tasks import TASKS
 from rnn_core.unrolled import unroll
@@ -302,6 +303,28 @@ class Trainer:
         )
 
     # ------------------------------------------------------------------ checkpoints
+    @property
+    def options(self) -> dict:
+        """The options that change what this run records (``options_for`` its config and
+        the options it was given): with the config, what makes two runs the same run."""
+        return dict(self._options)
+
+    @classmethod
+    def options_for(cls, config: RunConfig, **given) -> dict:
+        """``Trainer(config, **given).options`` without building the trainer (a store looks
+        a run up by them before deciding how to build it)."""
+        defaults = {
+            name: p.default
+            for name, p in inspect.signature(cls.__init__).parameters.items()
+            if p.kind is p.KEYWORD_ONLY
+        }
+        unknown = set(given) - set(defaults)
+        if unknown:
+            raise TypeError(f"unknown Trainer options: {', '.join(sorted(unknown))}")
+        options = {**defaults, **given}
+        options["light_probes"] = bool(options["light_probes"]) or config.model not in RECURRENT
+        return options
+
     def checkpoint(self) -> dict:
         """Everything ``resume()`` needs to continue this run exactly, as a plain dict
         of tensors, numbers, strings, None and lists/dicts of them: ``torch.save``

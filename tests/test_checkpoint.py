@@ -482,3 +482,19 @@ def test_a_run_at_the_default_sizes_and_options_continues_bit_for_bit(config):
     resumed = resumed_after(config, 60)
     resumed.step(70)
     assert_same_run(reference, resumed)
+
+
+@pytest.mark.parametrize(
+    ("config", "given"),
+    [
+        (RunConfig(), {}),
+        (RunConfig(model="gru"), {"snapshot_bytes": 4 * 2**20, "light_probes": True}),
+        (RunConfig(model="tcn", task="copy_memory", seq_len=20, param_budget=5_000), {}),
+    ],
+    ids=["default", "gru-light", "tcn"],
+)
+def test_a_runs_options_are_known_before_its_trainer_is_built(config, given):
+    # the run store looks a run up by them before deciding to resume or start it
+    assert Trainer.options_for(config, **given) == Trainer(config, **given).options
+    with pytest.raises(TypeError):
+        Trainer.options_for(config, snapshot_mb=3)

@@ -366,3 +366,28 @@ def test_job_states_read_as_their_names(make_manager):
     assert job.state in ("running", "queued") and job.state.active
     job.pause()
     assert wait_until(lambda: job.state == "paused") and not job.state.active
+
+
+def test_the_keeper_sees_a_run_at_its_milestones_and_when_it_stops(make_manager):
+    kept = []
+    manager = make_manager(keeper=lambda job: kept.append(job.steps_done), keep_every=20)
+    job = manager.submit(Trainer(SMALL), owner="a")
+    job.request_steps(50)
+    assert wait_until(lambda: job.state == JobState.PAUSED)
+    assert wait_until(lambda: kept and kept[-1] == 50)  # kept after the worker let go
+    assert kept[:-1] and all(s >= 20 for s in kept[:-1])  # milestones on the way
+    assert len({s // 20 for s in kept[:-1]}) == len(kept[:-1])  # one per milestone
+    job.request_steps(50)  # and again when it stops next
+    assert wait_until(lambda: job.steps_done == 100 and kept[-1] == 100)
+
+
+def test_a_failing_keeper_is_logged_and_the_run_goes_on(make_manager, caplog):
+    def keeper(job):
+        raise OSError("disk full")
+
+    manager = make_manager(keeper=keeper, keep_every=5)
+    job = manager.submit(Trainer(SMALL), owner="a")
+    job.request_steps(12)
+    assert wait_until(lambda: job.state == JobState.PAUSED)
+    assert job.steps_done == 12
+    assert wait_until(lambda: "disk full" in caplog.text)

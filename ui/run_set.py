@@ -15,6 +15,7 @@ closed tab stops them.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +31,7 @@ from ui import session
 from ui.text import escape_markdown
 
 Settings = tuple[RunConfig, tuple[str, ...]]
+_LOG = logging.getLogger(__name__)
 
 
 @dataclass
@@ -70,6 +72,18 @@ class HeldJobs:
 
 def any_active(jobs: Mapping[str, Job]) -> bool:
     return any(j.state.active for j in jobs.values())
+
+
+def stored_or_new(cfg: RunConfig, options: dict) -> Trainer:
+    """A trainer for ``cfg``: the stored run, resumed where it was kept (its curves and
+    snapshots at once, Start trains on past them), or a new one at step 0."""
+    stored = session.run_store().load(cfg, Trainer.options_for(cfg, **options))
+    if stored is not None:
+        try:
+            return Trainer.resume(stored.checkpoint, stored.history, stored.snapshots, **options)
+        except ValueError as err:  # a stored run this engine cannot take: train anew
+            _LOG.warning("stored run %s not resumed: %s", stored.key[:16], err)
+    return Trainer(cfg, **options)
 
 
 def run_label(cfg: RunConfig, reference: RunConfig) -> str:
@@ -218,7 +232,7 @@ class RunSet:
             else:
                 key = (model_cfg, tuple(sorted(options.items())))
                 held.jobs[model] = shared.attach(
-                    key, owner, lambda c=model_cfg: Trainer(c, **options), label
+                    key, owner, lambda c=model_cfg: stored_or_new(c, options), label
                 )
 
     def jobs(self) -> dict[str, Job]:

@@ -19,6 +19,7 @@ import streamlit as st
 import torch
 
 from rnn_core.jobs import Job, JobManager
+from rnn_core.run_store import RunStore
 from rnn_core.shared_jobs import SharedJobs
 
 
@@ -27,6 +28,28 @@ def _env(name: str, default: float) -> float:
         return float(os.environ.get(name, default))
     except ValueError:
         return default
+
+
+@st.cache_resource(show_spinner=False)
+def run_store() -> RunStore:
+    """One per process: RNN_EXPLORER_RUN_STORE (directory), RNN_EXPLORER_RUN_STORE_MB."""
+    return RunStore()
+
+
+def keep_in_store(job: Job) -> None:
+    """The JobManager's keeper: a run (not a sweep) goes to the store at its milestones
+    and whenever it stops training, so the next visitor of the same run replays it."""
+    trainer = job.trainer
+    if not hasattr(trainer, "resume_point"):
+        return
+    checkpoint, history, snapshots = trainer.resume_point()
+    run_store().save(
+        trainer.config,
+        trainer.options,
+        history=history,
+        snapshots=snapshots,
+        checkpoint=checkpoint,
+    )
 
 
 @st.cache_resource(show_spinner=False)
@@ -44,6 +67,7 @@ def job_manager() -> JobManager:
         max_running=max(1, int(_env("RNN_EXPLORER_MAX_JOBS", 4))),
         step_cap=max(10, int(_env("RNN_EXPLORER_STEP_CAP", 5000))),
         idle_timeout=max(5.0, _env("RNN_EXPLORER_IDLE_SECONDS", 120)),
+        keeper=keep_in_store,
     )
     # Join the workers before the interpreter tears down: a daemon thread still inside a
     # torch op at exit aborts the process ("terminate called without an active

@@ -104,10 +104,11 @@ def test_a_copied_url_restores_the_run_in_a_new_browser_context(browser, open_ap
             lambda: other.locator(".st-key-cfg-hidden_size input").input_value() == "12", timeout=10
         )
         assert parse_qs(urlparse(other.url).query) == query
-        other.locator(".st-key-train_step button").first.click()
+        # The run was kept in the run store when it paused: the link opens it at step 10,
+        # the same curve step for step, with nothing trained again.
         wait_for(lambda: _last_step(other) == 10)
-        # Same seed, same data: the same curve, step for step.
         assert other.evaluate(TRACE0, "loss_chart") == first
+        assert other.locator(".st-key-train_toggle button", has_text="Start").count() == 1
         _no_exception(other)
     finally:
         context.close()
