@@ -15,6 +15,14 @@ from dataclasses import dataclass, field
 
 from rnn_core.config import RunConfig
 
+# The Trainer options of the app's two kinds of runs. With its config they make a run the
+# run it is (the run store's key), so the app and the store's warm start use these.
+# Run pages: about 50 snapshots at T=200, hidden 64 (LSTM), small enough for many
+# visitors. Races: light snapshots (outputs, saliency, attention), 4 MB keeps about 30 of
+# them per model even for the transformer's 2x2 attention maps at 128 x 128.
+RUN_OPTIONS = {"snapshot_bytes": 16 * 2**20, "light_probes": False}
+RACE_OPTIONS = {"snapshot_bytes": 4 * 2**20, "light_probes": True}
+
 
 @dataclass(frozen=True)
 class Preset:

@@ -20,9 +20,11 @@ os.environ.setdefault("RNN_EXPLORER_RUN_STORE", tempfile.mkdtemp(prefix="rnn-exp
 
 @pytest.fixture(autouse=True)
 def empty_run_store(tmp_path, monkeypatch):
-    """Each test in this process starts with an empty run store (a run another test kept
-    would open at its stored step). Browser tests' servers share the session's store."""
+    """Each test in this process starts with an empty run store and no shared runs (a run
+    another test kept or still watches would open at its step: AppTest never closes a
+    session). Browser tests' servers share the session's store."""
     monkeypatch.setenv("RNN_EXPLORER_RUN_STORE", str(tmp_path / "runs"))
     from ui import session  # imported here: the engine's own tests need no streamlit
 
     session.run_store.clear()
+    session.shared_jobs.clear()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from rnn_core import TASKS, ConfigError, RunConfig
 from rnn_core.models import MODELS
-from rnn_core.presets import RACE_PRESETS, RacePreset
+from rnn_core.presets import RACE_OPTIONS, RACE_PRESETS, RacePreset
 from ui.run_set import RunSet
 
 PAGE = "views/cnn_vs_rnn.py"
@@ -23,9 +23,6 @@ URL_PATH = "cnn_vs_rnn"
 RACE_TASKS = ("copy_memory", "adding", "parity", "sine", "digits_rows", "digits_pixels")
 MIN_MODELS, MAX_MODELS = 2, 5
 DEFAULT = RACE_PRESETS["race_copy"]
-# Race snapshots are light (outputs, saliency, attention): 4 MB keeps about 30 of them
-# per model even for the transformer's 2x2 attention maps at 128 x 128.
-SNAPSHOT_BYTES = 4 * 2**20
 
 
 def model_choices(task: str) -> tuple[str, ...]:
@@ -124,6 +121,5 @@ RACE = RunSet(
     not_trained="{title} does not race: {error}",
     presets=RACE_PRESETS,
     preset_settings=_preset_settings,
-    snapshot_bytes=SNAPSHOT_BYTES,
-    light_probes=True,
+    options=RACE_OPTIONS,
 )

@@ -12,7 +12,7 @@ import numpy as np
 
 from rnn_core import RunConfig
 from rnn_core.models import RECURRENT
-from rnn_core.presets import PRESETS, Preset
+from rnn_core.presets import PRESETS, RUN_OPTIONS, Preset
 from ui.run_set import RunSet, run_label
 
 PAGES = {
@@ -23,9 +23,6 @@ PAGES = {
     "inside_cell": "views/inside_cell.py",
 }
 MAX_ALONGSIDE = 3
-# Snapshots per run: about 50 frames at T=200, hidden 64 (LSTM), small enough for
-# many visitors (a run's snapshots never exceed this).
-SNAPSHOT_BYTES = 16 * 2**20
 MAX_PREVIOUS = 4  # replaced runs kept per session for overlays (small arrays only)
 
 
@@ -81,7 +78,7 @@ RUN = RunSet(
     not_trained="{title} is not trained alongside: {error}",
     presets=PRESETS,
     preset_settings=_preset_settings,
-    snapshot_bytes=SNAPSHOT_BYTES,
+    options=RUN_OPTIONS,
     keep_previous=MAX_PREVIOUS,
 )
 

@@ -15,7 +15,6 @@ closed tab stops them.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,12 +25,12 @@ import streamlit as st
 from rnn_core import TASKS, ConfigError, RunConfig, Trainer
 from rnn_core.jobs import Job
 from rnn_core.models import MODEL_TITLES
+from rnn_core.replay import open_run
 from rnn_core.tasks import Task
 from ui import session
 from ui.text import escape_markdown
 
 Settings = tuple[RunConfig, tuple[str, ...]]
-_LOG = logging.getLogger(__name__)
 
 
 @dataclass
@@ -74,18 +73,6 @@ def any_active(jobs: Mapping[str, Job]) -> bool:
     return any(j.state.active for j in jobs.values())
 
 
-def stored_or_new(cfg: RunConfig, options: dict) -> Trainer:
-    """A trainer for ``cfg``: the stored run, resumed where it was kept (its curves and
-    snapshots at once, Start trains on past them), or a new one at step 0."""
-    stored = session.run_store().load(cfg, Trainer.options_for(cfg, **options))
-    if stored is not None:
-        try:
-            return Trainer.resume(stored.checkpoint, stored.history, stored.snapshots, **options)
-        except ValueError as err:  # a stored run this engine cannot take: train anew
-            _LOG.warning("stored run %s not resumed: %s", stored.key[:16], err)
-    return Trainer(cfg, **options)
-
-
 def run_label(cfg: RunConfig, reference: RunConfig) -> str:
     """A run's cell and the settings that set it apart from ``reference``'s run."""
     ref = reference.to_query()
@@ -117,8 +104,7 @@ class RunSet:
     not_trained: str  # "{title}" and "{error}" are filled in
     presets: Mapping[str, Any]
     preset_settings: Callable[[Any], tuple[RunConfig, tuple[str, ...], str]]
-    snapshot_bytes: int
-    light_probes: bool = False  # snapshot only what every model kind has
+    options: Mapping[str, Any]  # the Trainer options of every run of the set
     keep_previous: int = 0  # replaced runs kept (as RunRecords) for overlays
 
     def _key(self, what: str) -> str:
@@ -206,16 +192,12 @@ class RunSet:
     def _held(self) -> HeldJobs:
         return session.session_runs().sets.setdefault(self.name, HeldJobs())
 
-    def _options(self) -> dict:
-        """The Trainer options of this set's runs (part of what makes two runs the same)."""
-        return {"snapshot_bytes": self.snapshot_bytes, "light_probes": self.light_probes}
-
     def _start_jobs(self, held: HeldJobs, *, private: bool = False) -> None:
         """A job per member model: the shared job of that run (every session that opens
         the same run watches one training), or with ``private`` a fresh one of the
         session's own (after Reset)."""
         manager, owner = session.job_manager(), session.session_runs().owner
-        shared, options = session.shared_jobs(), self._options()
+        shared, options = session.shared_jobs(), dict(self.options)
         cfg, models = held.settings
         held.jobs, held.notes = {}, []
         for model in self.members(cfg, models):
@@ -232,7 +214,10 @@ class RunSet:
             else:
                 key = (model_cfg, tuple(sorted(options.items())))
                 held.jobs[model] = shared.attach(
-                    key, owner, lambda c=model_cfg: stored_or_new(c, options), label
+                    key,
+                    owner,
+                    lambda c=model_cfg: open_run(session.run_store(), c, **options),
+                    label,
                 )
 
     def jobs(self) -> dict[str, Job]:
@@ -264,7 +249,7 @@ class RunSet:
         where the shared one is now; one that only this session watches becomes its
         own."""
         held, owner = self._held(), session.session_runs().owner
-        options = self._options()
+        options = dict(self.options)
         for model, job in list(self.jobs().items()):
             held.jobs[model] = session.shared_jobs().take(
                 job, owner, lambda j: Trainer.resume(*j.ask("checkpoint"), **options)

@@ -19,6 +19,7 @@ import streamlit as st
 import torch
 
 from rnn_core.jobs import Job, JobManager
+from rnn_core.replay import keep_run
 from rnn_core.run_store import RunStore
 from rnn_core.shared_jobs import SharedJobs
 
@@ -37,19 +38,9 @@ def run_store() -> RunStore:
 
 
 def keep_in_store(job: Job) -> None:
-    """The JobManager's keeper: a run (not a sweep) goes to the store at its milestones
-    and whenever it stops training, so the next visitor of the same run replays it."""
-    trainer = job.trainer
-    if not hasattr(trainer, "resume_point"):
-        return
-    checkpoint, history, snapshots = trainer.resume_point()
-    run_store().save(
-        trainer.config,
-        trainer.options,
-        history=history,
-        snapshots=snapshots,
-        checkpoint=checkpoint,
-    )
+    """The JobManager's keeper: a run goes to the store at its milestones and whenever it
+    stops training, so the next visitor of the same run replays it."""
+    keep_run(run_store(), job.trainer)
 
 
 @st.cache_resource(show_spinner=False)
