@@ -365,7 +365,7 @@ class Job:
             return
         self._kept_at = steps
         try:
-            keeper(self)
+            keeper(self.trainer)
         except Exception:  # noqa: BLE001 - keeping a copy must never stop the run
             _LOG.exception("keeping job %s (%s) at step %d failed", self.id, self.label, steps)
 
@@ -398,7 +398,7 @@ class JobManager:
         idle_timeout: float = 120.0,
         slice_seconds: float = 0.1,
         forget_after: float = 1800.0,
-        keeper: Callable[[Job], None] | None = None,
+        keeper: Callable[[Steppable], None] | None = None,
         keep_every: int = 500,
     ):
         if max_running < 1 or step_cap < 1 or slice_seconds <= 0:
@@ -408,7 +408,7 @@ class JobManager:
         self.idle_timeout = idle_timeout
         self.slice_seconds = slice_seconds
         self.forget_after = forget_after
-        # Called with a job (in its worker thread, between steps) every ``keep_every``
+        # Called with a job's trainer (in its worker thread, between steps) every ``keep_every``
         # steps and whenever its worker stops: how a host keeps runs, e.g. in a RunStore.
         self.keeper = keeper
         self.keep_every = max(1, int(keep_every))

@@ -24,14 +24,17 @@ share one directory. Readers take no lock: they read every file of an entry thro
 open directory handle, so an entry replaced while they read is read whole or not at all.
 Anything wrong with an entry (truncated, corrupt, another version, not ours) makes
 ``load`` return None, log one WARNING line and remove the entry; it never raises.
+
+How the bytes are written is in ``rnn_core.run_format``. What stays here is longer than
+most modules on purpose: the write, commit, evict and discard steps are one protocol
+between processes, and it is by reading them together that one sees no reader can ever
+take a torn or foreign entry for a run.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
-import io
 import json
 import logging
 import math
@@ -44,11 +47,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import torch
 
 from rnn_core.probes import Probe
+from rnn_core.run_format import (
+    EntryError,
+    canonical_json,
+    checkpoint_bytes,
+    decode_history,
+    decode_snapshots,
+    encode_history,
+    encode_snapshots,
+    load_checkpoint,
+    npz_arrays,
+    npz_bytes,
+    one_line,
+)
 
 try:  # POSIX; without it (Windows) commits are not serialised between processes
     import fcntl
@@ -78,8 +93,6 @@ PREFIX_HEX = 16  # directory name: 64 bits of the key; meta.json holds the full 
 STALE_SECONDS = 3600  # a temporary directory this old is a crashed writer's leftover
 _META_MAX_BYTES = 1 << 20  # our meta.json is a few KB; refuse to parse anything huge
 _FILES = ("history.npz", "snapshots.npz", "checkpoint.pt")
-_ZIP_MAGIC = b"PK\x03\x04"
-_LAYOUT = "__layout__"  # the snapshots.npz member that describes the others
 _TMP, _TRASH, _LOCK = ".tmp-", ".trash-", ".lock"
 
 
@@ -99,10 +112,6 @@ class StoredRun:
     created: float  # seconds since the epoch, when this entry was written
     nbytes: int  # the entry's files together
     path: Path
-
-
-class EntryError(Exception):
-    """Why an entry on disk cannot be used (the message goes into the warning)."""
 
 
 def default_store_dir() -> Path:
@@ -131,10 +140,6 @@ def default_max_mb() -> float:
     return DEFAULT_MAX_MB
 
 
-def _canonical(data: Any) -> str:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False)
-
-
 def run_key(config, options: dict) -> str:
     """sha256 (hex) of the run's identity: its config query, the trainer options that
     change what it records, ENGINE_VERSION and torch's version. ``options`` must be
@@ -147,173 +152,7 @@ def run_key(config, options: dict) -> str:
         "torch": torch.__version__,
         "options": options,
     }
-    return hashlib.sha256(_canonical(payload).encode()).hexdigest()
-
-
-def _one_line(error: BaseException | str) -> str:
-    # torch's refusals span many lines; the warning must stay one line.
-    text = " ".join(str(error).split())
-    if isinstance(error, BaseException) and not isinstance(error, EntryError):
-        text = f"{type(error).__name__}: {text}"  # a bare KeyError says only the key
-    return text if len(text) <= 300 else text[:297] + "..."
-
-
-# ------------------------------------------------------------------- encoding
-def _plain_array(name: str, value: np.ndarray) -> np.ndarray:
-    if value.dtype.hasobject:
-        raise ValueError(f"{name}: object arrays would need pickle; the store refuses them")
-    return value
-
-
-def _encode_history(history: pd.DataFrame) -> tuple[dict[str, np.ndarray], list[str]]:
-    columns = [str(c) for c in history.columns]
-    if len(set(columns)) != len(columns) or columns != list(history.columns):
-        raise ValueError("history columns must be distinct strings")
-    arrays = {c: _plain_array(f"history[{c!r}]", history[c].to_numpy()) for c in columns}
-    return arrays, columns
-
-
-def _decode_history(arrays: dict[str, np.ndarray], columns: list[str], rows: int) -> pd.DataFrame:
-    if set(arrays) != set(columns):
-        raise EntryError("history.npz does not hold the columns meta.json lists")
-    for name in columns:
-        if arrays[name].shape != (rows,):
-            raise EntryError(
-                f"history column {name!r} has shape {arrays[name].shape}, not ({rows},)"
-            )
-    return pd.DataFrame({name: arrays[name] for name in columns}, columns=columns)
-
-
-def _encode_snapshots(snapshots: list[Probe]) -> dict[str, np.ndarray]:
-    """Every field of every Probe as named arrays, plus a layout saying what each field
-    was: an array, a dict of arrays (its keys in order), an int, a float or None."""
-    arrays: dict[str, np.ndarray] = {}
-    layout = []
-    for i, probe in enumerate(snapshots):
-        if not isinstance(probe, Probe):
-            raise TypeError(f"snapshots[{i}] is a {type(probe).__name__}, not a Probe")
-        kinds: dict[str, Any] = {}
-        for f in dataclasses.fields(Probe):
-            value = getattr(probe, f.name)
-            name = f"s{i}.{f.name}"
-            if value is None:
-                kinds[f.name] = "none"
-            elif isinstance(value, np.ndarray):
-                kinds[f.name] = "array"
-                arrays[name] = _plain_array(name, value)
-            elif isinstance(value, dict):
-                keys = list(value)
-                if not all(isinstance(k, str) for k in keys):
-                    raise ValueError(f"{name}: dict keys must be strings")
-                for k in keys:
-                    if not isinstance(value[k], np.ndarray):
-                        raise ValueError(f"{name}.{k} is not a numpy array")
-                    arrays[f"{name}.{k}"] = _plain_array(f"{name}.{k}", value[k])
-                kinds[f.name] = {"dict": keys}
-            elif isinstance(value, bool | np.bool_):
-                kinds[f.name] = "bool"
-                arrays[name] = np.asarray(value, dtype=bool)
-            elif isinstance(value, int | np.integer):
-                kinds[f.name] = "int"
-                arrays[name] = np.asarray(value, dtype=np.int64)
-            elif isinstance(value, float | np.floating):
-                kinds[f.name] = "float"
-                arrays[name] = np.asarray(value, dtype=np.float64)
-            else:
-                raise ValueError(f"{name}: cannot store a {type(value).__name__}")
-        layout.append(kinds)
-    arrays[_LAYOUT] = np.frombuffer(_canonical(layout).encode(), dtype=np.uint8)
-    return arrays
-
-
-_SCALARS = {"bool": bool, "int": int, "float": float}
-
-
-def _decode_snapshots(arrays: dict[str, np.ndarray], count: int) -> list[Probe]:
-    if _LAYOUT not in arrays:
-        raise EntryError("snapshots.npz has no layout")
-    layout = json.loads(arrays.pop(_LAYOUT).tobytes().decode())
-    if not isinstance(layout, list) or len(layout) != count:
-        raise EntryError(f"snapshots.npz does not describe the {count} snapshots of meta.json")
-    names = {f.name for f in dataclasses.fields(Probe)}
-    used = set()
-    snapshots = []
-    for i, kinds in enumerate(layout):
-        if not isinstance(kinds, dict) or not set(kinds) <= names:
-            raise EntryError(f"snapshot {i}: fields that a Probe does not have")
-        values = {}
-        for field_name, kind in kinds.items():
-            name = f"s{i}.{field_name}"
-            if kind == "none":
-                values[field_name] = None
-            elif kind == "array":
-                values[field_name] = arrays[name]
-                used.add(name)
-            elif isinstance(kind, dict) and isinstance(kind.get("dict"), list):
-                values[field_name] = {k: arrays[f"{name}.{k}"] for k in kind["dict"]}
-                used.update(f"{name}.{k}" for k in kind["dict"])
-            elif kind in _SCALARS:
-                scalar = arrays[name]
-                if scalar.shape != ():
-                    raise EntryError(f"{name} is not a scalar")
-                values[field_name] = _SCALARS[kind](scalar.item())
-                used.add(name)
-            else:
-                raise EntryError(f"{name}: unknown kind {kind!r}")
-        snapshots.append(Probe(**values))  # TypeError when a required field is missing
-    if used != set(arrays):
-        raise EntryError("snapshots.npz holds arrays its layout does not name")
-    return snapshots
-
-
-def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    return buffer.getvalue()
-
-
-def _npz_arrays(data: bytes, what: str) -> dict[str, np.ndarray]:
-    try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-            return {name: npz[name] for name in npz.files}
-    except Exception as error:  # zipfile, numpy's header parser and ValueError all occur
-        raise EntryError(f"{what} is not a readable npz: {_one_line(error)}") from error
-
-
-def _checkpoint_bytes(checkpoint: dict) -> bytes:
-    if not isinstance(checkpoint, dict):
-        raise TypeError(f"checkpoint must be a dict, got {type(checkpoint).__name__}")
-    buffer = io.BytesIO()
-    try:
-        torch.save(checkpoint, buffer)
-    except Exception as error:  # an object pickle cannot reach (a local class, a lock)
-        raise ValueError(f"the checkpoint cannot be saved: {_one_line(error)}") from error
-    data = buffer.getvalue()
-    # Refuse now what load would refuse later: an entry whose checkpoint cannot be read
-    # with weights_only would be stored, found bad and deleted on every visit.
-    try:
-        torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
-    except Exception as error:
-        raise ValueError(
-            f"the checkpoint holds objects torch.load(weights_only=True) refuses: "
-            f"{_one_line(error)}"
-        ) from error
-    return data
-
-
-def _load_checkpoint(data: bytes) -> dict:
-    # torch.save writes a zip archive; the older raw-pickle format is never ours, and
-    # refusing it here keeps torch's legacy loader (and its warnings) out of the way.
-    if not data.startswith(_ZIP_MAGIC):
-        raise EntryError("checkpoint.pt is not the zip archive torch.save writes")
-    try:
-        checkpoint = torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
-    except Exception as error:  # UnpicklingError for a refused object, RuntimeError for a bad zip
-        reason = f"checkpoint.pt refused by torch.load(weights_only=True): {_one_line(error)}"
-        raise EntryError(reason) from error
-    if not isinstance(checkpoint, dict):
-        raise EntryError(f"checkpoint.pt holds a {type(checkpoint).__name__}, not a dict")
-    return checkpoint
+    return hashlib.sha256(canonical_json(payload).encode()).hexdigest()
 
 
 # ----------------------------------------------------------------------- files
@@ -400,7 +239,7 @@ class RunStore:
         except FileNotFoundError:
             return None
         except OSError as error:
-            logger.warning("run store: cannot open entry %s: %s", path, _one_line(error))
+            logger.warning("run store: cannot open entry %s: %s", path, one_line(error))
             return None
         try:
             seen = _identity(os.fstat(dir_fd))
@@ -427,7 +266,7 @@ class RunStore:
         try:
             meta = json.loads(raw.decode("utf-8"))
         except ValueError as error:
-            raise EntryError(f"meta.json is not JSON: {_one_line(error)}") from error
+            raise EntryError(f"meta.json is not JSON: {one_line(error)}") from error
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
             raise EntryError("meta.json is not a run store entry")
         if meta.get("schema") != SCHEMA:
@@ -442,7 +281,7 @@ class RunStore:
             raise EntryError("meta.json holds another key")
         if meta.get("config") != config.to_query():
             raise EntryError("meta.json holds another config")
-        if meta.get("options") != json.loads(_canonical(options)):
+        if meta.get("options") != json.loads(canonical_json(options)):
             raise EntryError("meta.json holds other options")
         steps = meta.get("steps")
         if not isinstance(steps, int) or isinstance(steps, bool) or steps < 0:
@@ -476,15 +315,15 @@ class RunStore:
         history_meta = meta.get("history")
         if not isinstance(history_meta, dict):
             raise EntryError("meta.json has no history record")
-        history = _decode_history(
-            _npz_arrays(data["history.npz"], "history.npz"),
+        history = decode_history(
+            npz_arrays(data["history.npz"], "history.npz"),
             history_meta["columns"],
             history_meta["rows"],
         )
-        snapshots = _decode_snapshots(
-            _npz_arrays(data["snapshots.npz"], "snapshots.npz"), meta["snapshots"]
+        snapshots = decode_snapshots(
+            npz_arrays(data["snapshots.npz"], "snapshots.npz"), meta["snapshots"]
         )
-        checkpoint = _load_checkpoint(data["checkpoint.pt"])
+        checkpoint = load_checkpoint(data["checkpoint.pt"])
         return StoredRun(
             history=history,
             snapshots=snapshots,
@@ -519,7 +358,7 @@ class RunStore:
         logger.warning(
             "run store: ignored entry %s: %s; %s",
             path.name,
-            _one_line(error),
+            one_line(error),
             "removed" if aside is not None else "could not remove it",
         )
         if aside is not None:
@@ -557,18 +396,18 @@ class RunStore:
         steps = int(history["step"].iloc[-1]) if len(history) else 0
         if steps <= self.steps(config, options):
             return  # cheap early exit; the decision that counts is taken under the lock
-        history_arrays, columns = _encode_history(history)
+        history_arrays, columns = encode_history(history)
         files = {
-            "history.npz": _npz_bytes(history_arrays),
-            "snapshots.npz": _npz_bytes(_encode_snapshots(snapshots)),
-            "checkpoint.pt": _checkpoint_bytes(checkpoint),
+            "history.npz": npz_bytes(history_arrays),
+            "snapshots.npz": npz_bytes(encode_snapshots(snapshots)),
+            "checkpoint.pt": checkpoint_bytes(checkpoint),
         }
         meta = {
             "format": FORMAT,
             "schema": SCHEMA,
             "key": key,
             "config": config.to_query(),
-            "options": json.loads(_canonical(options)),
+            "options": json.loads(canonical_json(options)),
             "engine_version": ENGINE_VERSION,
             "torch": torch.__version__,
             "steps": steps,
@@ -603,7 +442,7 @@ class RunStore:
             if self._commit(tmp, self.directory / name, steps, size):
                 tmp = None
         except OSError as error:
-            logger.warning("run store: could not store %s: %s", name, _one_line(error))
+            logger.warning("run store: could not store %s: %s", name, one_line(error))
         finally:
             if tmp is not None:
                 _remove_tree(tmp)

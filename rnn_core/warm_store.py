@@ -56,7 +56,7 @@ def warm(store: RunStore, steps: int, jobs: int, say=print) -> dict[str, int]:
         max_running=jobs,
         step_cap=steps,
         idle_timeout=float("inf"),  # nobody watches these pages: never pause for that
-        keeper=lambda job: keep_run(store, job.trainer),
+        keeper=lambda trainer: keep_run(store, trainer),
     )
     outcome = {"trained": 0, "already stored": 0}
     started = []

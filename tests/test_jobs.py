@@ -370,7 +370,7 @@ def test_job_states_read_as_their_names(make_manager):
 
 def test_the_keeper_sees_a_run_at_its_milestones_and_when_it_stops(make_manager):
     kept = []
-    manager = make_manager(keeper=lambda job: kept.append(job.steps_done), keep_every=20)
+    manager = make_manager(keeper=lambda trainer: kept.append(trainer.steps_done), keep_every=20)
     job = manager.submit(Trainer(SMALL), owner="a")
     job.request_steps(50)
     assert wait_until(lambda: job.state == JobState.PAUSED)
@@ -382,7 +382,7 @@ def test_the_keeper_sees_a_run_at_its_milestones_and_when_it_stops(make_manager)
 
 
 def test_a_failing_keeper_is_logged_and_the_run_goes_on(make_manager, caplog):
-    def keeper(job):
+    def keeper(trainer):
         raise OSError("disk full")
 
     manager = make_manager(keeper=keeper, keep_every=5)

@@ -37,10 +37,10 @@ def run_store() -> RunStore:
     return RunStore()
 
 
-def keep_in_store(job: Job) -> None:
+def keep_in_store(trainer) -> None:
     """The JobManager's keeper: a run goes to the store at its milestones and whenever it
     stops training, so the next visitor of the same run replays it."""
-    keep_run(run_store(), job.trainer)
+    keep_run(run_store(), trainer)
 
 
 @st.cache_resource(show_spinner=False)
