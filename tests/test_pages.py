@@ -350,3 +350,20 @@ def test_a_character_model_whose_state_overflows_gets_a_warning_not_a_traceback(
     assert any("not a finite number" in w.value for w in at.warning)
     at.run()  # the next refresh reuses the cached answer: the note stays with it
     assert any("not a finite number" in w.value for w in at.warning)
+
+
+def test_a_replay_redraws_the_run_at_training_speed_without_training():
+    at = _app({"hidden_size": "24", "seq_len": "30"}, page="playground")
+    assert at.toggle(key="play.replay").disabled  # nothing to replay yet
+    for target in ("10", "20", "30"):
+        _step_until(at, target)
+    at.toggle(key="play.replay").set_value(True).run()
+    assert not at.exception
+    early = int(_metric(at, "Step"))
+    assert early < 30  # the curve starts again from where training started
+    deadline = time.monotonic() + 30
+    while _metric(at, "Step") != "30" and time.monotonic() < deadline:
+        time.sleep(0.2)
+        at.run()
+    assert _metric(at, "Step") == "30"
+    assert at.button(key="train_toggle").label == "Start"  # nothing trained meanwhile

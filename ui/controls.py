@@ -82,6 +82,37 @@ def refresh_every(runs: RunSet) -> float | None:
     return 2.0 if any(runs.viewers(job) > 1 for job in runs.jobs().values()) else None
 
 
+def replay_switch(runs: RunSet, key: str) -> bool:
+    """A "Replay at training speed" switch (for talks): a run that has trained and is not
+    training now is drawn again as it grew, by its own clock (the history's ``seconds``),
+    with no compute. True while a replay plays (``replay_seconds`` says how far)."""
+    main = runs.main_job()
+    can = main.steps_done > 0 and not runs.active()
+    on = st.toggle(
+        "Replay at training speed",
+        key=key,
+        disabled=not can,
+        help="Draw this run's curve again as fast as it trained (nothing is trained).",
+    )
+    if not (on and can):
+        st.session_state.pop(f"{key}.start", None)
+        return False
+    start = st.session_state.setdefault(f"{key}.start", time.monotonic())
+    return time.monotonic() - start <= float(main.history["seconds"].max())
+
+
+def replay_seconds(key: str) -> float | None:
+    """How many seconds of training the replay of ``replay_switch(..., key)`` has drawn
+    (None when no replay is on)."""
+    start = st.session_state.get(f"{key}.start")
+    return None if start is None else time.monotonic() - start
+
+
+def until(frame, seconds: float | None):
+    """The history ``frame`` up to ``seconds`` of training (all of it for None)."""
+    return frame if seconds is None else frame[frame["seconds"] <= seconds]
+
+
 def rerun_on_change(was_active: bool, active: bool) -> None:
     """In a live fragment: rerun the whole page when the jobs it watches started or
     stopped since the page last ran (``was_active``, taken by the page itself) without a
@@ -252,14 +283,16 @@ def loss_figure_with_alongside(
     title: str,
     log_y: bool = False,
     with_test: bool = False,
+    seconds: float | None = None,
 ):
     """The main run's loss (``frame`` is its history, read once by the caller) with the
-    baseline and clipping marks, and every run trained alongside as another line."""
+    baseline and clipping marks, and every run trained alongside as another line (up to
+    ``seconds`` of training, in a replay)."""
     main = next(iter(job_map.values()))
     others = {}
     for job in job_map.values():
         if job is not main:
-            history = job.history  # a DataFrame built per read: read it once
+            history = until(job.history, seconds)  # built per read: read it once
             others[job.label] = (history["step"].to_numpy(), history["loss"].to_numpy())
     tests = frame.dropna(subset=["test_loss"]) if with_test else frame.iloc[:0]
     return viz.loss_figure(

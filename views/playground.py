@@ -46,14 +46,16 @@ if task.name == "char_lm":
 
 
 was_active = RUN.active()
+replaying = controls.replay_switch(RUN, "play.replay")
 
 
-@st.fragment(run_every=controls.refresh_every(RUN))
+@st.fragment(run_every=0.5 if replaying else controls.refresh_every(RUN))
 def live() -> None:
     job_map = controls.live_jobs(RUN)
     main = next(iter(job_map.values()))
-    frame = main.history
-    steps = main.steps_done
+    shown = controls.replay_seconds("play.replay")
+    frame = controls.until(main.history, shown)
+    steps = main.steps_done if shown is None else (int(frame["step"].iloc[-1]) if len(frame) else 0)
     name, value = controls.headline(task, frame)
     m1, m2, m3, m4 = st.columns(4)
     m1.metric("Step", f"{steps:,}")
@@ -70,7 +72,13 @@ def live() -> None:
     )
 
     fig = controls.loss_figure_with_alongside(
-        job_map, frame, smooth=smooth, log_y=log_y, with_test=True, title="Training loss"
+        job_map,
+        frame,
+        smooth=smooth,
+        log_y=log_y,
+        with_test=True,
+        title="Training loss",
+        seconds=shown,
     )
     held_out = (
         f" The held-out loss (on {main.held_out_size} sequences the model never "
@@ -134,6 +142,8 @@ def live() -> None:
             st.code("def " + text, language=None)
 
     controls.rerun_on_change(was_active, any_active(job_map))
+    if replaying and shown is not None and len(frame) == len(main.history):
+        st.rerun()  # the replay has drawn the whole run: stop ticking
 
 
 live()
