@@ -21,7 +21,7 @@ with st.expander("About this task", expanded=False):
     st.markdown(task.description)
 controls.run_controls(RUN)
 
-opt1, opt2, opt3 = st.columns([1, 2, 2])
+opt1, opt2, opt3 = st.columns([1.4, 2, 2])  # "Log scale" fits at 1024 px
 log_y = opt1.toggle("Log scale", key="play.log_y")
 smooth = opt2.slider(
     "Smoothing",
