@@ -9,6 +9,12 @@ trainer restores the last finite weights, marks itself "diverged" and stops.
 ``checkpoint()`` gives a plain dict of tensors and numbers that ``Trainer.resume`` turns
 back into a trainer which continues the run bit for bit (with the history and snapshots
 of the same step), so a run can be stored, and one shared run forked into private ones.
+
+The module is longer than most here on purpose: ``step``, the probes, the questions and
+the checkpoint all read and write one trainer's state under one lock, and a bit-for-bit
+resume means ``checkpoint`` and ``resume`` name every piece of that state; keeping them
+beside ``__init__`` and ``step`` is how one checks that none is missed. The checks a
+checkpoint must pass before a trainer takes it over are in ``rnn_core.checkpoint``.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ import pytest
 
 from rnn_core.jobs import JobManager, JobState
 from rnn_core.shared_jobs import SHARED_OWNER, SharedJobs
+from tests.test_jobs import wait_until
 
 
 class Counter:
@@ -30,15 +31,6 @@ class Counter:
 
 def fork(job) -> Counter:
     return Counter(start=job.ask("checkpoint"))
-
-
-def wait_until(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.005)
-    return True
 
 
 @pytest.fixture
