@@ -53,5 +53,6 @@ def test_a_warm_store_opens_a_preset_link_with_its_curve(tmp_path, monkeypatch):
     assert not at.exception
     assert next(m.value for m in at.metric if m.label == "Step") == "4"
     assert at.button(key="train_toggle").label == "Start"  # nothing trains to show it
+    assert any("kept from an earlier run at step 4" in c.value for c in at.caption)
     cfg = PRESETS["vanishing"].config
     assert RunStore(store_dir).steps(cfg, Trainer.options_for(cfg, **RUN_OPTIONS)) == 4

@@ -15,6 +15,7 @@ import streamlit as st
 
 from rnn_core import viz
 from rnn_core.jobs import Job, JobBusyError, JobState
+from ui import session
 from ui.run_set import RunSet
 from ui.text import escape_markdown
 
@@ -137,7 +138,12 @@ def latest_snapshots_button(key: str) -> None:
 def status_line(job: Job, viewers: int = 0) -> None:
     """One plain sentence about the job; errors and divergence said plainly. A run that
     ``viewers`` sessions watch together says so (and that steering it forks a copy)."""
-    if job.state == JobState.IDLE:
+    steps, cap = job.steps_done, session.job_manager().step_cap
+    if job.state == JobState.IDLE and steps >= cap:
+        text = f"trained to this server's cap of {cap:,} steps (kept from an earlier run)."
+    elif job.state == JobState.IDLE and steps:
+        text = f"kept from an earlier run at step {steps:,}: press Start (or Step) to train on."
+    elif job.state == JobState.IDLE:
         text = "ready: press Start (or Step) to train."
     elif job.state == JobState.QUEUED:
         position = f" (position {job.queue_position})" if job.queue_position else ""
