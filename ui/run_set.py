@@ -23,7 +23,7 @@ import numpy as np
 import streamlit as st
 
 from rnn_core import TASKS, ConfigError, RunConfig, Trainer
-from rnn_core.jobs import Job
+from rnn_core.jobs import Job, JobBusyError
 from rnn_core.models import MODEL_TITLES
 from rnn_core.replay import open_run
 from rnn_core.tasks import Task
@@ -244,17 +244,22 @@ class RunSet:
         self._start_jobs(held, private=True)
 
     def steer(self) -> dict[str, Job]:
-        """The jobs, each one this session may steer alone (pause, step): a shared run
-        that others watch is forked into a private one that continues exactly from
-        where the shared one is now; one that only this session watches becomes its
-        own."""
+        """The jobs this session may steer alone (pause, step): a shared run that others
+        watch is forked into a private one that continues exactly from where the shared
+        one is now; one that only this session watches becomes its own. A run that could
+        not be forked now is left out (and the visitor told)."""
         held, owner = self._held(), session.session_runs().owner
-        options = dict(self.options)
+        options, steerable = dict(self.options), {}
         for model, job in list(self.jobs().items()):
-            held.jobs[model] = session.shared_jobs().take(
-                job, owner, lambda j: Trainer.resume(*j.ask("checkpoint"), **options)
-            )
-        return held.jobs
+            try:
+                held.jobs[model] = steerable[model] = session.shared_jobs().take(
+                    job, owner, lambda j: Trainer.resume(*j.ask("checkpoint"), **options)
+                )
+            except (JobBusyError, ValueError) as err:
+                # No copy now (the run was too busy to answer, or its state would not
+                # resume): leave the shared run alone rather than steer it for everyone.
+                st.toast(f"{job.label}: no copy of your own yet ({err}); try again.")
+        return steerable
 
     def viewers(self, job: Job) -> int:
         """How many sessions watch ``job`` together (0: it is this session's own)."""
