@@ -241,6 +241,31 @@ class Job:
             return self._manager._queue.index(self) + 1
 
     @property
+    def estimated_wait(self) -> float | None:
+        """Seconds until this queued job gets a slot if the runs that hold the slots
+        train on to where they stop by themselves (a cap, a Step request) at their recent
+        speed; None when it is not queued, or when that cannot be told (a slot holder with
+        no speed yet, or more runs ahead than slots, whose own durations are unknown)."""
+        m = self._manager
+        with m._lock:
+            if self.state != JobState.QUEUED:
+                return None
+            ahead = m._queue.index(self)
+            if ahead >= len(m._active):
+                return None
+            finishing = []
+            for job in m._active:
+                steps = sum(n for n, _ in job._speed)
+                seconds = sum(t for _, t in job._speed)
+                if steps == 0 or seconds <= 0:
+                    return None
+                left = _step_cap(job.trainer, m.step_cap) - job.trainer.steps_done
+                if job._stop_at is not None:
+                    left = min(left, job._stop_at - job.trainer.steps_done)
+                finishing.append(max(left, 0) * seconds / steps)
+        return sorted(finishing)[ahead]
+
+    @property
     def steps_done(self) -> int:
         return self.trainer.steps_done
 

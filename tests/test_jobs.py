@@ -391,3 +391,26 @@ def test_a_failing_keeper_is_logged_and_the_run_goes_on(make_manager, caplog):
     assert wait_until(lambda: job.state == JobState.PAUSED)
     assert job.steps_done == 12
     assert wait_until(lambda: "disk full" in caplog.text)
+
+
+def test_a_queued_job_is_told_about_how_long_it_waits(make_manager):
+    manager = make_manager(max_running=1, step_cap=400)
+    first = manager.submit(Trainer(SMALL), owner="a")
+    second = manager.submit(
+        Trainer(RunConfig(hidden_size=8, batch_size=8, seq_len=12, seed=1)), owner="b"
+    )
+    first.start()
+    second.start()
+    assert first.estimated_wait is None  # it trains
+    assert second.state == JobState.QUEUED
+    assert wait_until(lambda: second.estimated_wait is not None)
+    wait = second.estimated_wait
+    left = 400 - first.steps_done
+    assert 0 < wait <= left / first.steps_per_second * 3  # its speed, give or take noise
+    assert wait_until(lambda: second.state == JobState.RUNNING, timeout=60)
+    assert second.estimated_wait is None
+    third = manager.submit(Trainer(SMALL), owner="c")
+    fourth = manager.submit(Trainer(SMALL), owner="d")
+    third.start()
+    fourth.start()
+    assert fourth.estimated_wait is None  # a queued run ahead: its duration is unknown

@@ -147,9 +147,15 @@ def status_line(job: Job, viewers: int = 0) -> None:
         text = "ready: press Start (or Step) to train."
     elif job.state == JobState.QUEUED:
         position = f" (position {job.queue_position})" if job.queue_position else ""
+        wait = job.estimated_wait
+        about = (
+            f" About {max(1, round(wait)):,} s if the runs ahead train on to their end."
+            if wait is not None
+            else ""
+        )
         text = (
             f"waiting for a free training slot{position}: this server trains a limited "
-            f"number of runs at once."
+            f"number of runs at once.{about} Runs kept from earlier visitors open at once."
         )
     else:
         text = job.reason or job.state
