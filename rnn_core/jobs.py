@@ -255,14 +255,13 @@ class Job:
                 return None
             finishing = []
             for job in m._active:
-                steps = sum(n for n, _ in job._speed)
-                seconds = sum(t for _, t in job._speed)
-                if steps == 0 or seconds <= 0:
+                speed = job._steps_per_second_locked()
+                if not math.isfinite(speed):
                     return None
                 left = _step_cap(job.trainer, m.step_cap) - job.trainer.steps_done
                 if job._stop_at is not None:
                     left = min(left, job._stop_at - job.trainer.steps_done)
-                finishing.append(max(left, 0) * seconds / steps)
+                finishing.append(max(left, 0) / speed)
         return sorted(finishing)[ahead]
 
     @property
@@ -273,11 +272,14 @@ class Job:
     def steps_per_second(self) -> float:
         """Over this job's recent chunks of its own running time (nan before any)."""
         with self._manager._lock:
-            steps = sum(s for s, _ in self._speed)
-            seconds = sum(t for _, t in self._speed)
-        return steps / seconds if seconds > 0 else math.nan
+            return self._steps_per_second_locked()
 
     # ------------------------------------------------------------------ under the lock
+    def _steps_per_second_locked(self) -> float:
+        steps = sum(s for s, _ in self._speed)
+        seconds = sum(t for _, t in self._speed)
+        return steps / seconds if seconds > 0 and steps > 0 else math.nan
+
     def _set(self, state: str, reason: str) -> None:
         self.state, self.reason = state, reason
         self._manager._cond.notify_all()

@@ -142,7 +142,7 @@ def live() -> None:
             st.code("def " + text, language=None)
 
     controls.rerun_on_change(was_active, any_active(job_map))
-    if replaying and shown is not None and len(frame) == len(main.history):
+    if replaying and shown is not None and steps == main.steps_done:
         st.rerun()  # the replay has drawn the whole run: stop ticking
 
 
