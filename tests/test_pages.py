@@ -367,3 +367,22 @@ def test_a_replay_redraws_the_run_at_training_speed_without_training():
         at.run()
     assert _metric(at, "Step") == "30"
     assert at.button(key="train_toggle").label == "Start"  # nothing trained meanwhile
+
+
+def test_a_start_pressed_on_a_run_already_started_does_not_pause_it():
+    # Two pages on one run (AppTest instances share one session): both show Start; the
+    # first starts it, then the second, whose button still says Start, is pressed too.
+    # In a class this is many students pressing Start at once: the run must go on.
+    first = _app({"hidden_size": "24", "seq_len": "30"}, page="playground")
+    second = _app({"hidden_size": "24", "seq_len": "30"}, page="playground")
+    assert second.button(key="train_toggle").label == "Start"
+    first.button(key="train_toggle").click().run()
+    second.button(key="train_toggle").click().run()
+    assert second.button(key="train_toggle").label == "Pause"
+    before = int(_metric(second, "Step").replace(",", ""))
+    deadline = time.monotonic() + 30
+    while int(_metric(second, "Step").replace(",", "")) <= before + 20:
+        assert time.monotonic() < deadline, "the run stopped training"
+        time.sleep(0.3)
+        second.run()
+    assert not first.exception and not second.exception

@@ -23,8 +23,13 @@ STEP_CHUNK = 10  # the Step button's steps
 _LOG = logging.getLogger(__name__)
 
 
-def _toggle(runs: RunSet) -> None:
-    if runs.active():
+def _toggle(runs: RunSet, pause: bool) -> None:
+    """Do what the button said when it was pressed (``pause``), not what the runs' state
+    says now: in a class, many press Start on a run another viewer has just started, and
+    their click must not pause (fork) it."""
+    if pause != runs.active():
+        return  # already done, by another viewer, the cap or the idle timer
+    if pause:
         # Pausing steers: a run others watch is forked first (ui.run_set.RunSet.steer).
         for job in runs.steer().values():
             job.pause()
@@ -48,7 +53,7 @@ def run_controls(runs: RunSet) -> None:
         "Pause" if active else "Start",
         key="train_toggle",
         on_click=_toggle,
-        args=(runs,),
+        args=(runs, active),
         type="primary",
         icon=":material/pause:" if active else ":material/play_arrow:",
         width="stretch",
