@@ -10,12 +10,14 @@ import json
 import logging
 import math
 import time
+from collections.abc import Iterable
 
 import streamlit as st
 
 from rnn_core import viz
 from rnn_core.jobs import Job, JobBusyError, JobState
 from ui import session
+from ui.live_view import REFRESH_SECONDS, LiveView
 from ui.run_set import RunSet
 from ui.text import escape_markdown
 
@@ -79,13 +81,25 @@ def run_controls(runs: RunSet) -> None:
         st.info(escape_markdown(note))
 
 
+def phase(jobs: Iterable[Job]) -> str:
+    """What sets a live fragment's pace and the buttons' labels: "running" while a job
+    trains, "queued" while they only wait for a slot, else "still"."""
+    states = {job.state for job in jobs}
+    if JobState.RUNNING in states:
+        return "running"
+    return "queued" if JobState.QUEUED in states else "still"
+
+
 def refresh_every(runs: RunSet) -> float | None:
-    """How often a live fragment reruns: twice a second while the runs train; every two
-    seconds while one of them is shared with other viewers (any of them may start it);
-    never otherwise (a button press reruns the page)."""
-    if runs.active():
-        return 0.5
-    return 2.0 if any(runs.viewers(job) > 1 for job in runs.jobs().values()) else None
+    """How often a live fragment reruns: twice a second while a run trains; once a second
+    while the runs only wait for a slot (their place in the queue moves, their curves do
+    not); every two seconds while one of them is shared with other viewers (any of them
+    may start it); never otherwise (a button press reruns the page)."""
+    jobs = runs.jobs().values()
+    pace = {"running": REFRESH_SECONDS, "queued": 2 * REFRESH_SECONDS}.get(phase(jobs))
+    if pace is None and any(runs.viewers(job) > 1 for job in jobs):
+        pace = 4 * REFRESH_SECONDS
+    return pace
 
 
 def replay_switch(runs: RunSet, key: str) -> bool:
@@ -119,13 +133,14 @@ def until(frame, seconds: float | None):
     return frame if seconds is None else frame[frame["seconds"] <= seconds]
 
 
-def rerun_on_change(was_active: bool, active: bool) -> None:
-    """In a live fragment: rerun the whole page when the jobs it watches started or
-    stopped since the page last ran (``was_active``, taken by the page itself) without a
-    button of this page (a cap, the idle timer, divergence, another viewer of a shared
-    run), so the buttons say what they will do and the fragment ticks at the right pace.
-    A fragment's rerun keeps the values of the page run that defined it."""
-    if was_active != active:
+def rerun_on_change(was, now) -> None:
+    """In a live fragment: rerun the whole page when the jobs it watches changed phase
+    since the page last ran (``was``, taken by the page itself, against ``now``: each a
+    ``phase`` or whether they were active) without a button of this page (a free slot, a
+    cap, the idle timer, divergence, another viewer of a shared run), so the buttons say
+    what they will do and the fragment ticks at the right pace. A fragment's rerun keeps
+    the values of the page run that defined it."""
+    if was != now:
         st.rerun()
 
 
@@ -293,8 +308,8 @@ def live_jobs(runs: RunSet) -> dict[str, Job]:
 
 
 def loss_figure_with_alongside(
+    view: LiveView,
     job_map: dict[str, Job],
-    frame,
     *,
     smooth: float,
     title: str,
@@ -302,27 +317,35 @@ def loss_figure_with_alongside(
     with_test: bool = False,
     seconds: float | None = None,
 ):
-    """The main run's loss (``frame`` is its history, read once by the caller) with the
-    baseline and clipping marks, and every run trained alongside as another line (up to
-    ``seconds`` of training, in a replay)."""
-    main = next(iter(job_map.values()))
-    others = {}
-    for job in job_map.values():
-        if job is not main:
-            history = until(job.history, seconds)  # built per read: read it once
-            others[job.label] = (history["step"].to_numpy(), history["loss"].to_numpy())
-    tests = frame.dropna(subset=["test_loss"]) if with_test else frame.iloc[:0]
-    return viz.loss_figure(
-        frame["step"].to_numpy(),
-        frame["loss"].to_numpy(),
-        main.baseline_loss,
-        clipped_steps=frame.loc[frame["clipped"], "step"].to_numpy(),
-        log_y=log_y,
-        smooth=smooth,
-        test_steps=tests["step"].to_numpy() if len(tests) else None,
-        test_loss=tests["test_loss"].to_numpy() if len(tests) else None,
-        test_baseline=main.test_baseline_loss if with_test else None,
-        title=title,
-        others=others,
-        label=main.label if others else None,
-    )
+    """The main run's loss at the view's moment with the baseline and clipping marks, and
+    every run trained alongside as another line (up to ``seconds`` of training, in a
+    replay). Built once for all viewers of the same runs with the same options; a replay
+    is one viewer's own and is built for them."""
+
+    def build():
+        main = next(iter(job_map.values()))
+        frame = until(view.history(main), seconds)
+        others = {}
+        for job in job_map.values():
+            if job is not main:
+                history = until(view.history(job), seconds)
+                others[job.label] = (history["step"].to_numpy(), history["loss"].to_numpy())
+        tests = frame.dropna(subset=["test_loss"]) if with_test else frame.iloc[:0]
+        return viz.loss_figure(
+            frame["step"].to_numpy(),
+            frame["loss"].to_numpy(),
+            main.baseline_loss,
+            clipped_steps=frame.loc[frame["clipped"], "step"].to_numpy(),
+            log_y=log_y,
+            smooth=smooth,
+            test_steps=tests["step"].to_numpy() if len(tests) else None,
+            test_loss=tests["test_loss"].to_numpy() if len(tests) else None,
+            test_baseline=main.test_baseline_loss if with_test else None,
+            title=title,
+            others=others,
+            label=main.label if others else None,
+        )
+
+    if seconds is not None:
+        return build()
+    return view.build(("loss", smooth, log_y, with_test, title), job_map.values(), build)

@@ -10,9 +10,9 @@ from rnn_core import TASKS, viz
 from rnn_core.models import MODEL_TITLES
 from rnn_core.presets import RACE_PRESETS
 from ui import controls, sweep_panel
+from ui.live_view import LiveView
 from ui.race import RACE
 from ui.race_form import race_form
-from ui.run_set import any_active
 
 st.title("CNN vs RNN (and attention)")
 st.markdown(
@@ -80,13 +80,14 @@ def race_table(job_map, frames) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-was_active = RACE.active()
+was = controls.phase(RACE.jobs().values())
 
 
 @st.fragment(run_every=controls.refresh_every(RACE))
 def live() -> None:
     job_map = controls.live_jobs(RACE)
-    frames = {model: job.history for model, job in job_map.items()}
+    view = LiveView(job_map.values())
+    frames = {model: view.history(job) for model, job in job_map.items()}
     st.dataframe(race_table(job_map, frames), hide_index=True, width="stretch", key="race.table")
     baseline = next(iter(job_map.values())).baseline_loss
     o1, o2 = st.columns(2)
@@ -117,14 +118,18 @@ def live() -> None:
         }
         with column:
             controls.chart(
-                viz.race_figure(
-                    curves,
-                    baseline,
-                    x_title=x_title,
-                    title=title,
-                    smooth=smooth,
-                    log_y=log_y,
-                    colours=colours,
+                view.build(
+                    ("race", x, smooth, log_y),
+                    job_map.values(),
+                    lambda curves=curves, x_title=x_title, title=title: viz.race_figure(
+                        curves,
+                        baseline,
+                        x_title=x_title,
+                        title=title,
+                        smooth=smooth,
+                        log_y=log_y,
+                        colours=colours,
+                    ),
                 ),
                 key,
                 how,
@@ -154,7 +159,7 @@ def live() -> None:
             "those inputs barely matter to it.",
         )
 
-    controls.rerun_on_change(was_active, any_active(job_map))
+    controls.rerun_on_change(was, controls.phase(job_map.values()))
 
 
 live()

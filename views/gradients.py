@@ -7,8 +7,8 @@ from rnn_core import TASKS, viz
 from rnn_core.models import MODEL_TITLES
 from rnn_core.probes import CARRY_GATES, carry_products, spectra_over_training
 from ui import controls
+from ui.live_view import LiveView
 from ui.run import RUN, gradient_curves
-from ui.run_set import any_active
 
 cfg = RUN.config()
 task = TASKS[cfg.task]
@@ -63,15 +63,16 @@ for col, (key, (label, change, about)) in zip((fix1, fix2, fix3), FIXES.items(),
         st.rerun()
 
 
-was_active = RUN.active()
+was = controls.phase(RUN.jobs().values())
 
 
 @st.fragment(run_every=controls.refresh_every(RUN))
 def live() -> None:
     current = controls.live_jobs(RUN)
     main = next(iter(current.values()))
-    frame = main.history
-    fig = controls.loss_figure_with_alongside(current, frame, smooth=0.6, title="Loss of every run")
+    view = LiveView(current.values())
+    frame = view.history(main)
+    fig = controls.loss_figure_with_alongside(view, current, smooth=0.6, title="Loss of every run")
     controls.chart(
         fig,
         "grad.loss",
@@ -80,14 +81,18 @@ def live() -> None:
     )
     norms = frame["grad_norm"].to_numpy()
     if len(norms):
-        gfig = viz.loss_figure(
-            frame["step"].to_numpy(),
-            norms,
-            None,
-            log_y=True,
-            title="Gradient norm of each update (before clipping)",
-            label=main.label,
-            y_title="gradient norm",
+        gfig = view.build(
+            "update_norm",
+            [main],
+            lambda: viz.loss_figure(
+                frame["step"].to_numpy(),
+                norms,
+                None,
+                log_y=True,
+                title="Gradient norm of each update (before clipping)",
+                label=main.label,
+                y_title="gradient norm",
+            ),
         )
         controls.chart(
             gfig,
@@ -95,7 +100,7 @@ def live() -> None:
             "the size of the whole gradient at each step, on a log scale; "
             "sudden spikes by orders of magnitude are exploding gradients.",
         )
-    controls.rerun_on_change(was_active, any_active(current))
+    controls.rerun_on_change(was, controls.phase(current.values()))
 
 
 live()

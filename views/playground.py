@@ -5,8 +5,8 @@ import streamlit as st
 from rnn_core import TASKS, viz
 from rnn_core.models import MODEL_TITLES
 from ui import controls, session
+from ui.live_view import LiveView
 from ui.run import RUN
-from ui.run_set import any_active
 
 cfg = RUN.config()
 task = TASKS[cfg.task]
@@ -45,7 +45,7 @@ if task.name == "char_lm":
     )
 
 
-was_active = RUN.active()
+was = controls.phase(RUN.jobs().values())
 replaying = controls.replay_switch(RUN, "play.replay")
 
 
@@ -53,8 +53,9 @@ replaying = controls.replay_switch(RUN, "play.replay")
 def live() -> None:
     job_map = controls.live_jobs(RUN)
     main = next(iter(job_map.values()))
+    view = LiveView(job_map.values())
     shown = controls.replay_seconds("play.replay")
-    frame = controls.until(main.history, shown)
+    frame = controls.until(view.history(main), shown)
     steps = main.steps_done if shown is None else (int(frame["step"].iloc[-1]) if len(frame) else 0)
     name, value = controls.headline(task, frame)
     m1, m2, m3, m4 = st.columns(4)
@@ -72,8 +73,8 @@ def live() -> None:
     )
 
     fig = controls.loss_figure_with_alongside(
+        view,
         job_map,
-        frame,
         smooth=smooth,
         log_y=log_y,
         with_test=True,
@@ -101,14 +102,18 @@ def live() -> None:
             "play.sequence_cache",
             (main.id, snap.step),
             2.0,
-            lambda: viz.sequence_figure(
-                snap.inputs[0],
-                snap.targets[0],
-                snap.outputs[0],
-                target_type=task.target_type,
-                scored_steps=task.scored_steps(cfg.seq_len),
-                alphabet=task.alphabet,
-                title=f"One probe sequence at step {snap.step}: input, target, prediction",
+            lambda: view.build(
+                ("sequence", snap.step),
+                [main],
+                lambda: viz.sequence_figure(
+                    snap.inputs[0],
+                    snap.targets[0],
+                    snap.outputs[0],
+                    target_type=task.target_type,
+                    scored_steps=task.scored_steps(cfg.seq_len),
+                    alphabet=task.alphabet,
+                    title=f"One probe sequence at step {snap.step}: input, target, prediction",
+                ),
             ),
         )
         controls.chart(
@@ -141,7 +146,7 @@ def live() -> None:
             )
             st.code("def " + text, language=None)
 
-    controls.rerun_on_change(was_active, any_active(job_map))
+    controls.rerun_on_change(was, controls.phase(job_map.values()))
     if replaying and shown is not None and steps == main.steps_done:
         st.rerun()  # the replay has drawn the whole run: stop ticking
 

@@ -1,0 +1,57 @@
+"""One refresh of a live fragment, the same for every viewer of its runs.
+
+Each viewer's fragment reruns twice a second while its runs train. A run a class watches
+together would have its history read and its figures built once per viewer per refresh;
+here they are keyed by the run and the moment, and built once for all (``BuildOnce``).
+The moment of a run that stands still is its step (exact after Step or Pause); of a run
+that trains, the refresh slot: every viewer refreshing within one half-second slot sees
+the run as the first of them read it, at most one refresh old.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Hashable, Iterable
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from rnn_core.build_once import BuildOnce
+from rnn_core.jobs import Job
+
+REFRESH_SECONDS = 0.5  # how often a live fragment reruns while its runs train
+# Entries: histories and figures of the runs on screen, the latest slots of each. At the
+# step cap a history is about 0.4 MB and a loss figure about 0.3 MB, so this bounds the
+# cache near 40 MB.
+MAX_ENTRIES = 96
+
+
+@st.cache_resource(show_spinner=False)
+def built() -> BuildOnce:
+    """One per server process: what live views built, for every session."""
+    return BuildOnce(MAX_ENTRIES)
+
+
+def moment(job: Job) -> Hashable:
+    """What a job's view depends on now, the same for every viewer within one refresh."""
+    if job.state.active:
+        return ("slot", int(time.monotonic() // REFRESH_SECONDS))
+    return ("step", job.steps_done, str(job.state))
+
+
+class LiveView:
+    """The runs of one fragment run, each taken at its ``moment`` once (so every figure
+    of the refresh agrees with the others and with the numbers beside them)."""
+
+    def __init__(self, jobs: Iterable[Job]):
+        self._moments = {job.id: moment(job) for job in jobs}
+
+    def history(self, job: Job) -> pd.DataFrame:
+        """The job's history at this view's moment (shared: read it, never change it)."""
+        return built().get(("history", job.id, self._moments[job.id]), lambda: job.history)
+
+    def build(self, what: Hashable, jobs: Iterable[Job], build: Callable[[], Any]) -> Any:
+        """``build()``'s value for ``what`` (a figure and every option it is drawn with)
+        of ``jobs`` at this view's moment, built once for all of their viewers."""
+        return built().get((what, *((job.id, self._moments[job.id]) for job in jobs)), build)
