@@ -25,6 +25,13 @@ pages = [
 page = st.navigation(pages)
 
 session.job_manager()  # process-wide: sets torch threads once, bounds concurrent jobs
+# A short link for a talk is the site's address with ?preset=NAME: it opens the preset on
+# its own page, as the preset's button on the welcome page does.
+linked = st.query_params.get("preset")
+if page.url_path == "" and linked in race.RACE.presets:
+    race.RACE.go_to_preset(linked)
+elif page.url_path == "" and linked in run.RUN.presets:
+    run.RUN.go_to_preset(linked)
 if page.url_path == race.URL_PATH:
     # The race has its own settings on its page and its own URL; the run sidebar would
     # describe the Playground's run, not what this page shows.

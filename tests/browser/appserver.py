@@ -181,14 +181,17 @@ def running_app(
     extra_args: tuple[str, ...] = (),
     env: dict[str, str] | None = None,
     script: Path | None = None,
+    launcher: str = "streamlit",
 ) -> Iterator[AppServer]:
     """`streamlit run app.py` (or another ``script``, run from its own folder) on a free
-    port; yields the server (its URL, a str, with its log); always stops it."""
+    port; yields the server (its URL, a str, with its log); always stops it. ``launcher``
+    is the module run with ``python -m`` (a benchmark's wrapper of streamlit's command
+    line that measures the server from inside)."""
     log_dir.mkdir(parents=True, exist_ok=True)
     cwd, target = (REPO_ROOT, "app.py") if script is None else (script.parent, script.name)
     port = free_port()
     cmd = [
-        sys.executable, "-m", "streamlit", "run", target,
+        sys.executable, "-m", launcher, "run", target,
         "--server.headless", "true",
         "--server.address", "127.0.0.1",
         "--server.port", str(port),
