@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -45,6 +46,26 @@ LAST_STEP = chart_script("""
   if (!el || !el.data || !el.data.length) return 0;
   const x = decode(el.data[0].x);
   return x.length ? x[x.length - 1] : 0;""")
+# In the page: note the time, press Start if the button still says so, then poll every
+# 20 ms; window.benchFirstPoint is the seconds from the press to a first loss point (or,
+# with ``queue``, to the page saying where the run waits in the queue).
+PRESS_AND_TIME = (
+    """({key, queue}) => {
+  const t0 = performance.now();
+  window.benchFirstPoint = null;
+  const button = document.querySelector('.st-key-train_toggle button');
+  if (button && button.innerText.includes('Start')) button.click();
+  const last = """
+    + LAST_STEP
+    + """;
+  const timer = setInterval(() => {
+    const told = queue && document.body.innerText.includes('waiting for a free training slot');
+    if (last(key) < 1 && !told) return;
+    window.benchFirstPoint = (performance.now() - t0) / 1000;
+    clearInterval(timer);
+  }, 20);
+}"""
+)
 LOSS_CHART = {"playground": "loss_chart", "gradients": "grad-loss"}  # Streamlit's class
 # A visitor's run for the distinct and soak parts: small, so many fit in a few minutes.
 SMALL = "model=lstm&task=adding&seq_len=20&hidden_size=16&batch_size=16"
@@ -84,6 +105,18 @@ def last_step(page, chart: str) -> float:
         return page.evaluate(LAST_STEP, chart)
     except Exception:  # noqa: BLE001 - a page mid-rerun: not drawn yet
         return 0
+
+
+def browsers_cpu_seconds() -> float:
+    """CPU seconds of every chromium process on the machine (the browsers' share)."""
+    total, tick = 0.0, os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            text = stat.read_text()
+            if "(chrom" in text:
+                fields = text[text.rindex(")") + 2 :].split()
+                total += (int(fields[11]) + int(fields[12])) / tick
+    return total
 
 
 def read_stats(path: Path) -> dict:
@@ -134,25 +167,25 @@ def same_run(browser, workdir: Path, n: int, preset: str, cap: int, window: floa
     with server(workdir, f"same-{n}", cap) as (url, stats_path):
         viewers = [open_viewer(browser, f"{url}/?preset={preset}") for _ in range(n)]
         try:
-            clicked = []
-            for viewer in viewers:  # each presses Start, unless it already says Pause
-                clicked.append(time.monotonic())
-                button = toggle(viewer.page)
-                if "Start" in button.inner_text():
-                    button.click()
+            # Each page presses Start (where its button still says Start) and times its
+            # own first loss point in its own clock: the pages run at once, not in turn.
+            for viewer in viewers:
+                viewer.page.evaluate(PRESS_AND_TIME, {"key": chart, "queue": False})
             first = [None] * n
             deadline = time.monotonic() + 120
             while None in first and time.monotonic() < deadline:
                 for i, viewer in enumerate(viewers):
-                    if first[i] is None and last_step(viewer.page, chart) >= 1:
-                        first[i] = time.monotonic() - clicked[i]
+                    if first[i] is None:
+                        first[i] = viewer.page.evaluate("() => window.benchFirstPoint")
+                time.sleep(0.2)
             seen = [f for f in first if f is not None]
             # A window of training with every viewer watching.
-            before = read_stats(stats_path)
+            before, browsers_before = read_stats(stats_path), browsers_cpu_seconds()
             for viewer in viewers:
                 viewer.received[0] = 0
-            time.sleep(window)
-            after = read_stats(stats_path)
+            # Playwright hands websocket events over while it waits, not during a sleep.
+            viewers[0].page.wait_for_timeout(window * 1000)
+            after, browsers_after = read_stats(stats_path), browsers_cpu_seconds()
             received = [viewer.received[0] / window for viewer in viewers]
             done = wait_steps_settle(stats_path)
         finally:
@@ -167,6 +200,7 @@ def same_run(browser, workdir: Path, n: int, preset: str, cap: int, window: floa
         "missing": first.count(None),
         "rss_mb": after["rss_mb"],
         "cpu": (after["cpu_s"] - before["cpu_s"]) / seconds,
+        "browsers_cpu": (browsers_after - browsers_before) / seconds,
         "steps_s": (after["steps"] - before["steps"]) / seconds,
         "bytes_s": statistics.mean(received),
     }
@@ -178,19 +212,15 @@ def distinct_runs(browser, workdir: Path, n: int, cap: int) -> dict:
             open_viewer(browser, f"{url}/playground?{SMALL}&seed={1000 + i}") for i in range(n)
         ]
         try:
-            told = [None] * n
-            clicked = []
             for viewer in viewers:
-                clicked.append(time.monotonic())
-                toggle(viewer.page).click()
+                viewer.page.evaluate(PRESS_AND_TIME, {"key": "loss_chart", "queue": True})
+            told = [None] * n
             deadline = time.monotonic() + 60
             while None in told and time.monotonic() < deadline:
                 for i, viewer in enumerate(viewers):
-                    if told[i] is None and (
-                        last_step(viewer.page, "loss_chart") >= 1
-                        or viewer.page.get_by_text("waiting for a free training slot").count()
-                    ):
-                        told[i] = time.monotonic() - clicked[i]
+                    if told[i] is None:
+                        told[i] = viewer.page.evaluate("() => window.benchFirstPoint")
+                time.sleep(0.2)
             started = time.monotonic()
             finished = [None] * n
             deadline = started + 600
@@ -239,6 +269,8 @@ def soak(browser, workdir: Path, cycles: int, cap: int, ttl: int) -> dict:
         marks["after_10"] = wait_steps_settle(stats_path)
         for i in range(10, cycles):
             cycle(i)
+            if (i + 1) % 50 == 0:
+                print(f"  soak: {i + 1} cycles, {time.monotonic() - t0:.0f} s", flush=True)
         time.sleep(ttl + 5)
         marks["end"] = wait_steps_settle(stats_path)
         time.sleep(5)
@@ -269,13 +301,14 @@ def main() -> None:
             print(f"same run: ?preset={args.preset}, step cap {args.cap}")
             print(
                 "  N  steps/one run  first point p50  p95   missing  server RSS  CPU (cores)"
-                "  steps/s  bytes/viewer/s"
+                "  browsers (cores)  steps/s  bytes/viewer/s"
             )
             for r in results:
                 print(
                     f"{r['n']:>3}  {r['ratio']:>13.3f}  {r['first_p50']:>13.2f} s"
                     f"  {r['first_p95']:.2f} s  {r['missing']:>7}  {r['rss_mb']:>7.0f} MB"
-                    f"  {r['cpu']:>11.2f}  {r['steps_s']:>7.0f}  {r['bytes_s']:>14,.0f}"
+                    f"  {r['cpu']:>11.2f}  {r['browsers_cpu']:>16.2f}"
+                    f"  {r['steps_s']:>7.0f}  {r['bytes_s']:>14,.0f}"
                 )
             one = results[0]
             per_step = one["cpu"] / one["steps_s"] if one["steps_s"] else 0.0

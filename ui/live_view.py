@@ -55,3 +55,12 @@ class LiveView:
         """``build()``'s value for ``what`` (a figure and every option it is drawn with)
         of ``jobs`` at this view's moment, built once for all of their viewers."""
         return built().get((what, *((job.id, self._moments[job.id]) for job in jobs)), build)
+
+
+def of_snapshots(what: Hashable, job: Job, snapshots: list, build: Callable[[], Any]) -> Any:
+    """``build()``'s value for ``what`` (a figure of ``job``'s ``snapshots``, as the page
+    read them, and every option it is drawn with), built once for every viewer who reads
+    the same snapshots: a page's full rerun (a press, a run starting for all its viewers)
+    then costs one build, not one per viewer."""
+    last = snapshots[-1].step if snapshots else None
+    return built().get(("snapshots", what, job.id, len(snapshots), last), build)

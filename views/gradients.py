@@ -7,7 +7,7 @@ from rnn_core import TASKS, viz
 from rnn_core.models import MODEL_TITLES
 from rnn_core.probes import CARRY_GATES, carry_products, spectra_over_training
 from ui import controls
-from ui.live_view import LiveView
+from ui.live_view import LiveView, of_snapshots
 from ui.run import RUN, gradient_curves
 
 cfg = RUN.config()
@@ -152,18 +152,30 @@ else:
         f"the derivative of the loss at output step {target} alone with respect to "
         f"the hidden state{layer_note} at each earlier step t"
     )
-fig = viz.grad_norm_figure(frames, steps, label=label, title=f"{label} through time, over training")
+fig = of_snapshots(
+    ("norm", whole),
+    job,
+    snaps,
+    lambda: viz.grad_norm_figure(
+        frames, steps, label=label, title=f"{label} through time, over training"
+    ),
+)
 controls.chart(
     fig,
     "grad.norm_anim",
     f"{what} (through every later step), averaged over the probe sequences' own "
     f"losses, on a log scale. Play to watch training change it.",
 )
-heat = viz.grad_heatmap(
-    np.array(steps),
-    np.stack(frames),
-    label=label,
-    title=f"log10 {label}: training step × time step",
+heat = of_snapshots(
+    ("heatmap", whole),
+    job,
+    snaps,
+    lambda: viz.grad_heatmap(
+        np.array(steps),
+        np.stack(frames),
+        label=label,
+        title=f"log10 {label}: training step × time step",
+    ),
 )
 controls.chart(
     heat,
@@ -194,15 +206,18 @@ if not one_step_task:
                 f"output).",
             )
 
-radius, singular = spectra_over_training(snaps)
 carry_gate = CARRY_GATES.get(cfg.model)
 layer_title = "the last layer" if cfg.num_layers > 1 else "the recurrent layer"
-spec = viz.spectra_figure(
-    np.array(steps),
-    radius,
-    singular,
-    gamma=None if carry_gate else 1.0,
-    title=f"Recurrent matrix of {layer_title}: spectral radius and largest singular value",
+spec = of_snapshots(
+    "spectra",
+    job,
+    snaps,
+    lambda: viz.spectra_figure(
+        np.array(steps),
+        *spectra_over_training(snaps),
+        gamma=None if carry_gate else 1.0,
+        title=f"Recurrent matrix of {layer_title}: spectral radius and largest singular value",
+    ),
 )
 if carry_gate is None:
     controls.chart(

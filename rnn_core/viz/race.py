@@ -13,7 +13,7 @@ from plotly.subplots import make_subplots
 
 from rnn_core.viz.look import INK, PALETTE, SEQUENTIAL, log_range, style_figure
 from rnn_core.viz.states import animated_heatmap
-from rnn_core.viz.training import BASELINE_STYLE, add_baseline, curve_points
+from rnn_core.viz.training import BASELINE_STYLE, CURVE_POINTS, add_baseline, curve_points
 
 GOOD, BAD = "#009E73", "#D55E00"  # Okabe-Ito green and vermilion
 
@@ -48,7 +48,7 @@ def race_figure(
     log_y: bool = False,
     y_title: str = "loss",
     colours: dict | None = None,
-    max_points: int = 1500,
+    max_points: int = CURVE_POINTS,
 ) -> go.Figure:
     """One line per model: ``curves`` maps label -> (x, y), x steps or seconds (floats
     allowed). Non-finite y values are dropped; ``smooth`` is a debiased EMA weight."""

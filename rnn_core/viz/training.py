@@ -19,7 +19,9 @@ from rnn_core.viz.look import PALETTE, style_figure
 
 def curve_points(steps, loss, smooth: float, log_y: bool, max_points: int, x_dtype=np.int64):
     """(x, y, first non-finite step or None) of one loss curve, ready to draw. ``x_dtype``
-    float64 draws against seconds instead of steps."""
+    float64 draws against seconds instead of steps. Sent compact (a live chart is sent to
+    every viewer twice a second): steps as int32, seconds and values as float32, whose 7
+    digits are more than a chart or its 4-digit hover shows."""
     steps = np.asarray(steps, dtype=x_dtype).reshape(-1)
     loss = np.asarray(loss, dtype=np.float64).reshape(-1)
     finite = np.isfinite(loss)
@@ -31,9 +33,13 @@ def curve_points(steps, loss, smooth: float, log_y: bool, max_points: int, x_dty
     if log_y:
         x, y = x[y > 0], y[y > 0]
     keep = thin(x.size, max_points)
-    return x[keep], y[keep], diverged_at
+    x_sent = np.int32 if np.issubdtype(x.dtype, np.integer) else np.float32
+    return x[keep].astype(x_sent), y[keep].astype(np.float32), diverged_at
 
 
+# Points per drawn curve: about one per pixel of a full-width chart at 1280 px. Fewer
+# points are what the browser of each viewer re-renders at every refresh.
+CURVE_POINTS = 1000
 BASELINE_STYLE = {"color": "#555555", "dash": "dash", "width": 2}
 
 
@@ -76,7 +82,7 @@ def loss_figure(
     test_steps=None,
     test_loss=None,
     test_baseline=None,
-    max_points=2000,
+    max_points=CURVE_POINTS,
     title="Training loss",
     others=None,
     label=None,
