@@ -200,6 +200,11 @@ def same_run(browser, workdir: Path, n: int, preset: str, cap: int, window: floa
         "missing": first.count(None),
         "rss_mb": after["rss_mb"],
         "cpu": (after["cpu_s"] - before["cpu_s"]) / seconds,
+        # Everything but training: the viewers' page runs, Streamlit, the store.
+        "serving_cpu": (
+            after["cpu_s"] - before["cpu_s"] - after["training_cpu_s"] + before["training_cpu_s"]
+        )
+        / seconds,
         "browsers_cpu": (browsers_after - browsers_before) / seconds,
         "steps_s": (after["steps"] - before["steps"]) / seconds,
         "bytes_s": statistics.mean(received),
@@ -311,15 +316,14 @@ def main() -> None:
                     f"  {r['steps_s']:>7.0f}  {r['bytes_s']:>14,.0f}"
                 )
             one = results[0]
-            per_step = one["cpu"] / one["steps_s"] if one["steps_s"] else 0.0
             for r in results[1:]:
                 extra = r["n"] - one["n"]
-                viewers_cpu = r["cpu"] - r["steps_s"] * per_step  # training's share removed
                 print(
                     f"  per extra viewer at N = {r['n']}: "
                     f"{(r['rss_mb'] - one['rss_mb']) / extra:.2f} MB, "
-                    f"{100 * (viewers_cpu - (one['cpu'] - one['steps_s'] * per_step)) / extra:.2f}"
-                    f"% of a core (server CPU less its trainer steps at N = 1's CPU per step)"
+                    f"{100 * (r['serving_cpu'] - one['serving_cpu']) / extra:.2f}% of a core "
+                    f"(server CPU outside the trainers' steps: {r['serving_cpu']:.2f} cores "
+                    f"against {one['serving_cpu']:.2f} at N = {one['n']})"
                 )
         if args.only in (None, "distinct"):
             r = distinct_runs(browser, workdir, args.distinct, cap=300)
@@ -336,9 +340,12 @@ def main() -> None:
                 f"soak: {args.soak_cycles} cycles in {m['seconds']:.0f} s; server RSS after 10 "
                 f"cycles {a['rss_mb']:.0f} MB, at the end {e['rss_mb']:.0f} MB "
                 f"({e['rss_mb'] - a['rss_mb']:+.0f} MB); threads {a['threads']} -> "
-                f"{e['threads']}; steps in the last 5 s after every session ended: "
+                f"{e['threads']} ({later['threads']} 5 s later); steps in those 5 s: "
                 f"{later['steps'] - e['steps']}"
             )
+            extra = sorted(set(later["python_threads"]) - set(a["python_threads"]))
+            if extra:
+                print(f"  Python threads not there after 10 cycles: {', '.join(extra)}")
         browser.close()
 
 

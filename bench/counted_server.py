@@ -1,6 +1,7 @@
 """`streamlit run`, measured from inside: every half second the server process writes the
-trainer steps it has executed, its resident memory, its CPU seconds and its threads to
-the JSON file named by RNN_EXPLORER_BENCH_STATS (read by bench/bench_class.py).
+trainer steps it has executed (and the CPU seconds they took), its resident memory, its
+CPU seconds and its threads to the JSON file named by RNN_EXPLORER_BENCH_STATS (read by
+bench/bench_class.py).
 
 Run from the repository root as ``python -m bench.counted_server run app.py ...`` (the
 arguments of ``streamlit run``). Counting wraps ``Trainer.step`` before the app imports
@@ -21,13 +22,17 @@ STATS_FILE = os.environ["RNN_EXPLORER_BENCH_STATS"]
 PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
 _lock = threading.Lock()
 _steps = [0]
+_training_cpu = [0.0]  # CPU seconds spent inside Trainer.step, on the trainers' threads
 _step = Trainer.step
 
 
 def _counted_step(self, n: int = 1) -> int:
+    started = time.thread_time()
     done = _step(self, n)
+    spent = time.thread_time() - started
     with _lock:
         _steps[0] += done
+        _training_cpu[0] += spent
     return done
 
 
@@ -43,13 +48,15 @@ def _write_forever() -> None:
             rss = int(f.read().split()[1]) * PAGE_BYTES
         times = os.times()
         with _lock:
-            steps = _steps[0]
+            steps, training_cpu = _steps[0], _training_cpu[0]
         stats = {
             "time": time.time(),
             "steps": steps,
+            "training_cpu_s": training_cpu,
             "rss_mb": rss / 2**20,
             "cpu_s": times.user + times.system,
             "threads": _threads(),
+            "python_threads": sorted(t.name for t in threading.enumerate()),
         }
         tmp = f"{STATS_FILE}.tmp"
         with open(tmp, "w") as f:

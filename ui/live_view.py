@@ -20,7 +20,7 @@ import streamlit as st
 from rnn_core.build_once import BuildOnce
 from rnn_core.jobs import Job
 
-REFRESH_SECONDS = 0.5  # how often a live fragment reruns while its runs train
+REFRESH_SECONDS = 0.5  # how often a lone viewer's live fragment reruns while its runs train
 # Entries: histories and figures of the runs on screen, the latest slots of each. At the
 # step cap a history is about 0.4 MB and a loss figure about 0.3 MB, so this bounds the
 # cache near 40 MB.
