@@ -242,6 +242,7 @@ def distinct_runs(browser, workdir: Path, n: int, cap: int) -> dict:
     return {
         "n": n,
         "told_max": max(seen) if seen else float("nan"),
+        "told_p50": statistics.median(seen) if seen else float("nan"),
         "untold": told.count(None),
         "starved": finished.count(None),
         "last_done": max(f for f in finished if f is not None) if any(finished) else None,
@@ -328,8 +329,9 @@ def main() -> None:
         if args.only in (None, "distinct"):
             r = distinct_runs(browser, workdir, args.distinct, cap=300)
             print(
-                f"distinct runs: {r['n']} sessions, slowest to see training or its queue place "
-                f"{r['told_max']:.2f} s ({r['untold']} never told); {r['starved']} starved; "
+                f"distinct runs: {r['n']} sessions, time to see training or its queue place "
+                f"p50 {r['told_p50']:.2f} s, slowest {r['told_max']:.2f} s ({r['untold']} never "
+                f"told); {r['starved']} starved; "
                 f"the last reached the cap after {r['last_done']:.0f} s; "
                 f"steps executed / steps of the runs {r['ratio']:.3f}"
             )
