@@ -228,13 +228,14 @@ def distinct_runs(browser, workdir: Path, n: int, cap: int) -> dict:
                 time.sleep(0.2)
             started = time.monotonic()
             finished = [None] * n
-            deadline = started + 600
+            deadline = started + 180
             while None in finished and time.monotonic() < deadline:
                 for i, viewer in enumerate(viewers):
                     if finished[i] is None and last_step(viewer.page, "loss_chart") >= cap:
                         finished[i] = time.monotonic() - started
                 time.sleep(0.2)
             steps = read_stats(stats_path)["steps"]
+            shown = [last_step(viewer.page, "loss_chart") for viewer in viewers]
         finally:
             for viewer in viewers:
                 viewer.close()
@@ -245,7 +246,8 @@ def distinct_runs(browser, workdir: Path, n: int, cap: int) -> dict:
         "told_p50": statistics.median(seen) if seen else float("nan"),
         "untold": told.count(None),
         "starved": finished.count(None),
-        "last_done": max(f for f in finished if f is not None) if any(finished) else None,
+        "last_done": max((f for f in finished if f is not None), default=float("nan")),
+        "shown": shown,
         "ratio": steps / (cap * n),
     }
 
@@ -335,6 +337,8 @@ def main() -> None:
                 f"the last reached the cap after {r['last_done']:.0f} s; "
                 f"steps executed / steps of the runs {r['ratio']:.3f}"
             )
+            if r["starved"]:
+                print(f"  last step on each page's chart: {r['shown']}")
         if args.only in (None, "soak"):
             m = soak(browser, workdir, args.soak_cycles, cap=200, ttl=args.ttl)
             a, e, later = m["after_10"], m["end"], m["later"]
