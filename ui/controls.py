@@ -93,8 +93,8 @@ def phase(jobs: Iterable[Job]) -> str:
 def refresh_every(runs: RunSet) -> float | None:
     """How often a live fragment reruns: twice a second while a run trains, once a second
     while one of them is shared with other viewers (at class scale each refresh costs
-    every viewer's browser a redraw; bench/bench_class.py measured about 0.6 of a core
-    per page at twice a second); once a second while the runs only wait for a slot
+    every viewer's browser a redraw; bench/bench_class.py measured about half a core
+    for one page at twice a second); once a second while the runs only wait for a slot
     (their place in the queue moves, their curves do not); every two seconds while a run
     that stands still is shared (any of its viewers may start it); never otherwise (a
     button press reruns the page)."""
