@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from rnn_core import RunConfig
 from rnn_core.presets import RACE_PRESETS
 from ui import race
+from ui.run import PAGES
 from ui.session import job_manager
 
 SWEEP = "Memory-horizon sweep"
@@ -241,3 +242,29 @@ def test_any_race_link_gives_a_race_that_can_be_built(query):
     assert len(set(models)) == len(models)
     assert all(m in race.model_choices(cfg.task) for m in models)
     assert race.parse_query(race.to_query(cfg, models))[:2] == (cfg, models)
+
+
+def test_the_form_shows_the_race_again_after_another_page():
+    # Streamlit clears the state of widgets a finished page run did not draw (here: the
+    # Welcome page's run); back on this page the form must show the race on screen, not
+    # empty widgets that would read as the visitor clearing them.
+    at = _race_app({"preset": "race_adding"})
+    models = list(at.multiselect(key="race.models").value)
+    assert len(models) >= 2
+    at.switch_page(PAGES["welcome"]).run()
+    at.switch_page(race.PAGE).run()
+    assert not at.exception
+    assert list(at.multiselect(key="race.models").value) == models
+    assert at.number_input(key="race.seq_len").value == 50
+    assert not [w for w in at.warning if "Pick at least" in w.value]
+
+
+def test_the_sidebar_shows_the_run_again_after_the_race_page():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["hidden_size"] = "24"
+    at.run()
+    at.switch_page(race.PAGE).run()  # no run sidebar there
+    at.switch_page(PAGES["playground"]).run()
+    assert not at.exception
+    assert at.number_input(key="cfg.hidden_size").value == 24
+    assert at.session_state["run.state.config"].hidden_size == 24

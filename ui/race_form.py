@@ -17,13 +17,20 @@ from ui.text import escape_markdown
 DEFAULT_BUDGET = 10_000  # shown when a race has no budget (a race always needs one)
 
 
-def _push_to_widgets(cfg: RunConfig, models: tuple[str, ...]) -> None:
-    s = st.session_state
-    s["race.task"], s["race.seq_len"], s["race.models"] = cfg.task, cfg.seq_len, list(models)
-    s["race.budget"] = cfg.param_budget or DEFAULT_BUDGET
-    s["race.seed"], s["race.batch_size"] = cfg.seed, cfg.batch_size
-    s["race.tcn_kernel"], s["race.tcn_levels"] = cfg.tcn_kernel, cfg.tcn_levels or 0
-    s["race.attn_heads"], s["race.attn_layers"] = cfg.attn_heads, cfg.attn_layers
+def _widget_values(cfg: RunConfig, models: tuple[str, ...]) -> dict[str, object]:
+    """What the form's widgets show for a race (by widget key)."""
+    return {
+        "race.task": cfg.task,
+        "race.seq_len": cfg.seq_len,
+        "race.models": list(models),
+        "race.budget": cfg.param_budget or DEFAULT_BUDGET,
+        "race.seed": cfg.seed,
+        "race.batch_size": cfg.batch_size,
+        "race.tcn_kernel": cfg.tcn_kernel,
+        "race.tcn_levels": cfg.tcn_levels or 0,
+        "race.attn_heads": cfg.attn_heads,
+        "race.attn_layers": cfg.attn_layers,
+    }
 
 
 def _on_task_change() -> None:
@@ -37,7 +44,7 @@ def _on_task_change() -> None:
 
 def race_form() -> None:
     """Draw the race's settings; apply a valid change, explain an invalid one."""
-    cfg, _ = RACE.widgets_follow(_push_to_widgets)
+    cfg, _ = RACE.widgets_follow(_widget_values)
     s = st.session_state
     with st.container(border=True):
         c1, c2, c3 = st.columns([2, 1, 2])

@@ -172,13 +172,23 @@ class RunSet:
         st.switch_page(page, query_params=self.to_query(cfg, models))
 
     # ------------------------------------------------------------------ settings form
-    def widgets_follow(self, push: Callable[[RunConfig, tuple[str, ...]], None]) -> Settings:
-        """The settings, after ``push`` wrote them into the form's widgets if they
-        changed from outside the form (a link, a preset, a one-click fix, a reset)."""
+    def widgets_follow(
+        self, values: Callable[[RunConfig, tuple[str, ...]], dict[str, Any]]
+    ) -> Settings:
+        """The settings, written into the form's widgets (``values``: widget key -> value)
+        when they changed from outside the form (a link, a preset, a one-click fix, a
+        reset). A widget whose state Streamlit dropped (it clears the state of widgets a
+        finished page run did not draw) gets the settings' value back: drawn empty, it
+        would read as the visitor clearing it."""
         settings = self.settings()
+        wanted = values(*settings)
         if st.session_state.get(self._key("shown")) != settings:
-            push(*settings)
+            st.session_state.update(wanted)
             st.session_state[self._key("shown")] = settings
+        else:
+            st.session_state.update(
+                {key: value for key, value in wanted.items() if key not in st.session_state}
+            )
         return settings
 
     def apply(self, cfg: RunConfig, models: tuple[str, ...], message: str) -> None:

@@ -29,16 +29,15 @@ def _range(name: str) -> str:
     return f"{lo:g}–{hi:g}"
 
 
-def _push_to_widgets(cfg: RunConfig, alongside: tuple[str, ...]) -> None:
-    """Make the widgets show ``cfg`` (after a preset, a URL or a reset)."""
-    state = st.session_state
-    for name in field_names():
-        state[PREFIX + name] = getattr(cfg, name)
-    state[PREFIX + "use_clip"] = cfg.clip is not None
-    state[PREFIX + "clip"] = cfg.clip if cfg.clip is not None else 1.0
-    state[PREFIX + "use_scale"] = cfg.recurrent_scale is not None
-    state[PREFIX + "recurrent_scale"] = cfg.recurrent_scale or 1.0
-    state[PREFIX + "alongside"] = list(alongside)
+def _widget_values(cfg: RunConfig, alongside: tuple[str, ...]) -> dict[str, object]:
+    """What the widgets show for ``cfg`` (after a preset, a URL or a reset), by key."""
+    values = {PREFIX + name: getattr(cfg, name) for name in field_names()}
+    values[PREFIX + "use_clip"] = cfg.clip is not None
+    values[PREFIX + "clip"] = cfg.clip if cfg.clip is not None else 1.0
+    values[PREFIX + "use_scale"] = cfg.recurrent_scale is not None
+    values[PREFIX + "recurrent_scale"] = cfg.recurrent_scale or 1.0
+    values[PREFIX + "alongside"] = list(alongside)
+    return values
 
 
 def _number(label: str, name: str, step, fmt: str | None = None, **kw):
@@ -57,7 +56,7 @@ def _number(label: str, name: str, step, fmt: str | None = None, **kw):
 
 def config_sidebar() -> None:
     """Draw the settings; apply a valid change, explain an invalid one."""
-    RUN.widgets_follow(_push_to_widgets)
+    RUN.widgets_follow(_widget_values)
     s = st.session_state
     with st.sidebar:
         st.header("Run settings")
