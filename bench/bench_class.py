@@ -54,6 +54,7 @@ PRESS_AND_TIME = (
   const t0 = performance.now();
   window.benchFirstPoint = null;
   const button = document.querySelector('.st-key-train_toggle button');
+  window.benchPressed = button ? button.innerText.replace(/\\s+/g, ' ').trim() : 'no button';
   if (button && button.innerText.includes('Start')) button.click();
   const last = """
     + LAST_STEP
@@ -235,7 +236,13 @@ def distinct_runs(browser, workdir: Path, n: int, cap: int) -> dict:
                         finished[i] = time.monotonic() - started
                 time.sleep(0.2)
             steps = read_stats(stats_path)["steps"]
-            shown = [last_step(viewer.page, "loss_chart") for viewer in viewers]
+            shown = [
+                (
+                    last_step(viewer.page, "loss_chart"),
+                    viewer.page.evaluate("() => window.benchPressed"),
+                )
+                for viewer in viewers
+            ]
         finally:
             for viewer in viewers:
                 viewer.close()
@@ -338,7 +345,9 @@ def main() -> None:
                 f"steps executed / steps of the runs {r['ratio']:.3f}"
             )
             if r["starved"]:
-                print(f"  last step on each page's chart: {r['shown']}")
+                print(
+                    f"  each page's last step and what its button said when pressed: {r['shown']}"
+                )
         if args.only in (None, "soak"):
             m = soak(browser, workdir, args.soak_cycles, cap=200, ttl=args.ttl)
             a, e, later = m["after_10"], m["end"], m["later"]
