@@ -101,6 +101,13 @@ def toggle(page):
     return page.locator(".st-key-train_toggle button").first
 
 
+def press_and_time(viewer: Viewer, key: str, queue: bool) -> None:
+    """PRESS_AND_TIME on the page, once its Start/Pause button is drawn (a page can be
+    ready, its script done, a moment before its button is; pressed then, nothing starts)."""
+    toggle(viewer.page).wait_for(timeout=60_000)
+    viewer.page.evaluate(PRESS_AND_TIME, {"key": key, "queue": queue})
+
+
 def last_step(page, chart: str) -> float:
     try:
         return page.evaluate(LAST_STEP, chart)
@@ -171,7 +178,7 @@ def same_run(browser, workdir: Path, n: int, preset: str, cap: int, window: floa
             # Each page presses Start (where its button still says Start) and times its
             # own first loss point in its own clock: the pages run at once, not in turn.
             for viewer in viewers:
-                viewer.page.evaluate(PRESS_AND_TIME, {"key": chart, "queue": False})
+                press_and_time(viewer, chart, queue=False)
             first = [None] * n
             deadline = time.monotonic() + 120
             while None in first and time.monotonic() < deadline:
@@ -219,7 +226,7 @@ def distinct_runs(browser, workdir: Path, n: int, cap: int) -> dict:
         ]
         try:
             for viewer in viewers:
-                viewer.page.evaluate(PRESS_AND_TIME, {"key": "loss_chart", "queue": True})
+                press_and_time(viewer, "loss_chart", queue=True)
             told = [None] * n
             deadline = time.monotonic() + 60
             while None in told and time.monotonic() < deadline:
