@@ -127,6 +127,21 @@ def browsers_cpu_seconds() -> float:
     return total
 
 
+def press_all_and_time(viewers: list[Viewer], key: str, queue: bool, timeout: float) -> list:
+    """Press every page (``press_and_time``), then collect each page's own seconds to its
+    first point (None for a page that showed none within ``timeout``)."""
+    for viewer in viewers:
+        press_and_time(viewer, key, queue)
+    seconds = [None] * len(viewers)
+    deadline = time.monotonic() + timeout
+    while None in seconds and time.monotonic() < deadline:
+        for i, viewer in enumerate(viewers):
+            if seconds[i] is None:
+                seconds[i] = viewer.page.evaluate("() => window.benchFirstPoint")
+        time.sleep(0.2)
+    return seconds
+
+
 def read_stats(path: Path) -> dict:
     for _ in range(50):
         with contextlib.suppress(FileNotFoundError, json.JSONDecodeError):
@@ -177,15 +192,7 @@ def same_run(browser, workdir: Path, n: int, preset: str, cap: int, window: floa
         try:
             # Each page presses Start (where its button still says Start) and times its
             # own first loss point in its own clock: the pages run at once, not in turn.
-            for viewer in viewers:
-                press_and_time(viewer, chart, queue=False)
-            first = [None] * n
-            deadline = time.monotonic() + 120
-            while None in first and time.monotonic() < deadline:
-                for i, viewer in enumerate(viewers):
-                    if first[i] is None:
-                        first[i] = viewer.page.evaluate("() => window.benchFirstPoint")
-                time.sleep(0.2)
+            first = press_all_and_time(viewers, chart, queue=False, timeout=120)
             seen = [f for f in first if f is not None]
             # A window of training with every viewer watching.
             before, browsers_before = read_stats(stats_path), browsers_cpu_seconds()
@@ -225,15 +232,7 @@ def distinct_runs(browser, workdir: Path, n: int, cap: int) -> dict:
             open_viewer(browser, f"{url}/playground?{SMALL}&seed={1000 + i}") for i in range(n)
         ]
         try:
-            for viewer in viewers:
-                press_and_time(viewer, "loss_chart", queue=True)
-            told = [None] * n
-            deadline = time.monotonic() + 60
-            while None in told and time.monotonic() < deadline:
-                for i, viewer in enumerate(viewers):
-                    if told[i] is None:
-                        told[i] = viewer.page.evaluate("() => window.benchFirstPoint")
-                time.sleep(0.2)
+            told = press_all_and_time(viewers, "loss_chart", queue=True, timeout=60)
             started = time.monotonic()
             finished = [None] * n
             deadline = started + 180
