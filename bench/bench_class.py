@@ -13,6 +13,9 @@ same N (for N in --viewers): N sessions open one preset link and press Start as 
    browsers (goal: p95 <= 2 s at N = 30); over a window of training, server memory and
    CPU per extra viewer (goals <= 5 MB and <= 1% of a core) and websocket bytes per
    viewer per second.
+floor N: the same N sessions on bench/floor_app.py, a Start button and one live chart with no
+   model behind it, timed the same way: the least any Streamlit page that shows a live
+   chart costs on this machine, printed beside the app's figures.
 distinct: N sessions open N different runs and press Start: each sees its run training or
    its place in the queue within 2 s, and every run reaches the step cap (none starves).
 soak: cycles of open, Start, close with a different run each: server memory after the
@@ -226,6 +229,25 @@ def same_run(browser, workdir: Path, n: int, preset: str, cap: int, window: floa
     }
 
 
+def floor(browser, workdir: Path, n: int) -> dict:
+    """Press-to-first-point on bench/floor_app.py for N sessions (see the docstring)."""
+    script = Path(__file__).resolve().parent / "floor_app.py"
+    args = ("--runner.postScriptGC", "false")  # as the app's .streamlit/config.toml
+    with running_app(workdir, name=f"floor-{n}", script=script, extra_args=args) as url:
+        viewers = [open_viewer(browser, url) for _ in range(n)]
+        try:
+            first = press_all_and_time(viewers, "loss_chart", queue=False, timeout=120)
+        finally:
+            for viewer in viewers:
+                viewer.close()
+    seen = [f for f in first if f is not None]
+    return {
+        "p50": statistics.median(seen) if seen else float("nan"),
+        "p95": pct(seen, 0.95) if seen else float("nan"),
+        "missing": first.count(None),
+    }
+
+
 def distinct_runs(browser, workdir: Path, n: int, cap: int) -> dict:
     with server(workdir, f"distinct-{n}", cap) as (url, stats_path):
         viewers = [
@@ -315,10 +337,12 @@ def main() -> None:
         workdir = Path(tmp)
         browser = launch_chromium(playwright)
         if args.only in (None, "same"):
-            results = [
-                same_run(browser, workdir, int(n), args.preset, args.cap, args.window)
-                for n in args.viewers.split(",")
-            ]
+            results = []
+            for n in args.viewers.split(","):
+                results.append(
+                    same_run(browser, workdir, int(n), args.preset, args.cap, args.window)
+                )
+                results[-1]["floor"] = floor(browser, workdir, int(n))
             print(f"same run: ?preset={args.preset}, step cap {args.cap}")
             print(
                 "  N  steps/one run  first point p50  p95   missing  server RSS  CPU (cores)"
@@ -330,6 +354,13 @@ def main() -> None:
                     f"  {r['first_p95']:.2f} s  {r['missing']:>7}  {r['rss_mb']:>7.0f} MB"
                     f"  {r['cpu']:>11.2f}  {r['browsers_cpu']:>16.2f}"
                     f"  {r['steps_s']:>7.0f}  {r['bytes_s']:>14,.0f}"
+                )
+            print("  the floor (bench/floor_app.py: a button and one live chart, no model):")
+            for r in results:
+                f = r["floor"]
+                print(
+                    f"{r['n']:>3}  first point p50 {f['p50']:.2f} s  p95 {f['p95']:.2f} s"
+                    f"  missing {f['missing']}"
                 )
             one = results[0]
             for r in results[1:]:

@@ -230,7 +230,7 @@ class Trainer:
     # What a page may ask of the model, by name (``answer``): a run in another thread or
     # process can only be asked, and every answer is plain data (numpy, str, numbers; a
     # checkpoint's tensors, which torch.load reads back with weights_only=True).
-    QUESTIONS = ("probe", "sample", "track_units", "checkpoint")
+    QUESTIONS = ("probe", "sample", "track_units", "checkpoint", "outputs")
 
     def answer(self, question: str, **kwargs):
         """The answer to one of ``QUESTIONS`` (ValueError for any other name).
@@ -250,6 +250,29 @@ class Trainer:
         step). Waits for a ``step()`` in progress to return."""
         with self._step_lock, denormals_flushed():
             return self._take_probe(sequences, target_step)
+
+    MAX_OUTPUT_CELLS = 4_000_000  # inputs a page may send at once (B * T * I values)
+
+    @torch.no_grad()
+    def outputs(self, x: np.ndarray) -> tuple[int, np.ndarray]:
+        """(step, outputs): the model's outputs, (B, T, O) float32, for inputs ``x`` of
+        shape (B, T, input_size) laid out as the task's batches are, at the current step,
+        in evaluation mode. How an application page reads the model on its own inputs (a
+        typed sentence, a whole series); the arrays are plain numpy both ways. Waits for a
+        ``step()`` in progress to return; ValueError for inputs of the wrong shape."""
+        x = np.asarray(x, dtype=np.float32)
+        if x.ndim != 3 or x.shape[2] != self.task.input_size or 0 in x.shape:
+            raise ValueError(
+                f"inputs must have shape (batch, steps, {self.task.input_size}), got {x.shape}"
+            )
+        if x.size > self.MAX_OUTPUT_CELLS:
+            raise ValueError(f"at most {self.MAX_OUTPUT_CELLS:,} input values at once")
+        if not np.isfinite(x).all():
+            raise ValueError("inputs must be finite numbers")
+        with self._step_lock, denormals_flushed():
+            self.model.eval()
+            out = self.model(torch.from_numpy(x))
+            return self.steps_done, out.numpy().astype(np.float32)
 
     @torch.no_grad()
     def sample(

@@ -8,8 +8,9 @@ import time
 
 import numpy as np
 import pytest
+import torch
 
-from rnn_core import RunConfig, Trainer
+from rnn_core import TASKS, RunConfig, Trainer
 from rnn_core.cell_step import step_breakdown
 from rnn_core.generate import NonFiniteOutputError
 from rnn_core.jobs import JobBusyError, JobManager
@@ -17,6 +18,7 @@ from rnn_core.sweep import Sweep
 from rnn_core.sweep_spec import default_spec
 
 SMALL = RunConfig(hidden_size=8, batch_size=8, seq_len=12)
+SMALL_TASK = TASKS[SMALL.task]
 
 
 @pytest.fixture
@@ -198,6 +200,27 @@ def test_sampled_text_is_reproducible_for_a_run_and_step(manager):
     assert other.answer("sample", prime="def ", length=50, temperature=1.0) == (4, text)
     with pytest.raises(ValueError, match="not a character task"):
         Trainer(SMALL).answer("sample")
+
+
+def test_outputs_on_a_pages_own_inputs_are_the_models_and_bad_shapes_are_refused(manager):
+    job = manager.submit(Trainer(SMALL), owner="a")
+    job.request_steps(3)
+    assert job.wait_paused(30)
+    x, _ = SMALL_TASK.sample(2, 12, torch.Generator().manual_seed(7))
+    step, out = job.ask("outputs", x=x.numpy())
+    assert step == 3 and out.shape == (2, 12, SMALL_TASK.output_size) and out.dtype == np.float32
+    # The same weights, reached independently: a second trainer stepped as far.
+    other = Trainer(SMALL)
+    other.step(3)
+    other.model.eval()
+    with torch.no_grad():
+        assert np.allclose(out, other.model(x).numpy(), atol=1e-6)
+    for bad in (np.zeros((2, 12)), np.zeros((2, 12, 5)), np.zeros((0, 12, 2))):
+        with pytest.raises(ValueError, match="inputs must have shape"):
+            job.ask("outputs", x=bad)
+    with pytest.raises(ValueError, match="finite"):
+        job.ask("outputs", x=np.full((1, 3, 2), np.nan))
+    assert job.ask("outputs", x=x.numpy())[0] == 3  # the job answers on after refusals
 
 
 def test_a_job_without_questions_says_so(manager, tmp_path):
