@@ -904,3 +904,36 @@ def test_repeating_this_weeks_co2_value_scores_about_097_on_either_split(split):
     x, y = _all_windows(task, 104, split)
     assert task.metric(x, y, split=split) == pytest.approx(0.97, abs=0.01)
     assert "about 0.97 on either split" in task.description
+
+
+@pytest.mark.parametrize("model", ["rnn_tanh", "lstm", "gru", "tcn", "transformer"])
+def test_scoring_the_last_real_step_never_sees_the_padding(model):
+    """LastStepClassification masks: the loss of a padded batch does not move when the
+    padding after each sequence's end changes (every model here is causal), and it
+    equals the loss of each sequence run alone, unpadded."""
+    from rnn_core import RunConfig
+    from rnn_core.models import build_model
+    from rnn_core.tasks.base import LastStepClassification, pad_sequences
+
+    rng = np.random.default_rng(3)
+    sequences = [rng.normal(size=(n, 2)).astype(np.float32) for n in (2, 7, 5)]
+    x, lengths = pad_sequences(sequences, 9)
+    assert x.shape == (3, 9, 2) and lengths.tolist() == [2, 7, 5]
+    assert float(x[0, 2:].abs().sum()) == 0.0
+    y = torch.stack([torch.tensor([0, 2, 1]), lengths], dim=1)
+    cfg = RunConfig(model=model, hidden_size=8)  # the adding task's 2 input channels
+    net = build_model(cfg, 2, 4, cfg.shape.kwargs)
+    task = LastStepClassification()
+    with torch.no_grad():
+        loss = task.loss(net(x), y)
+        noisy = x.clone()
+        for row, n in zip(noisy, lengths, strict=True):
+            row[n:] = torch.from_numpy(rng.normal(size=(9 - int(n), 2)).astype(np.float32))
+        assert float(task.loss(net(noisy), y)) == pytest.approx(float(loss), abs=1e-6)
+        alone = [
+            F.cross_entropy(net(torch.from_numpy(s)[None])[:, -1], torch.tensor([c]))
+            for s, c in zip(sequences, [0, 2, 1], strict=True)
+        ]
+    assert float(loss) == pytest.approx(float(torch.stack(alone).mean()), abs=1e-5)
+    with pytest.raises(ValueError, match="1 to 9 steps"):
+        pad_sequences([np.zeros((10, 2), np.float32)], 9)

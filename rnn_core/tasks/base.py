@@ -150,6 +150,44 @@ class SymbolTask(Task):
         return sequence_cross_entropy(outputs, y)
 
 
+def last_real_outputs(outputs: Tensor, lengths: Tensor) -> Tensor:
+    """(B, O): each sequence's output at its last real step, ``lengths - 1``."""
+    return outputs[torch.arange(outputs.shape[0]), lengths - 1]
+
+
+def pad_sequences(sequences: list[np.ndarray], length: int) -> tuple[Tensor, Tensor]:
+    """Variable-length (T_i, I) arrays as one zero-padded (N, length, I) float32 batch
+    and their lengths (N,) long."""
+    lengths = [len(s) for s in sequences]
+    if not sequences or min(lengths) < 1 or max(lengths) > length:
+        raise ValueError(f"every sequence needs 1 to {length} steps")
+    x = np.zeros((len(sequences), length, sequences[0].shape[1]), dtype=np.float32)
+    for row, seq in zip(x, sequences, strict=True):
+        row[: len(seq)] = seq
+    return torch.from_numpy(x), torch.tensor(lengths, dtype=torch.long)
+
+
+class LastStepClassification(Task):
+    """Classification of variable-length sequences from each one's last real step.
+
+    x is zero-padded after each sequence's end (``pad_sequences``); y is (B, 2) long:
+    the class, then the sequence's length. Only the output at step ``length - 1`` enters
+    the loss and the metric. Every model here is causal (an output depends on the inputs
+    up to its step only), so that output never sees the padding: this is masking, not
+    padding scored as data (tests/test_tasks.py changes the padding and checks).
+    """
+
+    target_type = "classification"
+    metric_name = "accuracy"
+    higher_is_better = True
+
+    def loss(self, outputs: Tensor, y: Tensor) -> Tensor:
+        return F.cross_entropy(last_real_outputs(outputs, y[:, 1]), y[:, 0])
+
+    def metric(self, outputs: Tensor, y: Tensor, split: str = "train") -> float:
+        return accuracy(last_real_outputs(outputs, y[:, 1]), y[:, 0])
+
+
 class BundledDataTask(Task):
     """A task on a bundled data file, read once, on first use.
 
