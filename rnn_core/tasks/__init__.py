@@ -10,6 +10,8 @@ here. The modules, by family:
 - ``forecast``: next-step forecasting of a series (sine waves, Mauna Loa CO₂).
 - ``text``: a character-level language model on Python source.
 - ``images``: 8x8 handwritten digits read row by row or pixel by pixel.
+- ``sentiment``: generated review sentences classified at their last word
+  (``review_grammar`` makes them).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from rnn_core.tasks.base import ASSETS_DIR, SPLITS, Task
 from rnn_core.tasks.forecast import CO2_PATH, CO2Task, SineTask
 from rnn_core.tasks.images import DIGITS_PATH, DigitsPixelsTask, DigitsRowsTask
 from rnn_core.tasks.memory import AddingTask, CopyMemoryTask, ParityTask
+from rnn_core.tasks.sentiment import LEXICON_PATH, SentimentTask
 from rnn_core.tasks.text import CORPUS_PATH, CharLMTask
 
 TASKS: dict[str, Task] = {
@@ -31,6 +34,7 @@ TASKS: dict[str, Task] = {
         CO2Task(),
         DigitsRowsTask(),
         DigitsPixelsTask(),
+        SentimentTask(),
     )
 }
 
@@ -48,6 +52,7 @@ __all__ = [
     "CO2_PATH",
     "CORPUS_PATH",
     "DIGITS_PATH",
+    "LEXICON_PATH",
     "SPLITS",
     "TASKS",
     "AddingTask",
@@ -57,6 +62,7 @@ __all__ = [
     "DigitsPixelsTask",
     "DigitsRowsTask",
     "ParityTask",
+    "SentimentTask",
     "SineTask",
     "Task",
     "get_task",
