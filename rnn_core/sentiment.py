@@ -13,6 +13,7 @@ import threading
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from rnn_core.tasks.review_grammar import UNKNOWN
 
@@ -43,11 +44,11 @@ def tokenize(text: str) -> list[str]:
     """Lowercase tokens of ``text``: words and single punctuation marks (or other
     symbols), with "n't" split off as "not". SentenceError for an empty or too long text."""
     if not isinstance(text, str):
-        raise SentenceError("type a sentence")
+        raise SentenceError("There is nothing to read: type a sentence.")
     if len(text) > MAX_CHARS:
         raise SentenceError(
-            f"that is {len(text):,} characters; type at most {MAX_CHARS} (the training "
-            f"sentences are at most 16 words)"
+            f"That is {len(text):,} characters: type at most {MAX_CHARS} (the training "
+            f"sentences have at most 16 words)."
         )
     tokens = []
     for token in _TOKEN.findall(text.lower()):
@@ -56,10 +57,11 @@ def tokenize(text: str) -> list[str]:
         else:
             tokens.append(token)
     if not tokens:
-        raise SentenceError("type a sentence: there is no word in it")
+        raise SentenceError("There is no word to read: type a sentence.")
     if len(tokens) > MAX_TYPED_WORDS:
         raise SentenceError(
-            f"that is {len(tokens)} words and marks; type at most {MAX_TYPED_WORDS}"
+            f"That is {len(tokens)} words and marks: type at most {MAX_TYPED_WORDS} (the "
+            f"training sentences have at most 16)."
         )
     return tokens
 
@@ -179,3 +181,36 @@ def bag_of_words_for(task) -> BagOfWords:
             codes, labels = task.split_words("train")
             _FITTED[key] = fit_bag_of_words(codes, labels, task.input_size)
         return _FITTED[key]
+
+
+def accuracy(positive: np.ndarray, labels: np.ndarray) -> float:
+    """The share of verdicts (P(positive) above one half) that match the labels."""
+    return float(((np.asarray(positive) > 0.5) == (np.asarray(labels) == 1)).mean())
+
+
+def verdict(p: float, expected: int) -> str:
+    """ "positive" or "negative", marked right or wrong against the expected label."""
+    said = int(p > 0.5)
+    return f"{'positive' if said else 'negative'} {'✓' if said == expected else '✗'}"
+
+
+def verdict_table(
+    sentences: list[str], expected: np.ndarray, rnn_positive: np.ndarray, bow_positive
+) -> pd.DataFrame:
+    """One row per sentence: what it should be, and each model's P(positive) and verdict.
+    ``rnn_positive`` may be None (the run did not answer): its columns are then empty."""
+    rows = []
+    for i, sentence in enumerate(sentences):
+        row = {"sentence": sentence, "should be": "positive" if expected[i] else "negative"}
+        if rnn_positive is not None:
+            row["recurrent net: P(positive)"] = round(float(rnn_positive[i]), 2)
+            row["recurrent net says"] = verdict(float(rnn_positive[i]), int(expected[i]))
+        row["bag of words: P(positive)"] = round(float(bow_positive[i]), 2)
+        row["bag of words says"] = verdict(float(bow_positive[i]), int(expected[i]))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def shorten(word: str, at_most: int = 24) -> str:
+    """A word short enough to quote on a page (an ellipsis for the rest)."""
+    return word if len(word) <= at_most else word[: at_most - 1] + "…"

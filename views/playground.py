@@ -98,6 +98,7 @@ def live() -> None:
     snaps = main.snapshots
     if snaps:
         snap = snaps[-1]
+        scored, target = task.scored_targets(snap.targets[0], cfg.seq_len)
         seq_fig = controls.throttled(
             "play.sequence_cache",
             (main.id, snap.step),
@@ -107,11 +108,12 @@ def live() -> None:
                 [main],
                 lambda: viz.sequence_figure(
                     snap.inputs[0],
-                    snap.targets[0],
+                    target,
                     snap.outputs[0],
                     target_type=task.target_type,
-                    scored_steps=task.scored_steps(cfg.seq_len),
+                    scored_steps=scored,
                     alphabet=task.alphabet,
+                    class_names=task.class_names,
                     title=f"One probe sequence at step {snap.step}: input, target, prediction",
                 ),
             ),

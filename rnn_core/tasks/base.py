@@ -82,6 +82,9 @@ class Task:
     min_seq_len: int = 1
     max_seq_len: int | None = None  # None: only the config's global limit applies
     alphabet: list[str] | None = None  # display name of each one-hot symbol
+    # Display name of each output class when the classes are not the input symbols
+    # (a sentence's sentiment); None: the alphabet's symbols, or the class numbers.
+    class_names: list[str] | None = None
     # The task's inputs are an image of this shape (height, width) read in raster order
     # (row-major): models that read images (a 2-D CNN) reshape the (B, T, I) input back
     # to (B, 1, H, W). None: the inputs are a sequence and nothing else.
@@ -98,6 +101,11 @@ class Task:
     def scored_indices(self, seq_len: int) -> range:
         """The output steps that enter the loss, as step numbers (last: the last scored)."""
         return range(self.total_len(seq_len))[self.scored_steps(seq_len)]
+
+    def scored_targets(self, targets: np.ndarray, seq_len: int) -> tuple[np.ndarray, np.ndarray]:
+        """(steps, targets) of one sequence, for a figure: the output steps that enter
+        its loss and what each should be. ``targets`` is that sequence's row of y."""
+        return np.asarray(self.scored_indices(seq_len)), np.asarray(targets)
 
     def memory_span(self, seq_len: int) -> int:
         """How many input steps (ending at it) a scored output may need: a model that
@@ -180,6 +188,11 @@ class LastStepClassification(Task):
     target_type = "classification"
     metric_name = "accuracy"
     higher_is_better = True
+
+    def scored_targets(self, targets, seq_len):
+        # each sequence has its own last real step: y's row is (class, length)
+        label, length = np.asarray(targets).reshape(-1)[:2]
+        return np.array([int(length) - 1]), np.array([int(label)])
 
     def loss(self, outputs: Tensor, y: Tensor) -> Tensor:
         return F.cross_entropy(last_real_outputs(outputs, y[:, 1]), y[:, 0])

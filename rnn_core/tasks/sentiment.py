@@ -83,6 +83,7 @@ class SentimentTask(LastStepClassification, BundledDataTask):
         "loss ln 2 ≈ 0.69, the baseline."
     )
     output_size = 2
+    class_names = ["negative", "positive"]
     has_split = True
     min_seq_len = max_seq_len = MAX_WORDS
     n_train, n_test = 6000, 800

@@ -15,6 +15,7 @@ the training history, and render what comes back. The modules:
 - ``race``: the CNN vs RNN race page (race curves, saliency, attention, receptive
   field, memory-horizon sweep, digit readings, model colours).
 - ``activation_text``: one unit's activation over a text, as HTML.
+- ``sentiment``: the running sentiment of one sentence, beside a bag of words.
 
 This module re-exports the builders and the colours, so ``viz.loss_figure(...)`` and
 ``viz.race_figure(...)`` need only ``from rnn_core import viz``.
@@ -39,6 +40,7 @@ from rnn_core.viz.race import (
     saliency_figure,
     sweep_figure,
 )
+from rnn_core.viz.sentiment import running_sentiment_figure
 from rnn_core.viz.sequence import sequence_figure
 from rnn_core.viz.states import (
     animated_heatmap,
@@ -71,6 +73,7 @@ __all__ = [
     "pca_trajectory",
     "race_figure",
     "receptive_field_figure",
+    "running_sentiment_figure",
     "saliency_figure",
     "saturation_figure",
     "sequence_figure",

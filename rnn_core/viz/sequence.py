@@ -37,6 +37,7 @@ def sequence_figure(
     target_type: str,
     scored_steps,
     alphabet=None,
+    class_names=None,
     title: str = "One probe sequence",
 ) -> go.Figure:
     """Inputs, targets and the net's outputs for one sequence.
@@ -46,8 +47,10 @@ def sequence_figure(
     symbol indices, or one label (shape (1,) or ()) for a single scored step (digits),
     and outputs logits.
     ``scored_steps``: the task's slice (``task.scored_steps(seq_len)``) or indices.
-    One-hot inputs are shown as their symbols; other inputs (pixels) as a grey heatmap,
-    one column per step, channel 0 at the top.
+    One-hot inputs are shown as their symbols (zero vectors, padding after a sequence's
+    end, as blanks); other inputs (pixels) as a grey heatmap, one column per step,
+    channel 0 at the top. ``class_names`` names the output classes when they are not the
+    input symbols (the task's ``class_names``).
     """
     inputs = np.asarray(inputs, dtype=np.float32)
     outputs = np.asarray(outputs, dtype=np.float32)
@@ -60,7 +63,14 @@ def sequence_figure(
         )
     if target_type == "classification":
         return _classification_sequence(
-            inputs, np.asarray(targets).reshape(-1), outputs, t, scored, alphabet, title
+            inputs,
+            np.asarray(targets).reshape(-1),
+            outputs,
+            t,
+            scored,
+            alphabet,
+            title,
+            class_names,
         )
     raise ValueError(f"target_type must be 'regression' or 'classification', got {target_type!r}")
 
@@ -136,20 +146,22 @@ def _regression_sequence(inputs, targets, outputs, t, scored, title) -> go.Figur
 
 
 def _is_one_hot(inputs: np.ndarray) -> bool:
-    """Every step is exactly one symbol: values 0 or 1, one 1 a step, several channels."""
-    return (
-        inputs.ndim == 2
-        and inputs.shape[1] > 1
-        and bool(np.isin(inputs, (0, 1)).all())
-        and bool((inputs.sum(axis=1) == 1).all())
-    )
+    """Every step is one symbol or none (a zero vector: padding after a sequence's end):
+    values 0 or 1, at most one 1 a step, at least one symbol, several channels."""
+    if inputs.ndim != 2 or inputs.shape[1] <= 1 or not np.isin(inputs, (0, 1)).all():
+        return False
+    per_step = inputs.sum(axis=1)
+    return bool((per_step <= 1).all() and (per_step == 1).any())
 
 
-def _classification_sequence(inputs, targets, outputs, t, scored, alphabet, title):
+def _classification_sequence(inputs, targets, outputs, t, scored, alphabet, title, class_names):
     n_symbols = outputs.shape[1]
     n_inputs = inputs.shape[1]
     symbols = _is_one_hot(inputs)
     labels = _symbol_labels(alphabet, max(n_symbols, n_inputs if symbols else 0))
+    input_labels = labels
+    if class_names is not None:
+        labels = _symbol_labels(class_names, n_symbols)
     logits = outputs.astype(np.float64)
     p = np.exp(logits - logits.max(axis=1, keepdims=True))
     p /= p.sum(axis=1, keepdims=True)
@@ -165,7 +177,10 @@ def _classification_sequence(inputs, targets, outputs, t, scored, alphabet, titl
         vertical_spacing=0.04,
     )
     if symbols:
-        shown = [labels[i] for i in inputs.argmax(axis=1)]
+        shown = [
+            input_labels[i] if any_input else ""
+            for i, any_input in zip(inputs.argmax(axis=1), inputs.sum(axis=1) > 0, strict=True)
+        ]
         fig.add_trace(
             go.Scatter(
                 x=t,
