@@ -141,7 +141,7 @@ PRESETS: dict[str, Preset] = {
             title="Sentiment: negation flips a sentence",
             blurb="An LSTM reads generated review sentences word by word. Within 300 steps "
             "it is right on more than 98% of 800 unseen sentences, where a bag of words "
-            "gets about 70%, and it flips every pair of the negation test ('good' / "
+            "gets 68%, and it flips every pair of the negation test ('good' / "
             "'not good', 'good but boring' / 'boring but good'), which the bag of words "
             "scores almost alike.",
             page="sentiment",

@@ -167,3 +167,29 @@ def test_copy():
     trainer = train(cfg, STEP_CAP)
     recall = windowed(trainer, "metric")
     assert recall.max() < 0.125 + 0.03  # "near chance (12.5%) ... for all 5,000 steps"
+
+
+def test_sentiment():
+    from rnn_core import sentiment
+    from rnn_core.tasks.sentiment import NEGATION_PAIRS
+
+    cfg = PRESETS["sentiment"].config
+    trainer = Trainer(cfg, probe_every=10**9)  # held-out accuracy every 25 steps, as the app
+    trainer.step(300)
+    held_out = trainer.history["test_metric"].dropna()
+    assert held_out.iloc[-1] > 0.98  # "within 300 steps ... more than 98% of 800 unseen"
+    assert trainer.held_out_size == 800
+    task = trainer.task
+    codes, labels = task.split_words("test")
+    bow = sentiment.bag_of_words_for(task)
+    assert round(100 * sentiment.accuracy(bow.positive(codes), labels)) == 68  # "gets 68%"
+    index = task.word_index()
+    sentences = [s for pair in NEGATION_PAIRS for s, _ in pair]
+    expected = np.array([label for pair in NEGATION_PAIRS for _, label in pair])
+    pair_codes = sentiment.pad_codes([sentiment.read_sentence(s, index).codes for s in sentences])
+    _, outputs = trainer.outputs(sentiment.one_hot_words(pair_codes, task.input_size))
+    rnn = sentiment.last_positive(outputs, (pair_codes >= 0).sum(axis=1))
+    assert ((rnn > 0.5) == (expected == 1)).all()  # "it flips every pair"
+    scores = bow.positive(pair_codes)
+    assert np.abs(scores[0::2] - scores[1::2]).max() < 0.05  # "scores almost alike"
+    assert all(f in blurb("sentiment") for f in ("300 steps", "98%", "800 unseen", "68%"))

@@ -38,6 +38,7 @@ SYMBOL_TASKS = ["copy_memory", "parity", "char_lm"]
 FORECAST_TASKS = ["sine", "co2"]
 DIGITS_TASKS = ["digits_rows", "digits_pixels"]
 LAST_STEP_TASKS = ["adding", *DIGITS_TASKS]  # one target per sequence, scored at the last step
+PADDED_TASKS = ["sentiment"]  # variable lengths: y is (class, length), scored at the last word
 N_SE = 5  # Monte Carlo tolerance in standard errors
 
 
@@ -105,6 +106,12 @@ def perfect_outputs(task, y, seq_len):
         outputs = torch.full((y.shape[0], seq_len, 1), -5.0)
         outputs[:, -1, 0] = y[:, 0]
         return outputs
+    if task.name in PADDED_TASKS:
+        # confidently wrong everywhere but at each sequence's last real step
+        label, length = y[:, 0], y[:, 1]
+        outputs = 30.0 * F.one_hot(1 - label, 2).float()[:, None].repeat(1, seq_len, 1)
+        outputs[torch.arange(len(y)), length - 1] = 30.0 * F.one_hot(label, 2).float()
+        return outputs
     if task.name in DIGITS_TASKS:
         # confidently wrong before the last step, which alone is scored
         outputs = 30.0 * F.one_hot((y[:, None] + 1) % 10, 10).float().repeat(1, seq_len, 1)
@@ -128,14 +135,18 @@ def test_registry_has_the_tasks_in_ui_order_and_consistent_attributes():
         "co2",
         "digits_rows",
         "digits_pixels",
+        "sentiment",
     ]
     for name, task in TASKS.items():
         assert task.name == name and get_task(name) is task
         assert task.target_type in ("regression", "classification")
         assert task.title and len(task.description) > 200 and task.metric_name
         assert isinstance(task.higher_is_better, bool) and isinstance(task.has_split, bool)
-        assert task.has_split == (name in ("char_lm", "co2", *DIGITS_TASKS))
-        if task.alphabet is not None:
+        assert task.has_split == (name in ("char_lm", "co2", *DIGITS_TASKS, *PADDED_TASKS))
+        if task.class_names is not None:  # classes other than the input symbols
+            assert len(task.class_names) == task.output_size
+            assert len(task.alphabet) == task.input_size
+        elif task.alphabet is not None:
             assert len(task.alphabet) == task.input_size == task.output_size
         if name in DIGITS_TASKS:
             assert task.image_shape == (8, 8) and task.min_seq_len == task.max_seq_len
@@ -178,6 +189,13 @@ def test_shapes_and_dtypes(name):
                 assert y.dtype == torch.long and y.shape == (3,)
                 assert y.min() >= 0 and y.max() < task.output_size == 10
                 assert task.scored_steps(seq_len) == slice(seq_len - 1, seq_len)
+            elif name in PADDED_TASKS:
+                assert y.dtype == torch.long and y.shape == (3, 2)
+                assert y[:, 0].min() >= 0 and y[:, 0].max() < task.output_size
+                assert y[:, 1].min() >= 1 and y[:, 1].max() <= total
+                real = torch.arange(total)[None] < y[:, 1][:, None]  # (3, T)
+                assert torch.equal(x.sum(dim=-1), real.float())  # one word, then padding
+                continue
             elif task.target_type == "classification":
                 assert y.dtype == torch.long and y.shape == (3, total)
                 assert y.min() >= 0 and y.max() < task.output_size

@@ -251,14 +251,16 @@ def test_sequence_figure_for_every_task(name):
     task = TASKS[name]
     seq_len = max(task.min_seq_len, min(12, task.max_seq_len or 12))  # digits: 8 or 64 only
     probe = Trainer(RunConfig(task=name, hidden_size=8, batch_size=4, seq_len=seq_len)).probe()
-    scored = np.arange(task.total_len(seq_len))[task.scored_steps(seq_len)]
+    # the steps each sequence is scored at (a padded sentence: its own last word)
+    scored, targets = task.scored_targets(probe.targets[0], seq_len)
     fig = viz.sequence_figure(
         probe.inputs[0],
-        probe.targets[0],
+        targets,
         probe.outputs[0],
         target_type=task.target_type,
-        scored_steps=task.scored_steps(seq_len),
+        scored_steps=scored,
         alphabet=task.alphabet,
+        class_names=task.class_names,
         title=task.title,
     )
     target = trace(fig, "target")
@@ -274,12 +276,20 @@ def test_sequence_figure_for_every_task(name):
         assert z.shape == (task.output_size, task.total_len(seq_len))
         assert np.abs(z.sum(axis=0) - 100).max() <= task.output_size  # rounded percent
         labels = list(heat.y)
-        targets = probe.targets[0].reshape(-1)  # digits: one label for the last step
+        if task.class_names is not None:
+            assert labels == task.class_names
+        targets = targets.reshape(-1)  # digits: one label for the last step
         targets = targets[scored] if targets.size == task.total_len(seq_len) else targets
         assert list(target.y) == [labels[i] for i in targets]
-        if task.alphabet is not None:  # one-hot symbols, shown as text
+        if task.alphabet is not None:  # one-hot symbols, shown as text; padding blank
             shown = list(trace(fig, "input").text)
-            assert shown == [labels[i] for i in probe.inputs[0].argmax(axis=1)]
+            symbols = task.alphabet if task.class_names is not None else labels
+            assert shown == [
+                symbols[i] if present else ""
+                for i, present in zip(
+                    probe.inputs[0].argmax(axis=1), probe.inputs[0].sum(axis=1) > 0, strict=True
+                )
+            ]
         else:  # pixels, shown as grey cells
             np.testing.assert_array_equal(trace(fig, "input").z, probe.inputs[0].T)
     assert fig.layout.xaxis2.title.text == "time step t"

@@ -46,8 +46,9 @@ SECTIONS = [
         "Where RNNs are used",
         "Language (one character or word at a time), speech, time series, and image "
         "captioning, where a recurrent decoder writes a sentence about an image. Here: a "
-        "character model of Python source and a real climate record.",
-        ["char", "co2"],
+        "character model of Python source, a real climate record, and the sentiment of "
+        "review sentences (generated from a sentiment lexicon) read word by word.",
+        ["char", "co2", "sentiment"],
     ),
     (
         "CNN vs RNN",
