@@ -9,6 +9,8 @@ of negation and contrast, not against the grammar that made them.
 
 from __future__ import annotations
 
+import base64
+import json
 import math
 import time
 from pathlib import Path
@@ -276,6 +278,13 @@ def _app(query=None, page="sentiment") -> AppTest:
     return at
 
 
+def _numbers(values) -> list[float]:
+    """A trace's values as sent to the browser: a list, or numpy's base64 typed array."""
+    if isinstance(values, dict):
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).tolist()
+    return list(values)
+
+
 def _step(at: AppTest) -> int:
     return int(next(m.value for m in at.metric if m.label == "Step").replace(",", ""))
 
@@ -321,9 +330,13 @@ def test_the_page_reads_a_sentence_and_explains_bad_input():
         assert not at.exception, (text[:20], at.exception)
         shown = " ".join(e.value for e in getattr(at, level))
         assert words in shown, (text[:20], shown)
-    box.set_value("not bad at all").run()
-    assert not at.exception and not at.warning and not at.info
-    assert len(at.get("plotly_chart")) == 2
+    for text in ("good", "not bad at all"):  # one right after the other
+        box.set_value(text).run()
+        assert not at.exception and not at.warning and not at.info
+        specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+        running = next(f for f in specs if f["layout"]["xaxis"].get("ticktext"))
+        assert running["layout"]["xaxis"]["ticktext"] == text.split()
+        assert {len(_numbers(t["y"])) for t in running["data"]} == {len(text.split())}
 
 
 @pytest.mark.parametrize("page", ["playground", "hidden_states", "gradients", "inside_cell"])
@@ -337,3 +350,6 @@ def test_the_run_pages_show_a_sentiment_run(page):
     assert not at.info, [i.value for i in at.info]  # "no snapshots yet" is gone
     if page != "inside_cell":
         assert len(at.get("plotly_chart")) >= 2
+    if page == "gradients":  # each sentence is scored at its own last word: the whole loss
+        assert not [r for r in at.radio if r.key == "grad.whole"]
+        assert any("its own last real step" in c.value for c in at.caption)

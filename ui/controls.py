@@ -292,14 +292,16 @@ def chart(fig, key: str, how_to_read: str) -> None:
     st.caption(f"How to read this: {how_to_read}")
 
 
-def throttled(key: str, token, seconds: float, build):
+def throttled(key: str, token, seconds: float, build, *, exact=None):
     """``build()``'s value, rebuilt only when ``token`` changed and at least ``seconds``
     passed since the last build. Live fragments rerun twice a second in the process that
-    trains; figures that need not move that often must not take the GIL that often."""
+    trains; figures that need not move that often must not take the GIL that often.
+    ``exact``: what the value is of (a visitor's input): when it changed, the value is
+    rebuilt at once, since a value of the old input would be wrong, not just late."""
     now = time.monotonic()
     cached = st.session_state.get(key)
-    if cached is None or (cached[0] != token and now - cached[1] >= seconds):
-        cached = (token, now, build())
+    if cached is None or cached[3] != exact or (cached[0] != token and now - cached[1] >= seconds):
+        cached = (token, now, build(), exact)
         st.session_state[key] = cached
     return cached[2]
 

@@ -121,6 +121,13 @@ if one_step_task:
         f"{task.title} is scored at one output step (t = {target}), so the loss "
         f"and that step's loss term are the same."
     )
+elif task.scored_at_each_end:
+    whole = True  # one term per sequence, each at its own last step: that is the loss
+    st.caption(
+        f"{task.title} scores each sequence once, at its own last real step (they differ "
+        f"in length), so the loss is that one term per sequence. Steps after a sequence's "
+        f"end are padding: its loss has no gradient there."
+    )
 else:
     whole = (
         st.radio(
@@ -183,7 +190,7 @@ controls.chart(
     "each row is one snapshot: dark on the left means early steps get almost no gradient.",
 )
 
-if not one_step_task:
+if not one_step_task and not task.scored_at_each_end:
     with st.expander("From another output step"):
         tau = st.select_slider("Output step τ", scored, value=scored[-1], key="grad.tau")
         probe = controls.throttled(

@@ -89,26 +89,31 @@ def live() -> None:
     name, value = controls.headline(task, frame)
     m1, m2, m3, m4 = st.columns(4)
     m1.metric("Step", f"{main.steps_done:,}")
-    m2.metric("Held-out accuracy", controls.fmt(value, 3), help=f"{name}, on 800 sentences")
+    m2.metric(
+        "Held-out accuracy",
+        "–" if np.isnan(value) else f"{value:.1%}",
+        help=f"{name}, on 800 sentences (measured every 25 steps)",
+    )
     m3.metric(
         "Bag of words",
-        f"{bow_accuracy:.3g}",
+        f"{bow_accuracy:.1%}",
         help="Held-out accuracy of a logistic regression on word counts, trained on the "
         "same sentences.",
     )
-    m4.metric("Always the commoner label", f"{majority:.3g}")
+    m4.metric("Always the commoner label", f"{majority:.1%}")
 
-    # One question for the typed sentence and the negation test together; asked again
-    # only when the step or the sentence changed, and at most once a second.
+    # One question for the typed sentence and the negation test together: asked again at
+    # once for a new sentence, and at most once a second as the run trains.
     sequences = [*([reading.codes] if reading else []), *list(pair_codes)]
     codes = sentiment.pad_codes([c[c >= 0] for c in sequences])
     answer, note = controls.throttled(
         "sentiment.outputs_cache",
-        (main.id, main.steps_done, text),
-        1.0,
+        (main.id, main.steps_done),
+        1.0 if main.state.active else 0.0,  # a run that stands still: its last step now
         lambda: controls.answer_or_note(
             main, "outputs", x=sentiment.one_hot_words(codes, task.input_size)
         ),
+        exact=text,
     )
     controls.show_note(note)
     outputs = None if answer is None else answer[1]
@@ -134,19 +139,13 @@ def live() -> None:
         )
         c1, c2 = st.columns(2)
         p_rnn = float(sentiment.running_positive(outputs[0], len(reading.words))[-1])
-        c1.metric(
-            f"{MODEL_TITLES[cfg.model]} says",
-            "positive" if p_rnn > 0.5 else "negative",
-            f"P(positive) = {p_rnn:.2f}",
-            delta_color="off",
-        )
         p_bow = float(bow.running(reading.codes)[-1])
-        c2.metric(
-            "Bag of words says",
-            "positive" if p_bow > 0.5 else "negative",
-            f"P(positive) = {p_bow:.2f}",
-            delta_color="off",
-        )
+        for column, who, p in ((c1, MODEL_TITLES[cfg.model], p_rnn), (c2, "Bag of words", p_bow)):
+            column.metric(
+                f"{who} says",
+                f"{'positive' if p > 0.5 else 'negative'} ({p:.2f})",
+                help="P(positive) after the last word in brackets.",
+            )
 
     st.subheader("The negation test")
     st.markdown(
@@ -160,7 +159,13 @@ def live() -> None:
     if outputs is not None:
         rnn_pairs = sentiment.last_positive(outputs[-len(pair_sentences) :], pair_lengths)
     table = sentiment.verdict_table(pair_sentences, pair_expected, rnn_pairs, bow_pairs)
-    st.dataframe(table, hide_index=True, key="sentiment.negation_table", width="stretch")
+    st.dataframe(
+        table,
+        hide_index=True,
+        key="sentiment.negation_table",
+        width="stretch",
+        height=36 * (len(table) + 1) + 3,  # every row, no inner scroll bar
+    )
     gap = np.abs(bow_pairs[0::2] - bow_pairs[1::2]).max()
     st.caption(
         f"Bag of words: within a pair the two scores differ by at most {gap:.2f}. "

@@ -85,6 +85,10 @@ class Task:
     # Display name of each output class when the classes are not the input symbols
     # (a sentence's sentiment); None: the alphabet's symbols, or the class numbers.
     class_names: list[str] | None = None
+    # Each sequence is scored at its own last real step only (a zero-padded batch of
+    # variable lengths): the loss is one term per sequence, at different steps, so "the
+    # last scored step's term" of the batch is the whole loss, not one step's.
+    scored_at_each_end: bool = False
     # The task's inputs are an image of this shape (height, width) read in raster order
     # (row-major): models that read images (a 2-D CNN) reshape the (B, T, I) input back
     # to (B, 1, H, W). None: the inputs are a sequence and nothing else.
@@ -188,6 +192,7 @@ class LastStepClassification(Task):
     target_type = "classification"
     metric_name = "accuracy"
     higher_is_better = True
+    scored_at_each_end = True
 
     def scored_targets(self, targets, seq_len):
         # each sequence has its own last real step: y's row is (class, length)

@@ -167,8 +167,18 @@ def _classification_sequence(inputs, targets, outputs, t, scored, alphabet, titl
     p /= p.sum(axis=1, keepdims=True)
     # whole percent in uint8: 1 byte a cell and an exact hover value
     percent = np.rint(100 * p.T).astype(np.uint8)  # (O, T)
+    shown = []
+    if symbols:
+        present = inputs.sum(axis=1) > 0  # zero vectors: padding, drawn blank
+        shown = [
+            input_labels[i] if real else ""
+            for i, real in zip(inputs.argmax(axis=1), present, strict=True)
+        ]
+    # Words (symbols of several characters) overlap at one step's width: they go on two
+    # staggered lines, even steps above, odd steps below.
+    staggered = max((len(w) for w in shown), default=0) > 2
     # pixel inputs get a taller top row: 0.09 of the plot for one channel, 0.3 for eight
-    top_share = 0.1 if symbols else min(0.35, 0.06 + 0.03 * n_inputs)
+    top_share = (0.16 if staggered else 0.1) if symbols else min(0.35, 0.06 + 0.03 * n_inputs)
     fig = make_subplots(
         rows=2,
         cols=1,
@@ -177,14 +187,10 @@ def _classification_sequence(inputs, targets, outputs, t, scored, alphabet, titl
         vertical_spacing=0.04,
     )
     if symbols:
-        shown = [
-            input_labels[i] if any_input else ""
-            for i, any_input in zip(inputs.argmax(axis=1), inputs.sum(axis=1) > 0, strict=True)
-        ]
         fig.add_trace(
             go.Scatter(
                 x=t,
-                y=["input"] * t.size,
+                y=(1 - t % 2) if staggered else ["input"] * t.size,
                 mode="text",
                 text=shown,
                 name="input",
@@ -236,6 +242,10 @@ def _classification_sequence(inputs, targets, outputs, t, scored, alphabet, titl
         top=110,
     )
     fig.update_yaxes(showgrid=False, row=1, col=1)
+    if staggered:
+        fig.update_yaxes(
+            range=[-0.7, 1.7], tickvals=[0.5], ticktext=["input"], zeroline=False, row=1, col=1
+        )
     fig.update_yaxes(
         title_text="output symbol",
         categoryorder="array",
