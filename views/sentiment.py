@@ -164,7 +164,7 @@ def live() -> None:
         hide_index=True,
         key="sentiment.negation_table",
         width="stretch",
-        height=36 * (len(table) + 1) + 3,  # every row, no inner scroll bar
+        height=36 * (len(table) + 1) + 24,  # every row, no inner scroll bar
     )
     gap = np.abs(bow_pairs[0::2] - bow_pairs[1::2]).max()
     st.caption(

@@ -174,11 +174,11 @@ def _classification_sequence(inputs, targets, outputs, t, scored, alphabet, titl
             input_labels[i] if real else ""
             for i, real in zip(inputs.argmax(axis=1), present, strict=True)
         ]
-    # Words (symbols of several characters) overlap at one step's width: they go on two
-    # staggered lines, even steps above, odd steps below.
+    # Words (symbols of several characters) overlap at one step's width: they go on three
+    # staggered lines, in a smaller font, step t on line t mod 3 from the top.
     staggered = max((len(w) for w in shown), default=0) > 2
     # pixel inputs get a taller top row: 0.09 of the plot for one channel, 0.3 for eight
-    top_share = (0.16 if staggered else 0.1) if symbols else min(0.35, 0.06 + 0.03 * n_inputs)
+    top_share = (0.2 if staggered else 0.1) if symbols else min(0.35, 0.06 + 0.03 * n_inputs)
     fig = make_subplots(
         rows=2,
         cols=1,
@@ -190,12 +190,12 @@ def _classification_sequence(inputs, targets, outputs, t, scored, alphabet, titl
         fig.add_trace(
             go.Scatter(
                 x=t,
-                y=(1 - t % 2) if staggered else ["input"] * t.size,
+                y=(2 - t % 3) if staggered else ["input"] * t.size,
                 mode="text",
                 text=shown,
                 name="input",
                 showlegend=False,
-                textfont={"size": FONT_SIZE},
+                textfont={"size": FONT_SIZE - 3 if staggered else FONT_SIZE},
                 hovertemplate="t = %{x}<br>input %{text}<extra></extra>",
             ),
             row=1,
@@ -244,7 +244,7 @@ def _classification_sequence(inputs, targets, outputs, t, scored, alphabet, titl
     fig.update_yaxes(showgrid=False, row=1, col=1)
     if staggered:
         fig.update_yaxes(
-            range=[-0.7, 1.7], tickvals=[0.5], ticktext=["input"], zeroline=False, row=1, col=1
+            range=[-0.6, 2.6], tickvals=[1], ticktext=["input"], zeroline=False, row=1, col=1
         )
     fig.update_yaxes(
         title_text="output symbol",
