@@ -189,24 +189,24 @@ def accuracy(positive: np.ndarray, labels: np.ndarray) -> float:
 
 
 def verdict(p: float, expected: int) -> str:
-    """ "positive" or "negative", marked right or wrong against the expected label."""
+    """ "positive" or "negative" with P(positive), marked right or wrong against the
+    expected label: "negative ✓ (0.04)"."""
     said = int(p > 0.5)
-    return f"{'positive' if said else 'negative'} {'✓' if said == expected else '✗'}"
+    return f"{'positive' if said else 'negative'} {'✓' if said == expected else '✗'} ({p:.2f})"
 
 
 def verdict_table(
     sentences: list[str], expected: np.ndarray, rnn_positive: np.ndarray, bow_positive
 ) -> pd.DataFrame:
-    """One row per sentence: what it should be, and each model's P(positive) and verdict.
-    ``rnn_positive`` may be None (the run did not answer): its columns are then empty."""
+    """One row per sentence: what it should be, and each model's verdict with its
+    P(positive). ``rnn_positive`` may be None (the run did not answer): its column is
+    then left out."""
     rows = []
     for i, sentence in enumerate(sentences):
         row = {"sentence": sentence, "should be": "positive" if expected[i] else "negative"}
         if rnn_positive is not None:
-            row["recurrent net: P(positive)"] = round(float(rnn_positive[i]), 2)
-            row["recurrent net says"] = verdict(float(rnn_positive[i]), int(expected[i]))
-        row["bag of words: P(positive)"] = round(float(bow_positive[i]), 2)
-        row["bag of words says"] = verdict(float(bow_positive[i]), int(expected[i]))
+            row["recurrent net"] = verdict(float(rnn_positive[i]), int(expected[i]))
+        row["bag of words"] = verdict(float(bow_positive[i]), int(expected[i]))
         rows.append(row)
     return pd.DataFrame(rows)
 

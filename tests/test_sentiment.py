@@ -164,6 +164,15 @@ def test_a_sentence_that_cannot_be_read_says_why(text, message):
         sentiment.read_sentence(text, TASK.word_index())
 
 
+def test_a_verdict_says_what_the_model_said_and_whether_it_is_right():
+    assert sentiment.verdict(0.04, 0) == "negative ✓ (0.04)"
+    assert sentiment.verdict(0.71, 0) == "positive ✗ (0.71)"
+    table = sentiment.verdict_table(["good"], np.array([1]), None, np.array([0.3]))
+    assert table.to_dict("records") == [
+        {"sentence": "good", "should be": "positive", "bag of words": "negative ✗ (0.30)"}
+    ]
+
+
 def test_running_and_last_verdicts_come_from_each_sentences_own_steps():
     outputs = np.zeros((2, 4, 2), dtype=np.float32)
     outputs[0, :, 1] = [0.0, 1.0, -1.0, 9.0]  # step 3 is padding for a 3-word sentence
@@ -318,7 +327,13 @@ def test_the_page_reads_a_sentence_and_explains_bad_input():
     charts = {c.proto.id for c in at.get("plotly_chart")}
     assert len(charts) == 2  # the running verdict and the loss
     table = at.dataframe[0].value
-    assert len(table) == 12 and "recurrent net says" in table.columns
+    assert len(table) == 12 and list(table.columns) == [
+        "sentence",
+        "should be",
+        "recurrent net",
+        "bag of words",
+    ]
+    assert table["bag of words"][1].startswith("positive ✗")  # "not good": it cannot flip
     box = at.text_input(key="sentiment.sentence")
     for text, level, words in [
         ("", "warning", "type a sentence"),

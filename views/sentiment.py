@@ -90,9 +90,9 @@ def live() -> None:
     m1, m2, m3, m4 = st.columns(4)
     m1.metric("Step", f"{main.steps_done:,}")
     m2.metric(
-        "Held-out accuracy",
+        "Held out",
         "–" if np.isnan(value) else f"{value:.1%}",
-        help=f"{name}, on 800 sentences (measured every 25 steps)",
+        help=f"The recurrent net's {name}, on 800 unseen sentences (every 25 steps).",
     )
     m3.metric(
         "Bag of words",
@@ -100,7 +100,11 @@ def live() -> None:
         help="Held-out accuracy of a logistic regression on word counts, trained on the "
         "same sentences.",
     )
-    m4.metric("Always the commoner label", f"{majority:.1%}")
+    m4.metric(
+        "Majority guess",
+        f"{majority:.1%}",
+        help="Accuracy of always answering the test split's commoner label.",
+    )
 
     # One question for the typed sentence and the negation test together: asked again at
     # once for a new sentence, and at most once a second as the run trains.
