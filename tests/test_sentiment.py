@@ -273,6 +273,8 @@ def test_the_negation_pairs_flip_for_the_rnn_and_not_for_the_bag_of_words(traine
 
 # ---------------------------------------------------------------------------- pages
 APP = str(ROOT / "app.py")
+
+
 QUERY = {"task": "sentiment", "seq_len": str(T), "hidden_size": "8"}
 
 
@@ -368,3 +370,46 @@ def test_the_run_pages_show_a_sentiment_run(page):
     if page == "gradients":  # each sentence is scored at its own last word: the whole loss
         assert not [r for r in at.radio if r.key == "grad.whole"]
         assert any("its own last real step" in c.value for c in at.caption)
+
+
+def test_the_race_page_races_every_model_on_it():
+    from ui import race
+
+    assert "sentiment" in race.RACE_TASKS
+    assert race.model_choices("sentiment") == (
+        "rnn_tanh",
+        "rnn_relu",
+        "lstm",
+        "gru",
+        "tcn",
+        "transformer",
+    )
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    for key in list(at.query_params):
+        del at.query_params[key]  # as a link opens it: only the link's parameters
+    query = {
+        "task": "sentiment",
+        "seq_len": str(T),
+        "models": "tcn,transformer,gru",
+        "param_budget": "10000",
+    }
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.switch_page(race.PAGE).run()
+    assert not at.exception and not at.warning, (at.exception, [w.value for w in at.warning])
+    at.button(key="train_step").click().run()
+    from ui.session import job_manager
+
+    def racers_done() -> bool:
+        racers = [j for j in job_manager().jobs() if j.trainer.config.task == "sentiment"]
+        models = {j.trainer.config.model for j in racers if j.steps_done >= 10}
+        return models >= {"tcn", "transformer", "gru"}
+
+    deadline = time.monotonic() + 30
+    while not racers_done():
+        assert time.monotonic() < deadline
+        time.sleep(0.3)
+    at.run()
+    assert not at.exception, at.exception
+    assert len(at.get("plotly_chart")) >= 3
