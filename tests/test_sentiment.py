@@ -310,6 +310,14 @@ def _step_ten(at: AppTest) -> None:
         assert time.monotonic() < deadline
         time.sleep(0.2)
         at.run()
+    # and until its worker has let go of it: a question asked while the worker ends may
+    # wait out its timeout, and the page would (rightly) say the run was busy
+    from ui.session import job_manager
+
+    while any(job.state.active for job in job_manager().jobs()):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    at.run()
 
 
 def test_the_page_offers_its_preset_when_the_run_is_on_another_task():
