@@ -7,7 +7,8 @@ here. The modules, by family:
 - ``base``: the ``Task`` interface and its contract (batches, splits, baselines), the
   lazy loading of bundled data, and helpers the families share.
 - ``memory``: synthetic memory tasks (adding problem, copy memory, running parity).
-- ``forecast``: next-step forecasting of a series (sine waves, Mauna Loa CO₂).
+- ``forecast``: next-step forecasting of a series (sine waves, Mauna Loa CO₂, stock
+  prices, El Niño sea temperatures, an ECG with a labelled abnormal beat).
 - ``text``: a character-level language model on Python source.
 - ``images``: 8x8 handwritten digits read row by row or pixel by pixel.
 """
@@ -15,7 +16,17 @@ here. The modules, by family:
 from __future__ import annotations
 
 from rnn_core.tasks.base import ASSETS_DIR, SPLITS, Task
-from rnn_core.tasks.forecast import CO2_PATH, CO2Task, SineTask
+from rnn_core.tasks.forecast import (
+    CO2_PATH,
+    ECG_PATH,
+    ELNINO_PATH,
+    CO2Task,
+    ECGTask,
+    ElNinoTask,
+    SeriesTask,
+    SineTask,
+    StocksTask,
+)
 from rnn_core.tasks.images import DIGITS_PATH, DigitsPixelsTask, DigitsRowsTask
 from rnn_core.tasks.memory import AddingTask, CopyMemoryTask, ParityTask
 from rnn_core.tasks.text import CORPUS_PATH, CharLMTask
@@ -31,6 +42,9 @@ TASKS: dict[str, Task] = {
         CO2Task(),
         DigitsRowsTask(),
         DigitsPixelsTask(),
+        StocksTask(),
+        ElNinoTask(),
+        ECGTask(),
     )
 }
 
@@ -48,6 +62,8 @@ __all__ = [
     "CO2_PATH",
     "CORPUS_PATH",
     "DIGITS_PATH",
+    "ECG_PATH",
+    "ELNINO_PATH",
     "SPLITS",
     "TASKS",
     "AddingTask",
@@ -56,8 +72,12 @@ __all__ = [
     "CopyMemoryTask",
     "DigitsPixelsTask",
     "DigitsRowsTask",
+    "ECGTask",
+    "ElNinoTask",
     "ParityTask",
+    "SeriesTask",
     "SineTask",
+    "StocksTask",
     "Task",
     "get_task",
 ]
