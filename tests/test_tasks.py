@@ -35,7 +35,8 @@ CORPUS = ROOT / "assets" / "corpus" / "python_stdlib.txt"
 CO2_CSV = ROOT / "assets" / "data" / "co2_mauna_loa_weekly.csv"
 DIGITS_CSV = ROOT / "assets" / "data" / "digits.csv.gz"
 SYMBOL_TASKS = ["copy_memory", "parity", "char_lm"]
-FORECAST_TASKS = ["sine", "co2"]
+SERIES_TASKS = ["stocks", "elnino", "ecg"]  # recorded series with a held-out split
+FORECAST_TASKS = ["sine", "co2", *SERIES_TASKS]
 DIGITS_TASKS = ["digits_rows", "digits_pixels"]
 LAST_STEP_TASKS = ["adding", *DIGITS_TASKS]  # one target per sequence, scored at the last step
 N_SE = 5  # Monte Carlo tolerance in standard errors
@@ -128,13 +129,16 @@ def test_registry_has_the_tasks_in_ui_order_and_consistent_attributes():
         "co2",
         "digits_rows",
         "digits_pixels",
+        "stocks",
+        "elnino",
+        "ecg",
     ]
     for name, task in TASKS.items():
         assert task.name == name and get_task(name) is task
         assert task.target_type in ("regression", "classification")
         assert task.title and len(task.description) > 200 and task.metric_name
         assert isinstance(task.higher_is_better, bool) and isinstance(task.has_split, bool)
-        assert task.has_split == (name in ("char_lm", "co2", *DIGITS_TASKS))
+        assert task.has_split == (name in ("char_lm", "co2", *DIGITS_TASKS, *SERIES_TASKS))
         if task.alphabet is not None:
             assert len(task.alphabet) == task.input_size == task.output_size
         if name in DIGITS_TASKS:
@@ -239,7 +243,7 @@ def test_parity_targets_are_running_xor():
 
 @pytest.mark.parametrize("name", FORECAST_TASKS)
 def test_forecast_target_is_next_input(name):
-    x, y = TASKS[name].sample(16, 30, gen(4))
+    x, y = TASKS[name].sample(16, a_seq_len(TASKS[name], 30), gen(4))
     assert torch.equal(y[:, :-1], x[:, 1:])
 
 
@@ -291,12 +295,19 @@ def test_perfect_predictor_gets_the_best_metric(name):
 
 
 @pytest.mark.parametrize("name", FORECAST_TASKS)
-def test_r2_is_one_minus_loss_over_baseline(name):
+def test_forecast_metric_is_skill_against_persistence_on_the_same_steps(name):
+    """Repeating the current value (the input) scores 0; a forecaster half-way between
+    that and the truth has a quarter of persistence's squared error, so skill 0.75."""
     task = TASKS[name]
     x, y = task.sample(32, 20, gen(8))
-    outputs = x  # "same as now", a reasonable but imperfect forecaster
-    expected = 1 - task.loss(outputs, y).item() / task.baseline_loss(20)
-    assert task.metric(outputs, y) == pytest.approx(expected, rel=1e-6)
+    assert task.metric(x, y) == pytest.approx(0.0, abs=1e-6)
+    assert task.metric(x, y, split="test") == pytest.approx(0.0, abs=1e-6)
+    assert task.metric((x + y) / 2, y) == pytest.approx(0.75, abs=1e-5)
+    # the first step has no persistence forecast in the batch: it is not scored
+    wild = ((x + y) / 2).clone()
+    wild[:, 0] += 100.0
+    assert task.metric(wild, y) == pytest.approx(0.75, abs=1e-5)
+    assert math.isnan(task.metric(x[:, :1], y[:, :1]))
 
 
 def test_adding_accuracy_counts_errors_below_tolerance():
@@ -863,17 +874,15 @@ def _all_windows(task, T, split):
     return x.float()[..., None], y.float()[..., None]
 
 
-def test_held_out_r2_is_measured_against_the_held_out_variance():
-    """Predicting each position's mean target over the held-out windows ignores the input
-    and scores R² = 0 there; measured against the training split's variance, as before,
-    the same predictor scored differently."""
+def test_held_out_baseline_is_the_held_out_variance():
+    """Predicting each position's mean target over the held-out windows ignores the input;
+    its loss is the held-out baseline, not the training split's."""
     task = TASKS["co2"]
     T = 104
     _, y = _all_windows(task, T, "test")
     outputs = y.mean(dim=0, keepdim=True).expand_as(y)
-    assert task.metric(outputs, y, split="test") == pytest.approx(0.0, abs=1e-5)
-    assert abs(task.metric(outputs, y, split="train")) > 0.1
     assert task.baseline_loss(T, "test") == pytest.approx(float(F.mse_loss(outputs, y)), rel=1e-5)
+    assert abs(task.baseline_loss(T, "train") / task.baseline_loss(T, "test") - 1) > 0.1
 
 
 @pytest.mark.parametrize("name", ["digits_rows", "digits_pixels"])
@@ -898,12 +907,15 @@ def test_every_baseline_refuses_an_unknown_split(name):
 
 
 @pytest.mark.parametrize("split", ["train", "test"])
-def test_repeating_this_weeks_co2_value_scores_about_097_on_either_split(split):
-    """The CO2 description says so: persistence is a strong forecast."""
+def test_repeating_this_weeks_co2_value_scores_r2_about_097_and_skill_0(split):
+    """The CO2 description says so: persistence is a strong forecast by R² (against the
+    input-independent baseline), which is why the metric is skill against persistence."""
     task = TASKS["co2"]
     x, y = _all_windows(task, 104, split)
-    assert task.metric(x, y, split=split) == pytest.approx(0.97, abs=0.01)
-    assert "about 0.97 on either split" in task.description
+    r2 = 1 - float(F.mse_loss(x, y)) / task.baseline_loss(104, split)
+    assert r2 == pytest.approx(0.97, abs=0.01)
+    assert task.metric(x, y, split=split) == pytest.approx(0.0, abs=1e-6)
+    assert "R² about 0.97 on either split" in task.description
 
 
 @pytest.mark.parametrize("model", ["rnn_tanh", "lstm", "gru", "tcn", "transformer"])
