@@ -97,3 +97,26 @@ def detect(
         precision, recall = precision_recall(flags[watched], truth[watched])
         out[name] = Detection(smooth, threshold, flags, precision, recall)
     return out
+
+
+PERCENTILE_RANGE = (50.0, 99.9)  # of the normal stretch's scores; 99.9 of ~370 is its max
+
+
+def parse_percentile(text: str) -> float:
+    """A threshold percentile typed by a visitor ("99", "99.5%") as a quantile in (0, 1);
+    ValueError with a message fit for the page for anything else."""
+    low, high = PERCENTILE_RANGE
+    wanted = f"a number from {low:g} to {high:g} (a percentile, such as 99)"
+    raw = str(text)
+    if len(raw) > 20:
+        raise ValueError(f"That is too long for a percentile: type {wanted}.")
+    cleaned = raw.strip().removesuffix("%").strip()
+    if not cleaned:
+        raise ValueError(f"The threshold is empty: type {wanted}.")
+    try:
+        value = float(cleaned)
+    except ValueError:
+        raise ValueError(f"{raw.strip()!r} is not a number: type {wanted}.") from None
+    if not math.isfinite(value) or not low <= value <= high:
+        raise ValueError(f"{cleaned} is out of range: type {wanted}.")
+    return value / 100.0

@@ -6,7 +6,9 @@ shifted back to end with the series), encoded as the task's batches are, so a pa
 send them to the run in one question (``job.ask("outputs", x=tiles.x)``). ``stitch``
 puts the answers back together, in the series' own units: for every series, its values
 and the forecast of each value after the first (where two windows overlap, the earlier
-window's, which has seen more of the series). Arrays in, arrays out.
+window's, which has seen more of the series). For a task with a labelled record (the
+ECG), ``record_inputs`` is the whole record as one sequence and ``record_detections``
+runs both anomaly detectors on the run's answer. Arrays in, arrays out.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from rnn_core.anomaly import Detection, detect
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,9 @@ def tile(task, split: str, seq_len: int) -> Tiles:
     return Tiles(x, stacked, np.array(series), np.array(starts))
 
 
-def stitch(task, split: str, tiles: Tiles, outputs: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+def stitch(
+    task, split: str, tiles: Tiles, outputs: np.ndarray
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """[(values (N,), forecasts (N - 1,)), ...] for every series of the split, from the
     run's ``outputs`` (B, T, 1) on ``tiles.x``; forecasts in the series' units."""
     outputs = np.asarray(outputs, dtype=np.float64)
@@ -60,3 +66,39 @@ def stitch(task, split: str, tiles: Tiles, outputs: np.ndarray) -> list[tuple[np
             stitched[s : s + forecasts.shape[1]] = forecasts[row]
         result.append((values, stitched))
     return result
+
+
+def record_inputs(task) -> np.ndarray:
+    """(1, N - 1, 1) float32: the whole labelled record as one input sequence (its
+    encoding is fixed, not per window, so one long sequence means what windows did)."""
+    values = task.record().values
+    return task.encode(values)[None, :-1, None].astype(np.float32)
+
+
+def record_forecasts(task, outputs: np.ndarray) -> np.ndarray:
+    """(N - 1,) the run's forecasts of the record's values after the first, in its units,
+    from its ``outputs`` (1, N - 1, 1) on ``record_inputs``."""
+    record = task.record()
+    outputs = np.asarray(outputs, dtype=np.float64)
+    if outputs.shape != (1, record.values.size - 1, 1):
+        raise ValueError(f"outputs must have shape (1, {record.values.size - 1}, 1)")
+    return task.decode(outputs[0, :, 0], record.values)
+
+
+def record_detections(
+    task, outputs: np.ndarray, *, window: int, quantile: float
+) -> dict[str, Detection]:
+    """Both detectors on the labelled record: thresholds from its normal held-out
+    stretch, precision and recall on the stretch after it (``rnn_core.anomaly``)."""
+    record = task.record()
+    n = record.values.size
+    # forecast point i is the value i + 1
+    return detect(
+        record.values,
+        record_forecasts(task, outputs),
+        record.abnormal,
+        normal=slice(record.train_end - 1, record.normal_end - 1),
+        watched=slice(record.normal_end - 1, n - 1),
+        window=window,
+        quantile=quantile,
+    )

@@ -29,7 +29,7 @@ class Preset:
     name: str
     title: str
     blurb: str  # one or two sentences: what to watch for
-    page: str  # page key: "playground", "hidden_states", "gradients", "inside_cell"
+    page: str  # page key: "playground", "hidden_states", "gradients", "inside_cell", "series"
     config: RunConfig
     alongside: tuple[str, ...] = field(default=())  # cells trained alongside: same everything else
 
@@ -135,6 +135,37 @@ PRESETS: dict[str, Preset] = {
             config=RunConfig(
                 model="lstm", task="char_lm", seq_len=100, hidden_size=64, batch_size=32
             ),
+        ),
+        Preset(
+            name="anomaly",
+            title="Anomaly detection: a premature heartbeat in an ECG",
+            blurb="An LSTM learns to forecast the next sample of normal heartbeats. By step "
+            "100, with each threshold at the 99th percentile of normal held-out scores, "
+            "every point its forecast error flags lies in the labelled abnormal beat "
+            "(precision 1.0, recall 0.34); a threshold on the value itself, set the same "
+            "way, scores precision 0.32 and recall 0.14.",
+            page="series",
+            config=RunConfig(model="lstm", task="ecg", seq_len=150, batch_size=32),
+        ),
+        Preset(
+            name="stocks",
+            title="Stock prices: can it beat 'next week equals this week'?",
+            blurb="A GRU forecasts six tech stocks' weekly prices. By step 200 its R² on the "
+            "25 held-out weeks is 0.97, which sounds good, but its skill against "
+            "persistence is within 0.02 of zero: it forecasts no better than repeating "
+            "this week's price.",
+            page="series",
+            config=RunConfig(model="gru", task="stocks", seq_len=20),
+        ),
+        Preset(
+            name="elnino",
+            title="El Niño: seasonal sea temperatures",
+            blurb="A GRU forecasts next month's Pacific sea temperature. By step 100 its "
+            "skill on 1998-2010 is about 0.79 against persistence (next month equals "
+            "this month) and 0.84 against the same month last year: it has learned the "
+            "yearly cycle, which both naive forecasts miss in their own way.",
+            page="series",
+            config=RunConfig(model="gru", task="elnino", seq_len=48),
         ),
     )
 }

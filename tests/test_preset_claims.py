@@ -167,3 +167,47 @@ def test_copy():
     trainer = train(cfg, STEP_CAP)
     recall = windowed(trainer, "metric")
     assert recall.max() < 0.125 + 0.03  # "near chance (12.5%) ... for all 5,000 steps"
+
+
+def _held_out_skills(trainer: Trainer) -> dict[str, float]:
+    """The Time series page's scores: the run's forecast over the held-out series."""
+    from rnn_core.held_out_series import stitch, tile
+    from rnn_core.skill import forecast_skills
+
+    tiles = tile(trainer.task, "test", trainer.config.seq_len)
+    _, outputs = trainer.outputs(tiles.x)
+    return forecast_skills(stitch(trainer.task, "test", tiles, outputs), trainer.task.season)
+
+
+def test_anomaly():
+    from rnn_core.held_out_series import record_detections, record_inputs
+
+    trainer = train(PRESETS["anomaly"].config, 100)
+    _, outputs = trainer.outputs(record_inputs(trainer.task))
+    found = record_detections(trainer.task, outputs, window=30, quantile=0.99)  # page defaults
+    net, value = found["model"], found["value"]
+    assert net.precision == 1.0  # "every point its forecast error flags lies in" the beat
+    assert net.recall == pytest.approx(0.34, abs=0.005)
+    assert value.precision == pytest.approx(0.32, abs=0.005)
+    assert value.recall == pytest.approx(0.14, abs=0.005)
+    text = blurb("anomaly")
+    assert "step 100" in text and "99th percentile" in text
+    assert "precision 1.0, recall 0.34" in text and "precision 0.32 and recall 0.14" in text
+
+
+def test_stocks():
+    trainer = train(PRESETS["stocks"].config, 200)
+    skills = _held_out_skills(trainer)
+    assert skills["points"] == 6 * 24  # "the 25 held-out weeks" (each but the first forecast)
+    assert skills["r2"] == pytest.approx(0.97, abs=0.005)  # "R² ... is 0.97"
+    assert abs(skills["persistence"]) < 0.02  # "within 0.02 of zero"
+    assert "step 200" in blurb("stocks") and "within 0.02 of zero" in blurb("stocks")
+
+
+def test_elnino():
+    trainer = train(PRESETS["elnino"].config, 100)
+    skills = _held_out_skills(trainer)
+    assert skills["persistence"] == pytest.approx(0.79, abs=0.01)
+    assert skills["seasonal"] == pytest.approx(0.84, abs=0.01)
+    text = blurb("elnino")
+    assert "step 100" in text and "about 0.79 against persistence" in text and "0.84" in text

@@ -128,6 +128,21 @@ class SeriesTask(_ForecastTask, BundledDataTask):
         """Every series of a split in its own units (copies)."""
         return [s.copy() for s in self._splits()[split]]
 
+    time_name = "step"  # what ``times`` counts
+
+    def times(self, split: str = "train") -> list[np.ndarray]:
+        """When each value of each series of a split was taken, in ``time_name`` (the
+        step number where a task records no time)."""
+        self._loaded()
+        stamped = getattr(self, "_times", None)
+        if stamped is None:
+            return [np.arange(len(s), dtype=np.float64) for s in self._splits()[split]]
+        return [t.copy() for t in stamped[split]]
+
+    def labels(self) -> list[str]:
+        """A name for each series of a split (the same in both splits)."""
+        return [self.title] * len(self._splits()["train"])
+
     @property
     def max_seq_len(self) -> int:
         # a held-out window needs seq_len + 1 values of one series
@@ -210,6 +225,7 @@ class CO2Task(_RelativeScale, _SingleSeriesTask):
     )
     unit = "ppm"
     step_name = "week"
+    time_name = "year"
     train_fraction = 0.8
     # Fixed, not per-window, so the transform never looks ahead and the loss has one unit.
     # 3 ppm is about the seasonal amplitude, so a yearly cycle spans about ±1.
@@ -226,6 +242,8 @@ class CO2Task(_RelativeScale, _SingleSeriesTask):
         # weeks with no valid measurement: linear in time between their neighbours
         ppm = np.interp(days, days[known], ppm[known])
         cut = int(self.train_fraction * len(ppm))
+        years = 1970 + days / 365.2425  # decimal years, for the axis
+        self._times = {"train": [years[:cut]], "test": [years[cut:]]}
         return {"train": [ppm[:cut]], "test": [ppm[cut:]]}
 
     def _relative(self, window: np.ndarray | Tensor):
@@ -256,6 +274,7 @@ class StocksTask(_RelativeScale, SeriesTask):
     )
     unit = "price (1 = 1 January 2018)"
     step_name = "week"
+    time_name = "year"
     train_weeks = 80
     scale = 0.05  # 5% in log price: a typical week moves a few percent
 
@@ -269,7 +288,17 @@ class StocksTask(_RelativeScale, SeriesTask):
         self.companies = header[1:]
         prices = table[:, 1:].astype(np.float64).T  # (companies, weeks)
         cut = self.train_weeks
+        days = np.array(table[:, 0], dtype="datetime64[D]").astype(np.int64)
+        years = 1970 + days / 365.2425
+        self._times = {
+            "train": [years[:cut]] * len(prices),
+            "test": [years[cut:]] * len(prices),
+        }
         return {"train": list(prices[:, :cut]), "test": list(prices[:, cut:])}
+
+    def labels(self) -> list[str]:
+        self._loaded()
+        return list(self.companies)
 
     def encode(self, windows):
         return super().encode(np.log(windows))
@@ -293,6 +322,7 @@ class ElNinoTask(_SingleSeriesTask):
     )
     unit = "°C"
     step_name = "month"
+    time_name = "year"
     season = 12
     train_years = 48
 
@@ -305,6 +335,8 @@ class ElNinoTask(_SingleSeriesTask):
         cut = 12 * self.train_years
         self.centre = float(monthly[:cut].mean())
         self.spread = float(monthly[:cut].std())
+        years = self.first_year + (np.arange(monthly.size) + 0.5) / 12  # mid-month
+        self._times = {"train": [years[:cut]], "test": [years[cut:]]}
         return {"train": [monthly[:cut]], "test": [monthly[cut:]]}
 
     def encode(self, windows):
@@ -320,6 +352,7 @@ class ElNinoTask(_SingleSeriesTask):
 class LabelledRecord:
     """A whole series with its labels and the stretches a detector uses."""
 
+    times: np.ndarray  # (N,) float64, in the task's time_name
     values: np.ndarray  # (N,) float64, in the task's units
     abnormal: np.ndarray  # (N,) bool
     train_end: int  # values[:train_end]: what the net trains on (all normal)
@@ -342,6 +375,7 @@ class ECGTask(_SingleSeriesTask):
     )
     unit = "mV"
     step_name = "sample (1/90 s)"
+    time_name = "second"
     rate_hz = 90
     stride = 4  # the file has 360 samples a second
     train_fraction = 0.6
@@ -357,8 +391,10 @@ class ECGTask(_SingleSeriesTask):
         normal_end = int(self.normal_fraction * len(values))
         if abnormal[:normal_end].any():
             raise ValueError(f"{self._path}: the training or held-out part has abnormal points")
-        self._record = LabelledRecord(values, abnormal, train_end, normal_end)
+        seconds = np.arange(len(values)) / self.rate_hz
+        self._record = LabelledRecord(seconds, values, abnormal, train_end, normal_end)
         self.centre = float(np.median(values[:train_end]))
+        self._times = {"train": [seconds[:train_end]], "test": [seconds[train_end:normal_end]]}
         return {"train": [values[:train_end]], "test": [values[train_end:normal_end]]}
 
     def record(self) -> LabelledRecord:

@@ -15,6 +15,7 @@ the training history, and render what comes back. The modules:
 - ``race``: the CNN vs RNN race page (race curves, saliency, attention, receptive
   field, memory-horizon sweep, digit readings, model colours).
 - ``activation_text``: one unit's activation over a text, as HTML.
+- ``series``: a held-out forecast against the naive forecasts; anomaly flags and labels.
 
 This module re-exports the builders and the colours, so ``viz.loss_figure(...)`` and
 ``viz.race_figure(...)`` need only ``from rnn_core import viz``.
@@ -40,6 +41,7 @@ from rnn_core.viz.race import (
     sweep_figure,
 )
 from rnn_core.viz.sequence import sequence_figure
+from rnn_core.viz.series import anomaly_figure, forecast_figure
 from rnn_core.viz.states import (
     animated_heatmap,
     gate_over_training,
@@ -59,9 +61,11 @@ __all__ = [
     "SEQUENTIAL",
     "activation_html",
     "animated_heatmap",
+    "anomaly_figure",
     "attention_figure",
     "carry_figure",
     "digit_readings_figure",
+    "forecast_figure",
     "gate_over_training",
     "grad_heatmap",
     "grad_norm_figure",
