@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from rnn_core import TASKS, RunConfig, Trainer
+from rnn_core import TASKS, RunConfig, Trainer, viz
 from rnn_core.anomaly import detect, parse_percentile, precision_recall, rolling_mean
 from rnn_core.held_out_series import record_detections, record_inputs, stitch, tile
 from rnn_core.skill import forecast_skills, r_squared, skill
@@ -155,6 +155,49 @@ def test_the_ecg_record_keeps_its_abnormal_beat_out_of_training_and_thresholds()
     assert abnormal.size == 88 and abnormal.min() >= record.normal_end
     assert np.all(np.diff(abnormal) == 1)  # one stretch
     assert record.train_end == 1125 and record.normal_end == 1500
+
+
+# ---------------------------------------------------------------- figures
+
+
+def test_forecast_figure_draws_persistence_one_step_late():
+    times = np.arange(30.0)
+    values = np.sin(times / 3)
+    fig = viz.forecast_figure(
+        times, values, values[1:] + 0.1, season=12, unit="u", time_name="t", title="x"
+    )
+    by_name = {trace.name: trace for trace in fig.data}
+    last = by_name["persistence (the last value)"]
+    np.testing.assert_allclose(last.x, times[1:])
+    np.testing.assert_allclose(last.y, values[:-1], rtol=1e-6)
+    seasonal = by_name["seasonal persistence (a season ago)"]
+    np.testing.assert_allclose(seasonal.x, times[12:])
+    np.testing.assert_allclose(seasonal.y, values[:-12], rtol=1e-6)
+    assert by_name["the net's forecast"].y.dtype == np.float32
+
+
+def test_anomaly_figure_marks_flags_at_their_points_and_shades_the_labels():
+    values = np.array([0, 0, 1, 0, 1, 0, 0, 5, 0, 0, 0], dtype=float)
+    labels = np.zeros(11, bool)
+    labels[6:9] = True
+    found = detect(
+        values,
+        np.zeros(10),
+        labels,
+        normal=slice(0, 5),
+        watched=slice(5, 10),
+        window=1,
+        quantile=0.5,
+    )
+    times = np.arange(11) / 10
+    fig = viz.anomaly_figure(
+        times, values, labels, found, watched_from=0.55, unit="mV", time_name="s", title="x"
+    )
+    flagged = next(t for t in fig.data if t.name == "flagged by the net's forecast error")
+    expected = np.flatnonzero(found["model"].flags) + 1
+    np.testing.assert_allclose(flagged.x, times[expected], rtol=1e-6)
+    shaded = [shape for shape in fig.layout.shapes if shape.type == "rect"]
+    assert shaded and {(round(r.x0, 3), round(r.x1, 3)) for r in shaded} == {(0.6, 0.8)}
 
 
 # ---------------------------------------------------------------- behaviour

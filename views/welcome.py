@@ -50,6 +50,14 @@ SECTIONS = [
         ["char", "co2"],
     ),
     (
+        "Time series: against the naive forecast",
+        "A forecast is only as good as what it beats. Repeating the last value (persistence) "
+        "is already close on a smooth series, so the Time series page scores every forecast "
+        "by its skill against it, and uses a net's forecast errors to find an abnormal "
+        "heartbeat in an ECG.",
+        ["anomaly", "stocks", "elnino"],
+    ),
+    (
         "CNN vs RNN",
         "A convolution sees a fixed window (its receptive field) and processes all steps in "
         "parallel; a recurrent net carries a state of any length but one step at a time. "
