@@ -12,6 +12,7 @@ from rnn_core.tasks import SeriesTask
 from ui import controls
 from ui.live_view import LiveView
 from ui.run import RUN
+from ui.text import escape_markdown
 
 PRESET_NAMES = ("anomaly", "stocks", "elnino")
 DEFAULT_PERCENTILE = "99"
@@ -81,7 +82,7 @@ else:
         try:
             quantile = parse_percentile(typed)
         except ValueError as err:
-            st.error(str(err), icon=":material/error:")
+            st.error(escape_markdown(str(err)), icon=":material/error:")
 
     tiles = tile(task, "test", cfg.seq_len)
     was = controls.phase(RUN.jobs().values())
@@ -101,8 +102,12 @@ else:
         main = next(iter(job_map.values()))
         view = LiveView(job_map.values())
         frame = view.history(main)
+        # while the run trains, ask at most every 2 s; once it stands still, at once
         answer, record, note = controls.throttled(
-            "series.answer_cache", (main.id, main.steps_done), 2.0, lambda: ask_run(main)
+            "series.answer_cache",
+            (main.id, main.steps_done),
+            2.0 if main.state.active else 0.0,
+            lambda: ask_run(main),
         )
         controls.show_note(note)
         skills = None
@@ -114,32 +119,34 @@ else:
         def shown(key: str) -> str:
             return "–" if skills is None else controls.fmt(skills[key], 3)
 
-        m1, m2, m3, m4 = st.columns(4)
-        m1.metric("Step", f"{main.steps_done:,}")
-        m2.metric(
+        m0, m1, m2, m3 = st.columns([0.6, 1.2, 1.2, 1.2])  # labels fit at 1024 px
+        m0.metric("Step", f"{main.steps_done:,}")
+        m1.metric(
             "Skill vs persistence",
             shown("persistence"),
             help="1 - the net's squared error / persistence's, on every held-out point "
             "(0: no better than repeating the last value).",
         )
         if task.season is not None:
-            m3.metric(
-                "Skill vs same month last year",
+            m2.metric(
+                "Skill vs last year",
                 shown("seasonal"),
-                help="The same, against seasonal persistence, on the same points.",
+                help="The same against seasonal persistence (the same month last year), "
+                "on the same points.",
             )
         else:
-            m3.metric(
+            m2.metric(
                 "R² (for comparison)",
                 shown("r2"),
                 help="Against the held-out points' own mean: persistence already scores "
                 "high here, which is why skill is the score.",
             )
         name, value = controls.headline(task, frame)
-        m4.metric(
-            "Skill on 64 held-out windows",
+        m3.metric(
+            "Skill, 64 windows",
             controls.fmt(value, 3),
-            help=f"The run's own {name}, measured as it trains (Playground).",
+            help=f"The run's own {name} on 64 held-out windows, measured as it trains "
+            "(the Playground's headline).",
         )
 
         if answer is not None:
@@ -168,15 +175,31 @@ else:
             rec = task.record()
             d1, d2, d3, d4 = st.columns(4)
             net, value_rule = detections["model"], detections["value"]
-            d1.metric("Net: precision", controls.fmt(net.precision, 2))
-            d2.metric("Net: recall", controls.fmt(net.recall, 2))
-            d3.metric("Value threshold: precision", controls.fmt(value_rule.precision, 2))
-            d4.metric("Value threshold: recall", controls.fmt(value_rule.recall, 2))
+            said = {
+                "precision": "Of the points flagged in the watched part, the share labelled "
+                "abnormal (a dash: nothing flagged).",
+                "recall": "Of the points labelled abnormal, the share flagged.",
+            }
+            by = {"Net": "by the net's forecast error", "Value": "by the value threshold"}
+            for col, (who, what, number) in zip(
+                (d1, d2, d3, d4),
+                (
+                    ("Net", "precision", net.precision),
+                    ("Net", "recall", net.recall),
+                    ("Value", "precision", value_rule.precision),
+                    ("Value", "recall", value_rule.recall),
+                ),
+                strict=True,
+            ):
+                col.metric(
+                    f"{who} {what}", controls.fmt(number, 2), help=f"Flags {by[who]}. {said[what]}"
+                )
             fig = viz.anomaly_figure(
                 rec.times,
                 rec.values,
                 rec.abnormal,
                 detections,
+                shown_from=rec.train_end,
                 watched_from=float(rec.times[rec.normal_end]),
                 unit=task.unit,
                 time_name=task.time_name,
@@ -187,9 +210,10 @@ else:
                 "series.anomaly",
                 "the shaded stretch is labelled abnormal. Right of the dotted line is the "
                 "watched part, where precision (flags that are right) and recall (abnormal "
-                "points flagged) are counted; left of it the net trained (first 60%) and "
-                "the thresholds were set (next 20%, normal). Below, each detector's "
-                "smoothed score divided by its threshold: above 1 is a flag.",
+                "points flagged) are counted; left of it, normal beats the net never trained "
+                "on, which set the thresholds (the net trained on the 12.5 s before them). "
+                "Below, each detector's smoothed score divided by its threshold: above 1 "
+                "is a flag.",
             )
         elif task.name == "ecg" and quantile is None:
             st.info("Type a valid percentile above to see the flags.")

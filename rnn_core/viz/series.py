@@ -60,6 +60,7 @@ def forecast_figure(
     fig.add_scatter(
         x=times[1:], y=forecasts, name="the net's forecast", line={"color": NET, "width": 2}
     )
+    fig.update_xaxes(tickformat=".2~f")  # decimal years without a thousands separator
     return style_figure(
         fig,
         title,
@@ -83,6 +84,7 @@ def anomaly_figure(
     abnormal,
     detections: dict,
     *,
+    shown_from: int = 0,
     watched_from: float,
     unit: str,
     time_name: str,
@@ -91,18 +93,26 @@ def anomaly_figure(
     """``values`` (N,) at ``times`` (N,), ``abnormal`` (N,) bool labels; ``detections``
     maps a detector's name ("model", "value") to its ``rnn_core.anomaly.Detection``,
     whose scores and flags are of the points ``values[1:]``. ``watched_from``: the time
-    from which flags are counted (drawn as a line; flags before it are on normal data)."""
+    from which flags are counted (drawn as a line; flags before it are on normal data).
+    ``shown_from``: the first point drawn (the points a net trained on say nothing)."""
     times, values = _f32(times), _f32(values)
     abnormal = np.asarray(abnormal, dtype=bool)
+    keep = np.arange(values.size) >= shown_from  # (N,)
     fig = make_subplots(
-        rows=2, cols=1, shared_xaxes=True, row_heights=[0.62, 0.38], vertical_spacing=0.06
+        rows=2, cols=1, shared_xaxes=True, row_heights=[0.58, 0.42], vertical_spacing=0.06
     )
     fig.add_scatter(
-        x=times, y=values, name="series", line={"color": ACTUAL, "width": 1.5}, row=1, col=1
+        x=times[keep],
+        y=values[keep],
+        name="series",
+        line={"color": ACTUAL, "width": 1.5},
+        row=1,
+        col=1,
     )
     for name, detection in detections.items():
         label, colour, symbol = DETECTOR_LOOK[name]
         flagged = np.flatnonzero(detection.flags) + 1  # score i is the point values[i + 1]
+        flagged = flagged[flagged >= shown_from]
         fig.add_scatter(
             x=times[flagged],
             y=values[flagged],
@@ -114,8 +124,8 @@ def anomaly_figure(
         )
         ratio = np.asarray(detection.score) / max(detection.threshold, 1e-12)
         fig.add_scatter(
-            x=times[1:],
-            y=_f32(ratio),
+            x=times[1:][keep[1:]],
+            y=_f32(ratio[keep[1:]]),
             name=f"{name} score / threshold",
             line={"color": colour, "width": 1.5},
             showlegend=False,
@@ -123,7 +133,7 @@ def anomaly_figure(
             col=1,
         )
     fig.add_hline(y=1.0, line={"color": "#555", "dash": "dash", "width": 1}, row=2, col=1)
-    for first, last in _stretches(abnormal):
+    for first, last in _stretches(abnormal & keep):
         fig.add_vrect(
             x0=float(times[first]),
             x1=float(times[last]),
@@ -134,12 +144,12 @@ def anomaly_figure(
         )
     fig.add_vline(x=float(watched_from), line={"color": "#555", "dash": "dot", "width": 1})
     fig.update_yaxes(title_text=unit, row=1, col=1)
-    fig.update_yaxes(title_text="score / threshold", type="log", row=2, col=1)
-    fig.update_xaxes(title_text=time_name, row=2, col=1)
+    fig.update_yaxes(title_text="score / threshold", type="log", dtick=1, row=2, col=1)
+    fig.update_xaxes(title_text=time_name, tickformat=".2~f", row=2, col=1)
     return style_figure(
         fig,
         title,
-        height=560,
+        height=600,
         legend={"orientation": "h", "y": -0.16, "x": 0, "font": {"size": FONT_SIZE - 2}},
         bottom=110,
     )
