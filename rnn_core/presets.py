@@ -111,7 +111,10 @@ PRESETS: dict[str, Preset] = {
         Preset(
             name="co2",
             title="A real time series: Mauna Loa CO2",
-            blurb="A GRU forecasts next week's CO2 level, scored on the years it never saw.",
+            blurb="A GRU forecasts next week's CO2 level, scored on the years it never saw. "
+            "By step 100 its R² there is 0.99, yet its skill against persistence (next "
+            "week equals this week) is only about 0.19: most of that R² is what repeating "
+            "the last value already gets.",
             page="playground",
             config=RunConfig(model="gru", task="co2", seq_len=104),
         ),

@@ -211,3 +211,11 @@ def test_elnino():
     assert skills["seasonal"] == pytest.approx(0.84, abs=0.01)
     text = blurb("elnino")
     assert "step 100" in text and "about 0.79 against persistence" in text and "0.84" in text
+
+
+def test_co2():
+    trainer = train(PRESETS["co2"].config, 100)
+    skills = _held_out_skills(trainer)
+    assert skills["r2"] == pytest.approx(0.99, abs=0.005)  # "its R² there is 0.99"
+    assert skills["persistence"] == pytest.approx(0.19, abs=0.01)  # "only about 0.19"
+    assert "step 100" in blurb("co2") and "about 0.19" in blurb("co2")
