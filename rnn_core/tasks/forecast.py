@@ -159,15 +159,16 @@ class SeriesTask(_ForecastTask, BundledDataTask):
 
     def _all_windows(self, split: str, seq_len: int) -> np.ndarray:
         """(n, seq_len + 1): every window of every series of the split, by series then
-        start (cached: a training step draws from them)."""
+        start. One series: a read-only view of it (no copy); several are short (the
+        stocks), so their copy is small and kept, since every training step draws from it."""
+        views = [
+            np.lib.stride_tricks.sliding_window_view(s, seq_len + 1) for s in self._splits()[split]
+        ]
+        if len(views) == 1:
+            return views[0]
         key = ("windows", seq_len, split)
         if key not in self._baselines:
-            self._baselines[key] = np.concatenate(
-                [
-                    np.lib.stride_tricks.sliding_window_view(s, seq_len + 1)
-                    for s in self._splits()[split]
-                ]
-            )
+            self._baselines[key] = np.concatenate(views)
         return self._baselines[key]
 
     def sample(self, batch_size, seq_len, generator, split="train"):
