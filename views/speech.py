@@ -97,7 +97,7 @@ def live() -> None:
         )
         early = float(np.mean(held.sure_from[right] < lengths[right] - 1)) if right.any() else 0
         m3.metric(
-            "Sure before the last frame",
+            "Sure before the end",
             f"{early:.0%}",
             help="Of the test utterances named right: the share whose guess was already "
             "right, for good, before their last frame.",
@@ -119,11 +119,13 @@ def live() -> None:
         probabilities = speech.running_probabilities(outputs[index], len(frames))
         sure = speech.sure_from(probabilities, speaker)
         named = int(probabilities[-1].argmax())
-        verdict = (
-            f"right from frame {sure + 1} of {len(frames)} on"
-            if sure is not None
-            else f"wrong at the end: it names {NAMES[named]}"
-        )
+        if sure is not None:
+            verdict = (
+                f"names **{NAMES[speaker]}** for good from frame {sure + 1} of {len(frames)} on"
+            )
+        else:
+            verdict = f"is wrong at the end: it names **{NAMES[named]}**, not {NAMES[speaker]}"
+        st.markdown(f"At step {step}, the model {verdict}.")
         controls.chart(
             viz.utterance_figure(
                 frames,
@@ -131,8 +133,7 @@ def live() -> None:
                 speaker,
                 sure,
                 names=NAMES,
-                title=f"Test utterance {index + 1}: {NAMES[speaker]}, {len(frames)} frames; "
-                f"the model (step {step}) is {verdict}",
+                title=f"Test utterance {index + 1}: {NAMES[speaker]}, {len(frames)} frames",
             ),
             "speech.utterance",
             "top, the utterance's 12 coefficients (rows) frame by frame (columns), in "
@@ -142,28 +143,25 @@ def live() -> None:
             "which the model names him and never changes its mind.",
         )
     chance = float(np.bincount(speakers).max() / n_test)
-    left, right_col = st.columns(2)
-    with left:
-        controls.chart(
-            viz.accuracy_by_frames_figure(
-                held.accuracy_by_frames,
-                chance=chance,
-                title=f"How early it knows (step {step})",
-            ),
-            "speech.by_frames",
-            "the held-out accuracy if every test utterance were cut after k frames (those "
-            "shorter than k are heard whole). The dashed line always names the most "
-            f"frequent test speaker ({chance:.0%}).",
-        )
-    with right_col:
-        controls.chart(
-            viz.confusion_figure(
-                held.confusion, names=[str(k) for k in range(1, 10)], title="Who is taken for whom"
-            ),
-            "speech.confusion",
-            "rows: who spoke; columns: whom the model named at the last frame; each cell "
-            "counts test utterances. A perfect model fills the diagonal only.",
-        )
+    controls.chart(
+        viz.accuracy_by_frames_figure(
+            held.accuracy_by_frames,
+            chance=chance,
+            title=f"How early it knows (step {step})",
+        ),
+        "speech.by_frames",
+        "the held-out accuracy if every test utterance were cut after k frames (those "
+        "shorter than k are heard whole). The dashed line always names the most "
+        f"frequent test speaker ({chance:.0%}).",
+    )
+    controls.chart(
+        viz.confusion_figure(
+            held.confusion, names=[str(k) for k in range(1, 10)], title="Who is taken for whom"
+        ),
+        "speech.confusion",
+        "rows: who spoke; columns: whom the model named at the last frame; each cell "
+        "counts test utterances. A perfect model fills the diagonal only.",
+    )
 
 
 live()

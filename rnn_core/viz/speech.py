@@ -101,6 +101,8 @@ def utterance_figure(
     fig.update_yaxes(
         categoryorder="array",
         categoryarray=coefficients,
+        tickmode="array",
+        tickvals=coefficients,
         autorange="reversed",
         showgrid=False,
         title_text="coefficient",
@@ -134,9 +136,11 @@ def confusion_figure(confusion, *, names: list[str], title: str) -> go.Figure:
             "<extra></extra>",
         )
     )
-    style_figure(fig, title, "named by the model", "who spoke", height=520)
-    fig.update_yaxes(autorange="reversed", showgrid=False)
-    fig.update_xaxes(showgrid=False, side="bottom")
+    style_figure(fig, title, "named by the model", "who spoke", height=520, width=620)
+    # category axes: the names are digits, which plotly would otherwise place on a
+    # numeric axis and label every other one
+    fig.update_yaxes(type="category", autorange="reversed", showgrid=False)
+    fig.update_xaxes(type="category", showgrid=False)
     return fig
 
 
@@ -168,7 +172,7 @@ def accuracy_by_frames_figure(accuracy, *, chance: float, title: str) -> go.Figu
     style_figure(
         fig,
         title,
-        "frames heard (shorter utterances: all of them)",
+        "frames heard",
         "accuracy",
         height=420,
         legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1, "xanchor": "right"},
