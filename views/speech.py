@@ -81,8 +81,13 @@ def live() -> None:
     job_map = controls.live_jobs(RUN)
     main = next(iter(job_map.values()))
     view = LiveView(job_map.values())
+    # every 2 s at most while it trains; at once when it stands still (after Step, the
+    # page's last run must show the model as it stopped)
     reading, note = controls.throttled(
-        "speech.reading", (main.id, main.steps_done), 2.0, lambda: read_test_split(main)
+        "speech.reading",
+        (main.id, main.steps_done),
+        2.0 if main.state.active else 0.0,
+        lambda: read_test_split(main),
     )
     controls.show_note(note)
     m1, m2, m3 = st.columns(3)
