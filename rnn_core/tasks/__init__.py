@@ -10,6 +10,7 @@ here. The modules, by family:
 - ``forecast``: next-step forecasting of a series (sine waves, Mauna Loa CO₂).
 - ``text``: a character-level language model on Python source.
 - ``images``: 8x8 handwritten digits read row by row or pixel by pixel.
+- ``speech``: who is speaking, from the frames of one utterance (Japanese vowels).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from rnn_core.tasks.base import ASSETS_DIR, SPLITS, Task
 from rnn_core.tasks.forecast import CO2_PATH, CO2Task, SineTask
 from rnn_core.tasks.images import DIGITS_PATH, DigitsPixelsTask, DigitsRowsTask
 from rnn_core.tasks.memory import AddingTask, CopyMemoryTask, ParityTask
+from rnn_core.tasks.speech import VOWELS_PATH, SpeakersTask
 from rnn_core.tasks.text import CORPUS_PATH, CharLMTask
 
 TASKS: dict[str, Task] = {
@@ -31,6 +33,7 @@ TASKS: dict[str, Task] = {
         CO2Task(),
         DigitsRowsTask(),
         DigitsPixelsTask(),
+        SpeakersTask(),
     )
 }
 
@@ -50,6 +53,7 @@ __all__ = [
     "DIGITS_PATH",
     "SPLITS",
     "TASKS",
+    "VOWELS_PATH",
     "AddingTask",
     "CO2Task",
     "CharLMTask",
@@ -58,6 +62,7 @@ __all__ = [
     "DigitsRowsTask",
     "ParityTask",
     "SineTask",
+    "SpeakersTask",
     "Task",
     "get_task",
 ]
