@@ -169,6 +169,25 @@ def test_copy():
     assert recall.max() < 0.125 + 0.03  # "near chance (12.5%) ... for all 5,000 steps"
 
 
+def test_speech():
+    """The Speech page reads the model's outputs on the padded test split, as here."""
+    from rnn_core import speech
+
+    cfg = PRESETS["speech"].config
+    trainer = train(cfg, 100)
+    held_out = trainer.history.dropna(subset=["test_metric"])
+    assert held_out["test_metric"].iloc[-1] > 0.95  # "within 100 steps ... more than 95%"
+    assert trainer.held_out_size == 370  # "of the 370 held-out utterances"
+    trainer.step(400)
+    x, speakers, lengths = trainer.task.padded("test")
+    step, outputs = trainer.outputs(x)
+    held = speech.read_held_out(outputs, speakers, lengths)
+    right = held.sure_from >= 0
+    assert step == 500 and np.median(lengths) == 15  # "the median utterance is 15 frames"
+    assert 5 <= np.median(held.sure_from[right] + 1) <= 7  # "right for good from about frame 6"
+    assert "at step 500" in blurb("speech") and "about frame 6" in blurb("speech")
+
+
 def _held_out_skills(trainer: Trainer) -> dict[str, float]:
     """The Time series page's scores: the run's forecast over the held-out series."""
     from rnn_core.held_out_series import stitch, tile

@@ -29,6 +29,7 @@ from rnn_core.tasks import (
     DigitsRowsTask,
     get_task,
 )
+from rnn_core.tasks.base import LastStepClassification
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "assets" / "corpus" / "python_stdlib.txt"
@@ -111,6 +112,15 @@ def perfect_outputs(task, y, seq_len):
         outputs = 30.0 * F.one_hot((y[:, None] + 1) % 10, 10).float().repeat(1, seq_len, 1)
         outputs[:, -1] = 30.0 * F.one_hot(y, 10).float()
         return outputs
+    if isinstance(task, LastStepClassification):
+        # confidently wrong everywhere but at each sequence's own last real step
+        labels, lengths = y[:, 0], y[:, 1]
+        wrong = 30.0 * F.one_hot((labels + 1) % task.output_size, task.output_size).float()
+        outputs = wrong[:, None].repeat(1, seq_len, 1)
+        outputs[torch.arange(len(y)), lengths - 1] = (
+            30.0 * F.one_hot(labels, task.output_size).float()
+        )
+        return outputs
     if task.target_type == "classification":
         return 30.0 * F.one_hot(y, task.output_size).float()
     return y.clone()
@@ -129,6 +139,7 @@ def test_registry_has_the_tasks_in_ui_order_and_consistent_attributes():
         "co2",
         "digits_rows",
         "digits_pixels",
+        "speakers",
         "stocks",
         "elnino",
         "ecg",
@@ -138,7 +149,9 @@ def test_registry_has_the_tasks_in_ui_order_and_consistent_attributes():
         assert task.target_type in ("regression", "classification")
         assert task.title and len(task.description) > 200 and task.metric_name
         assert isinstance(task.higher_is_better, bool) and isinstance(task.has_split, bool)
-        assert task.has_split == (name in ("char_lm", "co2", *DIGITS_TASKS, *SERIES_TASKS))
+        assert task.has_split == (
+            name in ("char_lm", "co2", *DIGITS_TASKS, "speakers", *SERIES_TASKS)
+        )
         if task.alphabet is not None:
             assert len(task.alphabet) == task.input_size == task.output_size
         if name in DIGITS_TASKS:
@@ -182,6 +195,13 @@ def test_shapes_and_dtypes(name):
                 assert y.dtype == torch.long and y.shape == (3,)
                 assert y.min() >= 0 and y.max() < task.output_size == 10
                 assert task.scored_steps(seq_len) == slice(seq_len - 1, seq_len)
+            elif isinstance(task, LastStepClassification):
+                # (class, length): zero padding after each sequence's last real step
+                assert y.dtype == torch.long and y.shape == (3, 2)
+                assert y[:, 0].min() >= 0 and y[:, 0].max() < task.output_size
+                assert y[:, 1].min() >= 1 and y[:, 1].max() <= total
+                for row, length in zip(x, y[:, 1].tolist(), strict=True):
+                    assert float(row[length:].abs().sum()) == 0.0
             elif task.target_type == "classification":
                 assert y.dtype == torch.long and y.shape == (3, total)
                 assert y.min() >= 0 and y.max() < task.output_size

@@ -17,10 +17,19 @@ from ui.run_set import RunSet
 PAGE = "views/cnn_vs_rnn.py"
 URL_PATH = "cnn_vs_rnn"
 
-# The tasks a race offers: the memory tasks it is about, two easy sequence tasks, and
-# the digits read as an image or a sequence. (char_lm's 97-symbol alphabet makes small
+# The tasks a race offers: the memory tasks it is about, two easy sequence tasks, the
+# digits read as an image or a sequence, and who is speaking (real, variable-length
+# sequences scored at each one's own end). (char_lm's 97-symbol alphabet makes small
 # parameter budgets too coarse for a recurrent model to match within 10%.)
-RACE_TASKS = ("copy_memory", "adding", "parity", "sine", "digits_rows", "digits_pixels")
+RACE_TASKS = (
+    "copy_memory",
+    "adding",
+    "parity",
+    "sine",
+    "digits_rows",
+    "digits_pixels",
+    "speakers",
+)
 MIN_MODELS, MAX_MODELS = 2, 5
 DEFAULT = RACE_PRESETS["race_copy"]
 

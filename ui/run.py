@@ -21,6 +21,7 @@ PAGES = {
     "hidden_states": "views/hidden_states.py",
     "gradients": "views/gradients.py",
     "inside_cell": "views/inside_cell.py",
+    "speech": "views/speech.py",
     "series": "views/series.py",
 }
 MAX_ALONGSIDE = 3

@@ -11,6 +11,7 @@ here. The modules, by family:
   prices, El Niño sea temperatures, an ECG with a labelled abnormal beat).
 - ``text``: a character-level language model on Python source.
 - ``images``: 8x8 handwritten digits read row by row or pixel by pixel.
+- ``speech``: who is speaking, from the frames of one utterance (Japanese vowels).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from rnn_core.tasks.forecast import (
 )
 from rnn_core.tasks.images import DIGITS_PATH, DigitsPixelsTask, DigitsRowsTask
 from rnn_core.tasks.memory import AddingTask, CopyMemoryTask, ParityTask
+from rnn_core.tasks.speech import VOWELS_PATH, SpeakersTask
 from rnn_core.tasks.text import CORPUS_PATH, CharLMTask
 
 TASKS: dict[str, Task] = {
@@ -42,6 +44,7 @@ TASKS: dict[str, Task] = {
         CO2Task(),
         DigitsRowsTask(),
         DigitsPixelsTask(),
+        SpeakersTask(),
         StocksTask(),
         ElNinoTask(),
         ECGTask(),
@@ -66,6 +69,7 @@ __all__ = [
     "ELNINO_PATH",
     "SPLITS",
     "TASKS",
+    "VOWELS_PATH",
     "AddingTask",
     "CO2Task",
     "CharLMTask",
@@ -77,6 +81,7 @@ __all__ = [
     "ParityTask",
     "SeriesTask",
     "SineTask",
+    "SpeakersTask",
     "StocksTask",
     "Task",
     "get_task",

@@ -99,6 +99,11 @@ class Task:
         """The output steps that enter the loss, as step numbers (last: the last scored)."""
         return range(self.total_len(seq_len))[self.scored_steps(seq_len)]
 
+    def shown_target(self, target: np.ndarray, seq_len: int) -> tuple[np.ndarray, Any]:
+        """(targets, steps): one sequence's target as a figure marks it, at the output
+        steps it is scored at (``viz.sequence_figure``'s ``targets`` and ``scored_steps``)."""
+        return target, self.scored_steps(seq_len)
+
     def memory_span(self, seq_len: int) -> int:
         """How many input steps (ending at it) a scored output may need: a model that
         sees fewer, such as a TCN with a short receptive field, cannot solve the task."""
@@ -183,6 +188,10 @@ class LastStepClassification(Task):
 
     def loss(self, outputs: Tensor, y: Tensor) -> Tensor:
         return F.cross_entropy(last_real_outputs(outputs, y[:, 1]), y[:, 0])
+
+    def shown_target(self, target, seq_len):
+        # (class, length): the class, marked at the sequence's own last real step
+        return np.asarray(target)[:1], [int(target[1]) - 1]
 
     def metric(self, outputs: Tensor, y: Tensor, split: str = "train") -> float:
         return accuracy(last_real_outputs(outputs, y[:, 1]), y[:, 0])
