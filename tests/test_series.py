@@ -321,7 +321,7 @@ def test_bad_thresholds_get_a_message_not_a_traceback(ecg_page, typed):
     assert not at.error
 
 
-@pytest.mark.parametrize("task", ["stocks", "elnino"])
+@pytest.mark.parametrize("task", ["co2", "stocks", "elnino"])
 def test_forecast_tasks_show_their_skills(task):
     at = _app({"task": task, "model": "gru", "hidden_size": "8", "seq_len": "12"})
     assert not at.exception, at.exception
