@@ -61,7 +61,8 @@ else:
     if len(names) > 1:
         shown_series = names.index(st.selectbox("Series shown", names, key="series.which"))
     quantile, window = None, DEFAULT_WINDOW
-    if task.name == "ecg":
+    labelled = hasattr(task, "record")  # a record with labelled anomalies (the ECG)
+    if labelled:
         c1, c2 = st.columns(2)
         low, high = PERCENTILE_RANGE
         typed = c1.text_input(
@@ -92,7 +93,7 @@ else:
         labelled record, on the whole record; or a note saying why there are none."""
         answer, note = controls.answer_or_note(job, "outputs", x=tiles.x)
         record = None
-        if answer is not None and task.name == "ecg":
+        if answer is not None and labelled:
             record, note = controls.answer_or_note(job, "outputs", x=record_inputs(task))
         return answer, record, note
 
@@ -215,7 +216,7 @@ else:
                 "Below, each detector's smoothed score divided by its threshold: above 1 "
                 "is a flag.",
             )
-        elif task.name == "ecg" and quantile is None:
+        elif labelled and quantile is None:
             st.info("Type a valid percentile above to see the flags.")
 
         st.caption(
