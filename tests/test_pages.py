@@ -123,6 +123,17 @@ def test_widget_changes_give_a_new_valid_config_and_url():
     assert at.query_params["seq_len"] == "30"
 
 
+@pytest.mark.parametrize(("task", "length"), [("digits_rows", 8), ("digits_pixels", 64)])
+def test_picking_a_task_fits_the_length_into_its_range(task, length):
+    at = _app({"seq_len": "50"})
+    at.selectbox(key="cfg.task").set_value(task).run()
+    assert not at.exception and not at.error
+    assert at.session_state["run.state.config"].task == task
+    assert at.session_state["run.state.config"].seq_len == length
+    at.selectbox(key="cfg.task").set_value("adding").run()  # allows 8 and 64: kept
+    assert at.session_state["run.state.config"].seq_len == length
+
+
 def test_an_over_budget_setting_is_explained_not_applied():
     at = _app()
     at.number_input(key="cfg.batch_size").set_value(256).run()

@@ -169,6 +169,77 @@ def test_copy():
     assert recall.max() < 0.125 + 0.03  # "near chance (12.5%) ... for all 5,000 steps"
 
 
+def test_speech():
+    """The Speech page reads the model's outputs on the padded test split, as here."""
+    from rnn_core import speech
+
+    cfg = PRESETS["speech"].config
+    trainer = train(cfg, 100)
+    held_out = trainer.history.dropna(subset=["test_metric"])
+    assert held_out["test_metric"].iloc[-1] > 0.95  # "within 100 steps ... more than 95%"
+    assert trainer.held_out_size == 370  # "of the 370 held-out utterances"
+    trainer.step(400)
+    x, speakers, lengths = trainer.task.padded("test")
+    step, outputs = trainer.outputs(x)
+    held = speech.read_held_out(outputs, speakers, lengths)
+    right = held.sure_from >= 0
+    assert step == 500 and np.median(lengths) == 15  # "the median utterance is 15 frames"
+    assert 5 <= np.median(held.sure_from[right] + 1) <= 7  # "right for good from about frame 6"
+    assert "at step 500" in blurb("speech") and "about frame 6" in blurb("speech")
+
+
+def _held_out_skills(trainer: Trainer) -> dict[str, float]:
+    """The Time series page's scores: the run's forecast over the held-out series."""
+    from rnn_core.held_out_series import stitch, tile
+    from rnn_core.skill import forecast_skills
+
+    tiles = tile(trainer.task, "test", trainer.config.seq_len)
+    _, outputs = trainer.outputs(tiles.x)
+    return forecast_skills(stitch(trainer.task, "test", tiles, outputs), trainer.task.season)
+
+
+def test_anomaly():
+    from rnn_core.held_out_series import record_detections, record_inputs
+
+    trainer = train(PRESETS["anomaly"].config, 100)
+    _, outputs = trainer.outputs(record_inputs(trainer.task))
+    found = record_detections(trainer.task, outputs, window=30, quantile=0.99)  # page defaults
+    net, value = found["model"], found["value"]
+    assert net.precision == 1.0  # "every point its forecast error flags lies in" the beat
+    assert net.recall == pytest.approx(0.34, abs=0.005)
+    assert value.precision == pytest.approx(0.32, abs=0.005)
+    assert value.recall == pytest.approx(0.14, abs=0.005)
+    text = blurb("anomaly")
+    assert "step 100" in text and "99th percentile" in text
+    assert "precision 1.0, recall 0.34" in text and "precision 0.32 and recall 0.14" in text
+
+
+def test_stocks():
+    trainer = train(PRESETS["stocks"].config, 200)
+    skills = _held_out_skills(trainer)
+    assert skills["points"] == 6 * 24  # "the 25 held-out weeks" (each but the first forecast)
+    assert skills["r2"] == pytest.approx(0.97, abs=0.005)  # "R² ... is 0.97"
+    assert abs(skills["persistence"]) < 0.02  # "within 0.02 of zero"
+    assert "step 200" in blurb("stocks") and "within 0.02 of zero" in blurb("stocks")
+
+
+def test_elnino():
+    trainer = train(PRESETS["elnino"].config, 100)
+    skills = _held_out_skills(trainer)
+    assert skills["persistence"] == pytest.approx(0.79, abs=0.01)
+    assert skills["seasonal"] == pytest.approx(0.84, abs=0.01)
+    text = blurb("elnino")
+    assert "step 100" in text and "about 0.79 against persistence" in text and "0.84" in text
+
+
+def test_co2():
+    trainer = train(PRESETS["co2"].config, 100)
+    skills = _held_out_skills(trainer)
+    assert skills["r2"] == pytest.approx(0.99, abs=0.005)  # "its R² there is 0.99"
+    assert skills["persistence"] == pytest.approx(0.19, abs=0.01)  # "only about 0.19"
+    assert "step 100" in blurb("co2") and "about 0.19" in blurb("co2")
+
+
 def test_sentiment():
     from rnn_core import sentiment
     from rnn_core.tasks.sentiment import NEGATION_PAIRS

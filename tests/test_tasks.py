@@ -29,16 +29,17 @@ from rnn_core.tasks import (
     DigitsRowsTask,
     get_task,
 )
+from rnn_core.tasks.base import LastStepClassification
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "assets" / "corpus" / "python_stdlib.txt"
 CO2_CSV = ROOT / "assets" / "data" / "co2_mauna_loa_weekly.csv"
 DIGITS_CSV = ROOT / "assets" / "data" / "digits.csv.gz"
 SYMBOL_TASKS = ["copy_memory", "parity", "char_lm"]
-FORECAST_TASKS = ["sine", "co2"]
+SERIES_TASKS = ["stocks", "elnino", "ecg"]  # recorded series with a held-out split
+FORECAST_TASKS = ["sine", "co2", *SERIES_TASKS]
 DIGITS_TASKS = ["digits_rows", "digits_pixels"]
 LAST_STEP_TASKS = ["adding", *DIGITS_TASKS]  # one target per sequence, scored at the last step
-PADDED_TASKS = ["sentiment"]  # variable lengths: y is (class, length), scored at the last word
 N_SE = 5  # Monte Carlo tolerance in standard errors
 
 
@@ -106,16 +107,19 @@ def perfect_outputs(task, y, seq_len):
         outputs = torch.full((y.shape[0], seq_len, 1), -5.0)
         outputs[:, -1, 0] = y[:, 0]
         return outputs
-    if task.name in PADDED_TASKS:
-        # confidently wrong everywhere but at each sequence's last real step
-        label, length = y[:, 0], y[:, 1]
-        outputs = 30.0 * F.one_hot(1 - label, 2).float()[:, None].repeat(1, seq_len, 1)
-        outputs[torch.arange(len(y)), length - 1] = 30.0 * F.one_hot(label, 2).float()
-        return outputs
     if task.name in DIGITS_TASKS:
         # confidently wrong before the last step, which alone is scored
         outputs = 30.0 * F.one_hot((y[:, None] + 1) % 10, 10).float().repeat(1, seq_len, 1)
         outputs[:, -1] = 30.0 * F.one_hot(y, 10).float()
+        return outputs
+    if isinstance(task, LastStepClassification):
+        # confidently wrong everywhere but at each sequence's own last real step
+        labels, lengths = y[:, 0], y[:, 1]
+        wrong = 30.0 * F.one_hot((labels + 1) % task.output_size, task.output_size).float()
+        outputs = wrong[:, None].repeat(1, seq_len, 1)
+        outputs[torch.arange(len(y)), lengths - 1] = (
+            30.0 * F.one_hot(labels, task.output_size).float()
+        )
         return outputs
     if task.target_type == "classification":
         return 30.0 * F.one_hot(y, task.output_size).float()
@@ -135,6 +139,10 @@ def test_registry_has_the_tasks_in_ui_order_and_consistent_attributes():
         "co2",
         "digits_rows",
         "digits_pixels",
+        "speakers",
+        "stocks",
+        "elnino",
+        "ecg",
         "sentiment",
     ]
     for name, task in TASKS.items():
@@ -142,7 +150,9 @@ def test_registry_has_the_tasks_in_ui_order_and_consistent_attributes():
         assert task.target_type in ("regression", "classification")
         assert task.title and len(task.description) > 200 and task.metric_name
         assert isinstance(task.higher_is_better, bool) and isinstance(task.has_split, bool)
-        assert task.has_split == (name in ("char_lm", "co2", *DIGITS_TASKS, *PADDED_TASKS))
+        assert task.has_split == (
+            name in ("char_lm", "co2", *DIGITS_TASKS, "speakers", *SERIES_TASKS, "sentiment")
+        )
         if task.class_names is not None:  # classes other than the input symbols
             assert len(task.class_names) == task.output_size
             assert len(task.alphabet) == task.input_size
@@ -189,12 +199,16 @@ def test_shapes_and_dtypes(name):
                 assert y.dtype == torch.long and y.shape == (3,)
                 assert y.min() >= 0 and y.max() < task.output_size == 10
                 assert task.scored_steps(seq_len) == slice(seq_len - 1, seq_len)
-            elif name in PADDED_TASKS:
+            elif isinstance(task, LastStepClassification):
+                # (class, length): zero padding after each sequence's last real step
                 assert y.dtype == torch.long and y.shape == (3, 2)
                 assert y[:, 0].min() >= 0 and y[:, 0].max() < task.output_size
                 assert y[:, 1].min() >= 1 and y[:, 1].max() <= total
-                real = torch.arange(total)[None] < y[:, 1][:, None]  # (3, T)
-                assert torch.equal(x.sum(dim=-1), real.float())  # one word, then padding
+                for row, length in zip(x, y[:, 1].tolist(), strict=True):
+                    assert float(row[length:].abs().sum()) == 0.0
+                if task.alphabet is not None:  # one-hot words, then zero padding
+                    real = torch.arange(total)[None] < y[:, 1][:, None]  # (3, T)
+                    assert torch.equal(x.sum(dim=-1), real.float())
                 continue
             elif task.target_type == "classification":
                 assert y.dtype == torch.long and y.shape == (3, total)
@@ -257,7 +271,7 @@ def test_parity_targets_are_running_xor():
 
 @pytest.mark.parametrize("name", FORECAST_TASKS)
 def test_forecast_target_is_next_input(name):
-    x, y = TASKS[name].sample(16, 30, gen(4))
+    x, y = TASKS[name].sample(16, a_seq_len(TASKS[name], 30), gen(4))
     assert torch.equal(y[:, :-1], x[:, 1:])
 
 
@@ -309,12 +323,19 @@ def test_perfect_predictor_gets_the_best_metric(name):
 
 
 @pytest.mark.parametrize("name", FORECAST_TASKS)
-def test_r2_is_one_minus_loss_over_baseline(name):
+def test_forecast_metric_is_skill_against_persistence_on_the_same_steps(name):
+    """Repeating the current value (the input) scores 0; a forecaster half-way between
+    that and the truth has a quarter of persistence's squared error, so skill 0.75."""
     task = TASKS[name]
     x, y = task.sample(32, 20, gen(8))
-    outputs = x  # "same as now", a reasonable but imperfect forecaster
-    expected = 1 - task.loss(outputs, y).item() / task.baseline_loss(20)
-    assert task.metric(outputs, y) == pytest.approx(expected, rel=1e-6)
+    assert task.metric(x, y) == pytest.approx(0.0, abs=1e-6)
+    assert task.metric(x, y, split="test") == pytest.approx(0.0, abs=1e-6)
+    assert task.metric((x + y) / 2, y) == pytest.approx(0.75, abs=1e-5)
+    # the first step has no persistence forecast in the batch: it is not scored
+    wild = ((x + y) / 2).clone()
+    wild[:, 0] += 100.0
+    assert task.metric(wild, y) == pytest.approx(0.75, abs=1e-5)
+    assert math.isnan(task.metric(x[:, :1], y[:, :1]))
 
 
 def test_adding_accuracy_counts_errors_below_tolerance():
@@ -881,17 +902,15 @@ def _all_windows(task, T, split):
     return x.float()[..., None], y.float()[..., None]
 
 
-def test_held_out_r2_is_measured_against_the_held_out_variance():
-    """Predicting each position's mean target over the held-out windows ignores the input
-    and scores R² = 0 there; measured against the training split's variance, as before,
-    the same predictor scored differently."""
+def test_held_out_baseline_is_the_held_out_variance():
+    """Predicting each position's mean target over the held-out windows ignores the input;
+    its loss is the held-out baseline, not the training split's."""
     task = TASKS["co2"]
     T = 104
     _, y = _all_windows(task, T, "test")
     outputs = y.mean(dim=0, keepdim=True).expand_as(y)
-    assert task.metric(outputs, y, split="test") == pytest.approx(0.0, abs=1e-5)
-    assert abs(task.metric(outputs, y, split="train")) > 0.1
     assert task.baseline_loss(T, "test") == pytest.approx(float(F.mse_loss(outputs, y)), rel=1e-5)
+    assert abs(task.baseline_loss(T, "train") / task.baseline_loss(T, "test") - 1) > 0.1
 
 
 @pytest.mark.parametrize("name", ["digits_rows", "digits_pixels"])
@@ -916,12 +935,15 @@ def test_every_baseline_refuses_an_unknown_split(name):
 
 
 @pytest.mark.parametrize("split", ["train", "test"])
-def test_repeating_this_weeks_co2_value_scores_about_097_on_either_split(split):
-    """The CO2 description says so: persistence is a strong forecast."""
+def test_repeating_this_weeks_co2_value_scores_r2_about_097_and_skill_0(split):
+    """The CO2 description says so: persistence is a strong forecast by R² (against the
+    input-independent baseline), which is why the metric is skill against persistence."""
     task = TASKS["co2"]
     x, y = _all_windows(task, 104, split)
-    assert task.metric(x, y, split=split) == pytest.approx(0.97, abs=0.01)
-    assert "about 0.97 on either split" in task.description
+    r2 = 1 - float(F.mse_loss(x, y)) / task.baseline_loss(104, split)
+    assert r2 == pytest.approx(0.97, abs=0.01)
+    assert task.metric(x, y, split=split) == pytest.approx(0.0, abs=1e-6)
+    assert "R² about 0.97 on either split" in task.description
 
 
 @pytest.mark.parametrize("model", ["rnn_tanh", "lstm", "gru", "tcn", "transformer"])

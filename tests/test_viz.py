@@ -251,14 +251,16 @@ def test_sequence_figure_for_every_task(name):
     task = TASKS[name]
     seq_len = max(task.min_seq_len, min(12, task.max_seq_len or 12))  # digits: 8 or 64 only
     probe = Trainer(RunConfig(task=name, hidden_size=8, batch_size=4, seq_len=seq_len)).probe()
-    # the steps each sequence is scored at (a padded sentence: its own last word)
-    scored, targets = task.scored_targets(probe.targets[0], seq_len)
+    # as the Playground draws it: a target scored at a sequence's own last real step
+    # (variable lengths) is marked there, the others at the task's scored steps
+    shown_target, steps = task.shown_target(probe.targets[0], seq_len)
+    scored = np.arange(task.total_len(seq_len))[steps]
     fig = viz.sequence_figure(
         probe.inputs[0],
-        targets,
+        shown_target,
         probe.outputs[0],
         target_type=task.target_type,
-        scored_steps=scored,
+        scored_steps=steps,
         alphabet=task.alphabet,
         class_names=task.class_names,
         title=task.title,
@@ -266,7 +268,7 @@ def test_sequence_figure_for_every_task(name):
     target = trace(fig, "target")
     assert list(target.x) == scored.tolist()
     if task.target_type == "regression":
-        expected = probe.targets[0].reshape(-1)
+        expected = shown_target.reshape(-1)
         expected = expected if expected.size == scored.size else expected[scored]
         np.testing.assert_allclose(target.y, expected)
         np.testing.assert_allclose(trace(fig, "prediction").y, probe.outputs[0][scored, 0])
@@ -278,7 +280,7 @@ def test_sequence_figure_for_every_task(name):
         labels = list(heat.y)
         if task.class_names is not None:
             assert labels == task.class_names
-        targets = targets.reshape(-1)  # digits: one label for the last step
+        targets = np.asarray(shown_target).reshape(-1)  # digits: one label, the last step
         targets = targets[scored] if targets.size == task.total_len(seq_len) else targets
         assert list(target.y) == [labels[i] for i in targets]
         if task.alphabet is not None:  # one-hot symbols, shown as text; padding blank

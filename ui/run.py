@@ -21,6 +21,8 @@ PAGES = {
     "hidden_states": "views/hidden_states.py",
     "gradients": "views/gradients.py",
     "inside_cell": "views/inside_cell.py",
+    "speech": "views/speech.py",
+    "series": "views/series.py",
     "sentiment": "views/sentiment.py",
 }
 MAX_ALONGSIDE = 3

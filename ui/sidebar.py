@@ -54,6 +54,16 @@ def _number(label: str, name: str, step, fmt: str | None = None, **kw):
     )
 
 
+def _fit_length_to_task() -> None:
+    """A task just picked whose lengths exclude the current T gets the nearest one it
+    allows: the digits are read in 8 or 64 steps, the stock series holds 24. Otherwise
+    the pick was refused ("Not applied") until the visitor found the range by hand."""
+    s = st.session_state
+    task = TASKS[s[PREFIX + "task"]]
+    high = task.max_seq_len or int(LIMITS["seq_len"][1])
+    s[PREFIX + "seq_len"] = min(max(int(s[PREFIX + "seq_len"]), task.min_seq_len), high)
+
+
 def config_sidebar() -> None:
     """Draw the settings; apply a valid change, explain an invalid one."""
     RUN.widgets_follow(_widget_values)
@@ -62,7 +72,11 @@ def config_sidebar() -> None:
         st.header("Run settings")
         st.selectbox("Cell", RECURRENT, format_func=MODEL_TITLES.get, key=PREFIX + "model")
         st.selectbox(
-            "Task", CHOICES["task"], format_func=lambda t: TASKS[t].title, key=PREFIX + "task"
+            "Task",
+            CHOICES["task"],
+            format_func=lambda t: TASKS[t].title,
+            key=PREFIX + "task",
+            on_change=_fit_length_to_task,
         )
         task = TASKS[s[PREFIX + "task"]]
         _number(

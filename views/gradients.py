@@ -6,6 +6,7 @@ import streamlit as st
 from rnn_core import TASKS, viz
 from rnn_core.models import MODEL_TITLES
 from rnn_core.probes import CARRY_GATES, carry_products, spectra_over_training
+from rnn_core.tasks.base import LastStepClassification
 from ui import controls
 from ui.live_view import LiveView, of_snapshots
 from ui.run import RUN, gradient_curves
@@ -115,18 +116,21 @@ target = snaps[-1].target_step
 layer_note = " of the last layer" if cfg.num_layers > 1 else ""
 scored = list(task.scored_indices(cfg.seq_len))
 one_step_task = len(scored) == 1
-if one_step_task:
+# Sequences of different lengths, each scored at its own last real step: no one output
+# step is every sequence's, and the whole loss is the sum of those last-step terms.
+own_ends = isinstance(task, LastStepClassification)
+if own_ends:
+    whole = True
+    st.caption(
+        f"{task.title} scores each sequence at its own last real step (lengths differ), so "
+        f"no single output step is every sequence's: the curves follow the whole loss, "
+        f"each sequence's gradient reaching back from its own end."
+    )
+elif one_step_task:
     whole = False  # scored at one step: the two views are the same curve
     st.caption(
         f"{task.title} is scored at one output step (t = {target}), so the loss "
         f"and that step's loss term are the same."
-    )
-elif task.scored_at_each_end:
-    whole = True  # one term per sequence, each at its own last step: that is the loss
-    st.caption(
-        f"{task.title} scores each sequence once, at its own last real step (they differ "
-        f"in length), so the loss is that one term per sequence. Steps after a sequence's "
-        f"end are padding: its loss has no gradient there."
     )
 else:
     whole = (
@@ -190,7 +194,7 @@ controls.chart(
     "each row is one snapshot: dark on the left means early steps get almost no gradient.",
 )
 
-if not one_step_task and not task.scored_at_each_end:
+if not (one_step_task or own_ends):
     with st.expander("From another output step"):
         tau = st.select_slider("Output step τ", scored, value=scored[-1], key="grad.tau")
         probe = controls.throttled(

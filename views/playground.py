@@ -98,7 +98,7 @@ def live() -> None:
     snaps = main.snapshots
     if snaps:
         snap = snaps[-1]
-        scored, target = task.scored_targets(snap.targets[0], cfg.seq_len)
+        shown_target, scored_steps = task.shown_target(snap.targets[0], cfg.seq_len)
         seq_fig = controls.throttled(
             "play.sequence_cache",
             (main.id, snap.step),
@@ -108,10 +108,10 @@ def live() -> None:
                 [main],
                 lambda: viz.sequence_figure(
                     snap.inputs[0],
-                    target,
+                    shown_target,
                     snap.outputs[0],
                     target_type=task.target_type,
-                    scored_steps=scored,
+                    scored_steps=scored_steps,
                     alphabet=task.alphabet,
                     class_names=task.class_names,
                     title=f"One probe sequence at step {snap.step}: input, target, prediction",

@@ -12,21 +12,20 @@ from ui.live_view import LiveView
 from ui.run import RUN
 from ui.text import escape_markdown
 
-cfg = RUN.config()
 st.title("Sentiment")
-if cfg.task != "sentiment":
-    application.offer_preset(
-        RUN,
-        "sentiment",
-        "Sentiment analysis reads a sentence and says whether it is positive or negative. "
-        "A recurrent net reads it one word at a time, so it can learn what word counts "
-        "cannot: that **not** turns *good* into its opposite, and that in *good but "
-        "boring* the part after **but** decides. This page trains one on short review "
-        "sentences (generated from a published sentiment lexicon, no real reviews) and "
-        "shows its verdict after every word of a sentence you type, beside a bag-of-words "
-        "model that sees the same sentences without their order.",
-        "sentiment.open",
-    )
+application.open_or_explain(
+    "sentiment",
+    "Sentiment analysis reads a sentence and says whether it is positive or negative. "
+    "A recurrent net reads it one word at a time, so it can learn what word counts "
+    "cannot: that **not** turns *good* into its opposite, and that in *good but "
+    "boring* the part after **but** decides. This page trains one on short review "
+    "sentences (generated from a published sentiment lexicon, no real reviews) and "
+    "shows its verdict after every word of a sentence you type, beside a bag-of-words "
+    "model that sees the same sentences without their order.",
+    "sentiment",
+    "sentiment.open",
+)
+cfg = RUN.config()
 
 task = TASKS[cfg.task]
 index = task.word_index()

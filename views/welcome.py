@@ -46,9 +46,18 @@ SECTIONS = [
         "Where RNNs are used",
         "Language (one character or word at a time), speech, time series, and image "
         "captioning, where a recurrent decoder writes a sentence about an image. Here: a "
-        "character model of Python source, a real climate record, and the sentiment of "
-        "review sentences (generated from a sentiment lexicon) read word by word.",
-        ["char", "co2", "sentiment"],
+        "character model of Python source, a real climate record, telling speakers apart "
+        "from a few frames of their voice, and the sentiment of review sentences (generated "
+        "from a sentiment lexicon) read word by word.",
+        ["char", "co2", "speech", "sentiment"],
+    ),
+    (
+        "Time series: against the naive forecast",
+        "A forecast is only as good as what it beats. Repeating the last value (persistence) "
+        "is already close on a smooth series, so the Time series page scores every forecast "
+        "by its skill against it, and uses a net's forecast errors to find an abnormal "
+        "heartbeat in an ECG.",
+        ["anomaly", "stocks", "elnino"],
     ),
     (
         "CNN vs RNN",

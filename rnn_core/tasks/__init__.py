@@ -7,9 +7,11 @@ here. The modules, by family:
 - ``base``: the ``Task`` interface and its contract (batches, splits, baselines), the
   lazy loading of bundled data, and helpers the families share.
 - ``memory``: synthetic memory tasks (adding problem, copy memory, running parity).
-- ``forecast``: next-step forecasting of a series (sine waves, Mauna Loa CO₂).
+- ``forecast``: next-step forecasting of a series (sine waves, Mauna Loa CO₂, stock
+  prices, El Niño sea temperatures, an ECG with a labelled abnormal beat).
 - ``text``: a character-level language model on Python source.
 - ``images``: 8x8 handwritten digits read row by row or pixel by pixel.
+- ``speech``: who is speaking, from the frames of one utterance (Japanese vowels).
 - ``sentiment``: generated review sentences classified at their last word
   (``review_grammar`` makes them).
 """
@@ -17,10 +19,21 @@ here. The modules, by family:
 from __future__ import annotations
 
 from rnn_core.tasks.base import ASSETS_DIR, SPLITS, Task
-from rnn_core.tasks.forecast import CO2_PATH, CO2Task, SineTask
+from rnn_core.tasks.forecast import (
+    CO2_PATH,
+    ECG_PATH,
+    ELNINO_PATH,
+    CO2Task,
+    ECGTask,
+    ElNinoTask,
+    SeriesTask,
+    SineTask,
+    StocksTask,
+)
 from rnn_core.tasks.images import DIGITS_PATH, DigitsPixelsTask, DigitsRowsTask
 from rnn_core.tasks.memory import AddingTask, CopyMemoryTask, ParityTask
 from rnn_core.tasks.sentiment import LEXICON_PATH, SentimentTask
+from rnn_core.tasks.speech import VOWELS_PATH, SpeakersTask
 from rnn_core.tasks.text import CORPUS_PATH, CharLMTask
 
 TASKS: dict[str, Task] = {
@@ -34,6 +47,10 @@ TASKS: dict[str, Task] = {
         CO2Task(),
         DigitsRowsTask(),
         DigitsPixelsTask(),
+        SpeakersTask(),
+        StocksTask(),
+        ElNinoTask(),
+        ECGTask(),
         SentimentTask(),
     )
 }
@@ -52,18 +69,26 @@ __all__ = [
     "CO2_PATH",
     "CORPUS_PATH",
     "DIGITS_PATH",
+    "ECG_PATH",
+    "ELNINO_PATH",
     "LEXICON_PATH",
     "SPLITS",
     "TASKS",
+    "VOWELS_PATH",
     "AddingTask",
     "CO2Task",
     "CharLMTask",
     "CopyMemoryTask",
     "DigitsPixelsTask",
     "DigitsRowsTask",
+    "ECGTask",
+    "ElNinoTask",
     "ParityTask",
+    "SeriesTask",
     "SentimentTask",
     "SineTask",
+    "SpeakersTask",
+    "StocksTask",
     "Task",
     "get_task",
 ]

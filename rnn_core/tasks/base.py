@@ -85,10 +85,6 @@ class Task:
     # Display name of each output class when the classes are not the input symbols
     # (a sentence's sentiment); None: the alphabet's symbols, or the class numbers.
     class_names: list[str] | None = None
-    # Each sequence is scored at its own last real step only (a zero-padded batch of
-    # variable lengths): the loss is one term per sequence, at different steps, so "the
-    # last scored step's term" of the batch is the whole loss, not one step's.
-    scored_at_each_end: bool = False
     # The task's inputs are an image of this shape (height, width) read in raster order
     # (row-major): models that read images (a 2-D CNN) reshape the (B, T, I) input back
     # to (B, 1, H, W). None: the inputs are a sequence and nothing else.
@@ -106,10 +102,10 @@ class Task:
         """The output steps that enter the loss, as step numbers (last: the last scored)."""
         return range(self.total_len(seq_len))[self.scored_steps(seq_len)]
 
-    def scored_targets(self, targets: np.ndarray, seq_len: int) -> tuple[np.ndarray, np.ndarray]:
-        """(steps, targets) of one sequence, for a figure: the output steps that enter
-        its loss and what each should be. ``targets`` is that sequence's row of y."""
-        return np.asarray(self.scored_indices(seq_len)), np.asarray(targets)
+    def shown_target(self, target: np.ndarray, seq_len: int) -> tuple[np.ndarray, Any]:
+        """(targets, steps): one sequence's target as a figure marks it, at the output
+        steps it is scored at (``viz.sequence_figure``'s ``targets`` and ``scored_steps``)."""
+        return target, self.scored_steps(seq_len)
 
     def memory_span(self, seq_len: int) -> int:
         """How many input steps (ending at it) a scored output may need: a model that
@@ -192,15 +188,13 @@ class LastStepClassification(Task):
     target_type = "classification"
     metric_name = "accuracy"
     higher_is_better = True
-    scored_at_each_end = True
-
-    def scored_targets(self, targets, seq_len):
-        # each sequence has its own last real step: y's row is (class, length)
-        label, length = np.asarray(targets).reshape(-1)[:2]
-        return np.array([int(length) - 1]), np.array([int(label)])
 
     def loss(self, outputs: Tensor, y: Tensor) -> Tensor:
         return F.cross_entropy(last_real_outputs(outputs, y[:, 1]), y[:, 0])
+
+    def shown_target(self, target, seq_len):
+        # (class, length): the class, marked at the sequence's own last real step
+        return np.asarray(target)[:1], [int(target[1]) - 1]
 
     def metric(self, outputs: Tensor, y: Tensor, split: str = "train") -> float:
         return accuracy(last_real_outputs(outputs, y[:, 1]), y[:, 0])

@@ -15,6 +15,9 @@ the training history, and render what comes back. The modules:
 - ``race``: the CNN vs RNN race page (race curves, saliency, attention, receptive
   field, memory-horizon sweep, digit readings, model colours).
 - ``activation_text``: one unit's activation over a text, as HTML.
+- ``speech``: one utterance's frames with the running speaker guess, the held-out
+  confusion matrix, accuracy by frames heard.
+- ``series``: a held-out forecast against the naive forecasts; anomaly flags and labels.
 - ``sentiment``: the running sentiment of one sentence, beside a bag of words.
 
 This module re-exports the builders and the colours, so ``viz.loss_figure(...)`` and
@@ -42,6 +45,8 @@ from rnn_core.viz.race import (
 )
 from rnn_core.viz.sentiment import running_sentiment_figure
 from rnn_core.viz.sequence import sequence_figure
+from rnn_core.viz.series import anomaly_figure, forecast_figure
+from rnn_core.viz.speech import accuracy_by_frames_figure, confusion_figure, utterance_figure
 from rnn_core.viz.states import (
     animated_heatmap,
     gate_over_training,
@@ -59,11 +64,15 @@ __all__ = [
     "INK",
     "PALETTE",
     "SEQUENTIAL",
+    "accuracy_by_frames_figure",
     "activation_html",
     "animated_heatmap",
+    "anomaly_figure",
     "attention_figure",
     "carry_figure",
+    "confusion_figure",
     "digit_readings_figure",
+    "forecast_figure",
     "gate_over_training",
     "grad_heatmap",
     "grad_norm_figure",
@@ -81,4 +90,5 @@ __all__ = [
     "spectra_figure",
     "sweep_figure",
     "time_step_bars",
+    "utterance_figure",
 ]

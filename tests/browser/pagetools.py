@@ -31,12 +31,13 @@ def chart_script(body: str) -> str:
     )
 
 
-def wait_for(predicate, timeout=45.0, interval=0.25):
-    """predicate()'s first truthy value, polled; AssertionError after ``timeout`` s."""
+def wait_for(predicate, timeout=45.0, interval=0.25, seen=None):
+    """predicate()'s first truthy value, polled; AssertionError after ``timeout`` s, with
+    what ``seen()`` reads then (when given: the value the test was waiting on)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
         time.sleep(interval)
-    raise AssertionError("condition not met in time")
+    raise AssertionError("condition not met in time" + (f"; seen: {seen()!r}" if seen else ""))

@@ -123,3 +123,28 @@ def test_a_short_preset_link_opens_the_presets_own_page(open_app, name, path):
     wait_for(lambda: urlparse(page.url).path == path, timeout=30)
     page.locator(".st-key-train_toggle button").first.wait_for(timeout=30_000)
     _no_exception(page)
+
+
+def test_the_sidebar_keeps_the_run_across_the_race_page(open_app):
+    # The race page draws no run sidebar, so Streamlit drops those widgets' state there;
+    # back on the Playground they must show the run again (and not replace it).
+    page = open_app(f"playground?{SMALL}")
+    size = page.locator(".st-key-cfg-hidden_size input")
+
+    def shown():
+        return size.input_value() if size.count() else None
+
+    # A number input mounts with its minimum and gets its state a moment later: poll.
+    wait_for(lambda: shown() == "16", timeout=30, seen=shown)
+    page.get_by_role("link", name="CNN vs RNN").click()
+    page.locator(".st-key-race-models").wait_for(timeout=30_000)
+    # Until the race page's run ends, the Playground's sidebar may still be on screen
+    # (Streamlit keeps a page's elements until the next run replaces them): go back once
+    # it ended, so the value read below is the Playground's own.
+    page.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning]", timeout=30_000)
+    page.get_by_role("link", name="Playground").click()
+    page.get_by_role("heading", name="Playground").wait_for(timeout=30_000)
+    wait_for(lambda: shown() == "16", timeout=30, seen=shown)
+    # Not checked: the address bar. Back from the race page it kept the path /cnn_vs_rnn
+    # in two of four tries here (with the race's or the Playground's query), an open bug.
+    _no_exception(page)
