@@ -18,6 +18,7 @@ pages = [
     st.Page(run.PAGES["hidden_states"], title="Hidden states", icon=":material/grid_on:"),
     st.Page(run.PAGES["gradients"], title="Gradients", icon=":material/trending_down:"),
     st.Page(run.PAGES["inside_cell"], title="Inside a cell", icon=":material/calculate:"),
+    st.Page(run.PAGES["translation"], title="Translation", icon=":material/translate:"),
     st.Page(
         race.PAGE, title="CNN vs RNN", icon=":material/compare_arrows:", url_path=race.URL_PATH
     ),

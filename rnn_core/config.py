@@ -25,6 +25,8 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "task": tuple(TASKS),
     "optimizer": ("adam", "sgd", "rmsprop"),
     "init": ("default", "orthogonal", "identity"),
+    # Encoder-decoder tasks only (task.architecture == "seq2seq"): rnn_core/seq2seq.py.
+    "attention": ("none", "luong"),
 }
 
 # Inclusive (min, max) per numeric field. Optional fields (lr, clip, recurrent_scale,
@@ -116,7 +118,10 @@ class RunConfig:
     ``param_budget`` (None = off) sizes every model to within ±10% of that many
     trainable parameters instead of ``hidden_size`` (``shape`` says how); the TCN has
     ``tcn_kernel`` and ``tcn_levels`` (None = the fewest levels whose receptive field
-    covers the sequence), the transformer ``attn_heads`` and ``attn_layers``.
+    covers the sequence), the transformer ``attn_heads`` and ``attn_layers``. On a task
+    that asks for an encoder-decoder (translation), ``model`` is the encoder's and the
+    decoder's cell and ``attention`` says whether the decoder attends to the encoder's
+    states ("luong") or reads only its own ("none", the only value other tasks take).
     ``init`` and ``recurrent_scale`` apply to recurrent models only.
     """
 
@@ -137,6 +142,7 @@ class RunConfig:
     tcn_levels: int | None = None
     attn_heads: int = 2
     attn_layers: int = 2
+    attention: str = "none"
 
     def __post_init__(self) -> None:
         for name in field_names():
@@ -299,6 +305,20 @@ def check_seq_len(task: str, seq_len: Any) -> None:
 def _check_joint(cfg: RunConfig) -> None:
     check_seq_len(cfg.task, cfg.seq_len)
     task = TASKS[cfg.task]
+    encoder_decoder = getattr(task, "architecture", "sequence") == "seq2seq"
+    if encoder_decoder and cfg.model not in RECURRENT:
+        raise ConfigError(
+            "model",
+            f"model: {task.title} is read by a recurrent encoder and written by a recurrent "
+            f"decoder; choose a recurrent cell ({', '.join(RECURRENT)}), not "
+            f"{MODEL_TITLES[cfg.model]}.",
+        )
+    if cfg.attention != "none" and not encoder_decoder:
+        raise ConfigError(
+            "attention",
+            f"attention: {cfg.attention!r} needs an encoder-decoder task (translation); "
+            f"task {cfg.task} is read by one network, so attention must be 'none'.",
+        )
     if cfg.model == "cnn2d" and task.image_shape is None:
         raise ConfigError(
             "model",

@@ -136,13 +136,15 @@ class Trainer:
             config, self.task.input_size, self.task.output_size, self.shape.kwargs
         )
         self.num_parameters = count_parameters(self.model)
-        self.light_probes = light_probes or not isinstance(self.model, RecurrentModel)
+        # Decided from the config's model name, as options_for does (a run store's key
+        # holds it): every recurrent cell, alone or as an encoder-decoder, has full probes.
+        self.light_probes = light_probes or config.model not in RECURRENT
         self.optimizer = _OPTIMIZERS[config.optimizer](
             self.model.parameters(), config.learning_rate
         )
         seed = config.seed
         self._data_gen = torch.Generator().manual_seed(seed + _DATA_STREAM)
-        self._probe_x, self._probe_y = self.task.sample(
+        self._probe_x, self._probe_y = self.task.probe_batch(
             probe_batch, config.seq_len, torch.Generator().manual_seed(seed + _PROBE_STREAM)
         )
         self._eval_every = eval_every

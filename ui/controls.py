@@ -46,14 +46,15 @@ def _step(runs: RunSet) -> None:
         job.request_steps(STEP_CHUNK)
 
 
-def run_controls(runs: RunSet) -> None:
+def run_controls(runs: RunSet, key_prefix: str = "") -> None:
     """Start/Pause, Step and Reset for every job of a run set, and the notes on models
-    that could not train."""
+    that could not train. ``key_prefix`` keeps a second set's buttons on one page apart
+    (the first set's keys are the testing contract above)."""
     active = runs.active()
     c1, c2, c3 = st.columns(3)
     c1.button(
         "Pause" if active else "Start",
-        key="train_toggle",
+        key=f"{key_prefix}train_toggle",
         on_click=_toggle,
         args=(runs, active),
         type="primary",
@@ -62,7 +63,7 @@ def run_controls(runs: RunSet) -> None:
     )
     c2.button(
         f"Step ×{STEP_CHUNK}",
-        key="train_step",
+        key=f"{key_prefix}train_step",
         on_click=_step,
         args=(runs,),
         icon=":material/skip_next:",
@@ -71,7 +72,7 @@ def run_controls(runs: RunSet) -> None:
     )
     c3.button(
         "Reset",
-        key="train_reset",
+        key=f"{key_prefix}train_reset",
         on_click=runs.reset,
         icon=":material/restart_alt:",
         width="stretch",
@@ -356,3 +357,21 @@ def loss_figure_with_alongside(
     if seconds is not None:
         return build()
     return view.build(("loss", smooth, log_y, with_test, title), job_map.values(), build)
+
+
+class NoAnswer(Exception):
+    """The job gave no answer; the note saying why is already on the page."""
+
+
+def outputs_of(job: Job):
+    """``forward(x) -> outputs``: the job's "outputs" answer for inputs x (numpy both
+    ways), for rnn_core functions that read the model on a page's own inputs (greedy
+    decoding). Raises NoAnswer, with the note on the page (``ask``), when there is none."""
+
+    def forward(x):
+        answer = ask(job, "outputs", x=x)
+        if answer is None:
+            raise NoAnswer
+        return answer[1]
+
+    return forward

@@ -21,6 +21,7 @@ PAGES = {
     "hidden_states": "views/hidden_states.py",
     "gradients": "views/gradients.py",
     "inside_cell": "views/inside_cell.py",
+    "translation": "views/translation.py",
 }
 MAX_ALONGSIDE = 3
 MAX_PREVIOUS = 4  # replaced runs kept per session for overlays (small arrays only)

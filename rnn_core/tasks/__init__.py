@@ -10,6 +10,7 @@ here. The modules, by family:
 - ``forecast``: next-step forecasting of a series (sine waves, Mauna Loa CO₂).
 - ``text``: a character-level language model on Python source.
 - ``images``: 8x8 handwritten digits read row by row or pixel by pixel.
+- ``translation``: English number words to German, for an encoder-decoder.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from rnn_core.tasks.forecast import CO2_PATH, CO2Task, SineTask
 from rnn_core.tasks.images import DIGITS_PATH, DigitsPixelsTask, DigitsRowsTask
 from rnn_core.tasks.memory import AddingTask, CopyMemoryTask, ParityTask
 from rnn_core.tasks.text import CORPUS_PATH, CharLMTask
+from rnn_core.tasks.translation import TranslationTask
 
 TASKS: dict[str, Task] = {
     task.name: task
@@ -31,6 +33,7 @@ TASKS: dict[str, Task] = {
         CO2Task(),
         DigitsRowsTask(),
         DigitsPixelsTask(),
+        TranslationTask(),
     )
 }
 
@@ -59,5 +62,6 @@ __all__ = [
     "ParityTask",
     "SineTask",
     "Task",
+    "TranslationTask",
     "get_task",
 ]

@@ -126,6 +126,13 @@ class Task:
     def metric(self, outputs: Tensor, y: Tensor, split: str = "train") -> float:
         raise NotImplementedError
 
+    def probe_batch(
+        self, batch_size: int, seq_len: int, generator: torch.Generator
+    ) -> tuple[Tensor, Tensor]:
+        """The fixed batch a run's probes and snapshots read (a training batch; a task may
+        put an example that shows it well first, since pages draw sequence 0)."""
+        return self.sample(batch_size, seq_len, generator)
+
     def held_out(
         self, batch_size: int, seq_len: int, generator: torch.Generator
     ) -> tuple[Tensor, Tensor]:
