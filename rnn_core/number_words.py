@@ -18,19 +18,73 @@ from __future__ import annotations
 MAX_NUMBER = 999
 
 ENGLISH_ONES = (
-    "one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-    "fifteen sixteen seventeen eighteen nineteen"
-).split()
-ENGLISH_TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+)
+ENGLISH_TENS = (
+    "twenty",
+    "thirty",
+    "forty",
+    "fifty",
+    "sixty",
+    "seventy",
+    "eighty",
+    "ninety",
+)
 ENGLISH_WORDS = (*ENGLISH_ONES, *ENGLISH_TENS, "hundred")
 
 # Units as they start a compound ("ein" in "einundzwanzig", "einhundert"); a number that
 # ends in a lone 1 says "eins".
-GERMAN_UNITS = "ein zwei drei vier fünf sechs sieben acht neun".split()
+GERMAN_UNITS = (
+    "ein",
+    "zwei",
+    "drei",
+    "vier",
+    "fünf",
+    "sechs",
+    "sieben",
+    "acht",
+    "neun",
+)
 GERMAN_TEENS = (
-    "zehn elf zwölf dreizehn vierzehn fünfzehn sechzehn siebzehn achtzehn neunzehn"
-).split()
-GERMAN_TENS = "zwanzig dreißig vierzig fünfzig sechzig siebzig achtzig neunzig".split()
+    "zehn",
+    "elf",
+    "zwölf",
+    "dreizehn",
+    "vierzehn",
+    "fünfzehn",
+    "sechzehn",
+    "siebzehn",
+    "achtzehn",
+    "neunzehn",
+)
+GERMAN_TENS = (
+    "zwanzig",
+    "dreißig",
+    "vierzig",
+    "fünfzig",
+    "sechzig",
+    "siebzig",
+    "achtzig",
+    "neunzig",
+)
 GERMAN_PIECES = (*GERMAN_UNITS, "eins", *GERMAN_TEENS, *GERMAN_TENS, "und", "hundert")
 
 

@@ -359,19 +359,19 @@ def loss_figure_with_alongside(
     return view.build(("loss", smooth, log_y, with_test, title), job_map.values(), build)
 
 
-class NoAnswer(Exception):
+class NoAnswerError(Exception):
     """The job gave no answer; the note saying why is already on the page."""
 
 
 def outputs_of(job: Job):
     """``forward(x) -> outputs``: the job's "outputs" answer for inputs x (numpy both
     ways), for rnn_core functions that read the model on a page's own inputs (greedy
-    decoding). Raises NoAnswer, with the note on the page (``ask``), when there is none."""
+    decoding). Raises NoAnswerError, with the note on the page (``ask``), when there is none."""
 
     def forward(x):
         answer = ask(job, "outputs", x=x)
         if answer is None:
-            raise NoAnswer
+            raise NoAnswerError
         return answer[1]
 
     return forward

@@ -94,8 +94,8 @@ class RunSet:
     for the settings, in the order the pages show them: models, by default, each trained
     on ``config.replace(model=...)``; a set whose members differ in another setting says
     how with ``member_config`` and ``member_title``. A member whose configuration is
-    refused is left out with ``not_trained`` as its note. ``presets`` open with ``preset_settings`` (their
-    settings and the page they open on).
+    refused is left out with ``not_trained`` as its note. ``presets`` open with
+    ``preset_settings`` (their settings and the page they open on).
     """
 
     name: str

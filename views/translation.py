@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from rnn_core import ConfigError, RunConfig, viz
+from rnn_core import ConfigError, RunConfig
 from rnn_core.models import MODEL_TITLES
 from rnn_core.number_words import german
 from rnn_core.seq2seq import ATTENTION_TITLES
@@ -143,13 +143,14 @@ except TypedInputError as err:
 if words is not None:
     try:
         pieces, probabilities = greedy_decode(controls.outputs_of(job), words)
-    except controls.NoAnswer:
+    except controls.NoAnswerError:
         pieces = None
     if pieces is not None:
         written = "".join(pieces) or "(nothing: the decoder said <end> first)"
         st.markdown(f"**{escape_markdown(written)}**")
+        read = [*pieces, "<end>"][: len(probabilities)]  # no <end> after the last step
         confidence = ", ".join(
-            f"{piece} {100 * p.max():.0f}%" for piece, p in zip([*pieces, "<end>"], probabilities)
+            f"{piece} {100 * p.max():.0f}%" for piece, p in zip(read, probabilities, strict=True)
         )
         st.caption(
             f"Greedy decoding at step {job.steps_done:,}, one piece at a time, each the "
