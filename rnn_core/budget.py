@@ -65,7 +65,7 @@ class ModelShape:
         return hash((self.model, self.summary, self.num_parameters))
 
 
-def _count(model: str, task, kwargs: dict, attention: str = "none") -> int:
+def _count(model: str, task, kwargs: dict, attention: str = "off") -> int:
     builder = builder_for(model, task, attention)
     return count_parameters(builder(task.input_size, task.output_size, device="meta", **kwargs))
 
@@ -178,7 +178,7 @@ def _recurrent_kwargs(cfg, task, budget: int | None) -> dict:
     return {"hidden_size": _closest(with_h, 1, MAX_WIDTH, budget), "num_layers": layers}
 
 
-def step_cost(model: str, task, seq_len: int, batch: int, kw: dict, attention: str = "none") -> int:
+def step_cost(model: str, task, seq_len: int, batch: int, kw: dict, attention: str = "off") -> int:
     """The estimated cost of one training step (multiply-add equivalents) of ``model``
     built with ``kw`` on ``task`` at ``seq_len`` and ``batch``: what the cost cap bounds."""
     steps = task.total_len(seq_len)
@@ -192,7 +192,7 @@ def step_cost(model: str, task, seq_len: int, batch: int, kw: dict, attention: s
         # them, as one pass would; attention adds per decoder step W_a and W_c (3 h^2)
         # and a score and a context term per source step.
         attended = 0
-        if attention != "none":
+        if attention != "off":
             source = task.source_len
             attended = (steps - source) * (3 * h * h + 2 * source * h)
         return batch * (steps * per_item + attended) + _PER_STEP_COST * steps * layers
@@ -290,7 +290,7 @@ def shape_of_settings(
     levels,
     heads,
     attn_layers,
-    attention="none",
+    attention="off",
 ) -> ModelShape:
     """``model_shape`` from the settings themselves, with no RunConfig (and so no cost
     cap): the benchmarks measure shapes beyond what a run may use."""

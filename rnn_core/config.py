@@ -26,7 +26,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "optimizer": ("adam", "sgd", "rmsprop"),
     "init": ("default", "orthogonal", "identity"),
     # Encoder-decoder tasks only (task.architecture == "seq2seq"): rnn_core/seq2seq.py.
-    "attention": ("none", "luong"),
+    "attention": ("off", "luong"),
 }
 
 # Inclusive (min, max) per numeric field. Optional fields (lr, clip, recurrent_scale,
@@ -121,7 +121,7 @@ class RunConfig:
     covers the sequence), the transformer ``attn_heads`` and ``attn_layers``. On a task
     that asks for an encoder-decoder (translation), ``model`` is the encoder's and the
     decoder's cell and ``attention`` says whether the decoder attends to the encoder's
-    states ("luong") or reads only its own ("none", the only value other tasks take).
+    states ("luong") or reads only its own ("off", the only value other tasks take).
     ``init`` and ``recurrent_scale`` apply to recurrent models only.
     """
 
@@ -142,7 +142,7 @@ class RunConfig:
     tcn_levels: int | None = None
     attn_heads: int = 2
     attn_layers: int = 2
-    attention: str = "none"
+    attention: str = "off"
 
     def __post_init__(self) -> None:
         for name in field_names():
@@ -313,11 +313,11 @@ def _check_joint(cfg: RunConfig) -> None:
             f"decoder; choose a recurrent cell ({', '.join(RECURRENT)}), not "
             f"{MODEL_TITLES[cfg.model]}.",
         )
-    if cfg.attention != "none" and not encoder_decoder:
+    if cfg.attention != "off" and not encoder_decoder:
         raise ConfigError(
             "attention",
             f"attention: {cfg.attention!r} needs an encoder-decoder task (translation); "
-            f"task {cfg.task} is read by one network, so attention must be 'none'.",
+            f"task {cfg.task} is read by one network, so attention must be 'off'.",
         )
     if cfg.model == "cnn2d" and task.image_shape is None:
         raise ConfigError(

@@ -215,10 +215,10 @@ MODEL_TITLES = {
 }
 
 
-def builder_for(model: str, task, attention: str = "none") -> Callable[..., nn.Module]:
+def builder_for(model: str, task, attention: str = "off") -> Callable[..., nn.Module]:
     """The builder of ``model`` on ``task``: MODELS[model], or where the task asks for an
     encoder-decoder (``task.architecture == "seq2seq"``) one of that recurrent cell, with
-    ``attention`` ("none" or "luong")."""
+    ``attention`` ("off" or "luong")."""
     if getattr(task, "architecture", "sequence") != "seq2seq":
         return MODELS[model]
     # rnn_core.seq2seq builds on this module's cells, so it is imported on use.

@@ -29,8 +29,8 @@ from torch import nn
 
 from rnn_core.models import RECURRENT_LAYERS, initialise_recurrent_blocks
 
-ATTENTION = ("none", "luong")
-ATTENTION_TITLES = {"none": "no attention", "luong": "Luong attention"}
+ATTENTION = ("off", "luong")
+ATTENTION_TITLES = {"off": "no attention", "luong": "Luong attention"}
 
 
 class LuongAttention(nn.Module):

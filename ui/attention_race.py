@@ -15,8 +15,8 @@ from rnn_core.presets import RUN_OPTIONS
 from ui.run import parse_query
 from ui.run_set import RunSet
 
-MEMBERS = ("luong", "none")  # with attention first, then without
-TITLES = {"luong": "with attention", "none": "without attention"}
+MEMBERS = ("luong", "off")  # with attention first, then without
+TITLES = {"luong": "with attention", "off": "without attention"}
 
 
 def race_config(cfg: RunConfig) -> RunConfig:

@@ -159,7 +159,7 @@ def config_sidebar() -> None:
                 if s[PREFIX + "use_scale"]
                 else None,
                 seed=int(s[PREFIX + "seed"]),
-                attention=s[PREFIX + "attention"] if encoder_decoder else "none",
+                attention=s[PREFIX + "attention"] if encoder_decoder else "off",
                 param_budget=budget if budget is not None and s[PREFIX + "use_budget"] else None,
             )
         except ConfigError as err:

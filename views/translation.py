@@ -97,7 +97,7 @@ live()
 st.subheader("Where the decoder looks")
 controls.latest_snapshots_button("translation.refresh")
 snaps = job.snapshots
-if cfg.attention == "none":
+if cfg.attention == "off":
     st.info(
         "This run has no attention: the decoder reads only the encoder's last state. "
         "Choose Luong attention in the sidebar to see where a decoder looks."

@@ -81,7 +81,9 @@ class Task:
     has_split: bool = False
     min_seq_len: int = 1
     max_seq_len: int | None = None  # None: only the config's global limit applies
-    alphabet: list[str] | None = None  # display name of each one-hot symbol
+    # Display name of each one-hot input symbol; the output classes of a classification
+    # task are its first ``output_size`` symbols.
+    alphabet: list[str] | None = None
     # The task's inputs are an image of this shape (height, width) read in raster order
     # (row-major): models that read images (a 2-D CNN) reshape the (B, T, I) input back
     # to (B, 1, H, W). None: the inputs are a sequence and nothing else.
