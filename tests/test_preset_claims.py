@@ -167,3 +167,28 @@ def test_copy():
     trainer = train(cfg, STEP_CAP)
     recall = windowed(trainer, "metric")
     assert recall.max() < 0.125 + 0.03  # "near chance (12.5%) ... for all 5,000 steps"
+
+
+def test_translation():
+    from rnn_core.number_words import english, german_pieces
+
+    cfg = PRESETS["translation"].config
+    assert cfg.param_budget == 10_000 and cfg.model == "gru" and cfg.attention == "luong"
+
+    def held_out_at(history, step: int) -> float:
+        return float(history.loc[history["step"] == step, "test_metric"].iloc[0])
+
+    with_attention = train(cfg, 300)
+    assert held_out_at(with_attention.history, 300) >= 0.95  # "at least 95% ... by step 300"
+    without = train(cfg.replace(attention="off"), 1000)
+    assert held_out_at(without.history, 300) < 0.5  # "fewer than half are right then"
+    assert held_out_at(without.history, 1000) >= 0.95  # "catches up by step 1,000"
+    probe = with_attention.probe()  # sequence 0 is the task's probe number, 374
+    task = with_attention.task
+    source = english(task.probe_number)
+    weights = probe.cross_attention[0]
+    looked_at = {
+        piece: source[int(weights[d].argmax())]
+        for d, piece in enumerate(german_pieces(task.probe_number))
+    }
+    assert looked_at["vier"] == "four" and looked_at["siebzig"] == "seventy"
