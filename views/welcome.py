@@ -46,8 +46,9 @@ SECTIONS = [
         "Where RNNs are used",
         "Language (one character or word at a time), speech, time series, and image "
         "captioning, where a recurrent decoder writes a sentence about an image. Here: a "
-        "character model of Python source and a real climate record.",
-        ["char", "co2"],
+        "character model of Python source, a real climate record, and translation, where "
+        "one network reads English and another writes German while looking back at it.",
+        ["char", "co2", "translation"],
     ),
     (
         "CNN vs RNN",
