@@ -163,9 +163,11 @@ def latest_snapshots_button(key: str) -> None:
     )
 
 
-def status_line(job: Job, viewers: int = 0) -> None:
+def status_line(job: Job, viewers: int = 0, label: str | None = None) -> None:
     """One plain sentence about the job; errors and divergence said plainly. A run that
-    ``viewers`` sessions watch together says so (and that steering it forks a copy)."""
+    ``viewers`` sessions watch together says so (and that steering it forks a copy).
+    ``label`` names the job as the page does (default: the job's own label)."""
+    label = job.label if label is None else label
     steps, cap = job.steps_done, session.job_manager().step_cap
     if job.state == JobState.IDLE and steps >= cap:
         text = f"trained to this server's cap of {cap:,} steps (kept from an earlier run)."
@@ -189,7 +191,7 @@ def status_line(job: Job, viewers: int = 0) -> None:
         text = job.reason or job.state
     if job.state in (JobState.DIVERGED, JobState.FAILED):
         st.error(
-            f"**{job.label} {job.state}.** {escape_markdown(text)} Press **Reset** to start again.",
+            f"**{label} {job.state}.** {escape_markdown(text)} Press **Reset** to start again.",
             icon=":material/warning:",
         )
     else:
@@ -199,7 +201,7 @@ def status_line(job: Job, viewers: int = 0) -> None:
             if viewers > 1
             else ""
         )
-        st.caption(f"{job.label}: {text}{watched}")
+        st.caption(f"{label}: {text}{watched}")
 
 
 def headline(task, frame) -> tuple[str, float]:
@@ -305,13 +307,14 @@ def throttled(key: str, token, seconds: float, build):
     return cached[2]
 
 
-def live_jobs(runs: RunSet) -> dict[str, Job]:
+def live_jobs(runs: RunSet, labels: dict[str, str] | None = None) -> dict[str, Job]:
     """For a live fragment: the run set's jobs, marked seen (a page is open, so the idle
-    timer restarts), each with its status line. Main job first."""
+    timer restarts), each with its status line (named by ``labels``, by member, where
+    given). Main job first."""
     job_map = runs.jobs()
-    for job in job_map.values():
+    for member, job in job_map.items():
         job.touch()
-        status_line(job, runs.viewers(job))
+        status_line(job, runs.viewers(job), (labels or {}).get(member))
     return job_map
 
 
@@ -324,20 +327,23 @@ def loss_figure_with_alongside(
     log_y: bool = False,
     with_test: bool = False,
     seconds: float | None = None,
+    labels: dict[str, str] | None = None,
 ):
     """The main run's loss at the view's moment with the baseline and clipping marks, and
     every run trained alongside as another line (up to ``seconds`` of training, in a
-    replay). Built once for all viewers of the same runs with the same options; a replay
-    is one viewer's own and is built for them."""
+    replay), each named by ``labels`` (by member) where given, else by its job's label.
+    Built once for all viewers of the same runs with the same options; a replay is one
+    viewer's own and is built for them."""
+    names = {member: (labels or {}).get(member, job.label) for member, job in job_map.items()}
 
     def build():
-        main = next(iter(job_map.values()))
+        main_member, main = next(iter(job_map.items()))
         frame = until(view.history(main), seconds)
         others = {}
-        for job in job_map.values():
+        for member, job in job_map.items():
             if job is not main:
                 history = until(view.history(job), seconds)
-                others[job.label] = (history["step"].to_numpy(), history["loss"].to_numpy())
+                others[names[member]] = (history["step"].to_numpy(), history["loss"].to_numpy())
         tests = frame.dropna(subset=["test_loss"]) if with_test else frame.iloc[:0]
         return viz.loss_figure(
             frame["step"].to_numpy(),
@@ -351,12 +357,13 @@ def loss_figure_with_alongside(
             test_baseline=main.test_baseline_loss if with_test else None,
             title=title,
             others=others,
-            label=main.label if others else None,
+            label=names[main_member] if others else None,
         )
 
     if seconds is not None:
         return build()
-    return view.build(("loss", smooth, log_y, with_test, title), job_map.values(), build)
+    key = ("loss", smooth, log_y, with_test, title, tuple(names.values()))
+    return view.build(key, job_map.values(), build)
 
 
 class NoAnswerError(Exception):

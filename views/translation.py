@@ -189,10 +189,15 @@ race_was = controls.phase(race.jobs().values())
 
 @st.fragment(run_every=controls.refresh_every(race))
 def race_live() -> None:
-    job_map = controls.live_jobs(race)
+    job_map = controls.live_jobs(race, attention_race.TITLES)
     view = LiveView(job_map.values())
     fig = controls.loss_figure_with_alongside(
-        view, job_map, smooth=0.6, with_test=True, title="Training loss, with and without"
+        view,
+        job_map,
+        smooth=0.6,
+        with_test=True,
+        title="Training loss, with and without",
+        labels=attention_race.TITLES,
     )
     controls.chart(fig, "translation.race_loss", "each run's loss per training step.")
     steps = tuple(job.steps_done for job in job_map.values())
@@ -222,12 +227,13 @@ def race_live() -> None:
 def _scores(job_map) -> dict:
     x = task.held_out(0, cfg.seq_len, None)[0].numpy()
     scores = {}
-    for job in job_map.values():
+    for member, job in job_map.items():
         answer = controls.ask(job, "outputs", x=x)
         if answer is not None:
             step, outputs = answer
             overall, accuracy, counts = scores_by_length(task, outputs)
-            scores[f"{job.label} (step {step:,}: {100 * overall:.0f}%)"] = (
+            title = attention_race.TITLES[member]
+            scores[f"{title} (step {step:,}: {100 * overall:.0f}%)"] = (
                 overall,
                 accuracy,
                 counts,
