@@ -99,3 +99,19 @@ def test_every_run_page_works_on_a_translation_run(stepped, page):
     assert not at.exception, at.exception
     assert at.session_state["run.state.config"] == PRESET.config
     at.switch_page(PAGES["translation"]).run()
+
+
+def test_the_sidebar_offers_attention_on_translation_only():
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    assert not [s for s in at.selectbox if s.key == "cfg.attention"]
+    at.selectbox(key="cfg.task").set_value("translation").run()
+    assert not at.exception and not at.error
+    cfg = at.session_state["run.state.config"]
+    assert (cfg.task, cfg.seq_len, cfg.attention) == ("translation", 10, "off")
+    at.selectbox(key="cfg.attention").set_value("luong").run()
+    assert at.session_state["run.state.config"].attention == "luong"
+    at.selectbox(key="cfg.task").set_value("adding").run()
+    assert not at.error
+    cfg = at.session_state["run.state.config"]
+    assert (cfg.task, cfg.attention) == ("adding", "off")
