@@ -284,3 +284,38 @@ def test_attention_crosses_where_german_swaps_units_and_tens(trained):
     assert looked_at["vier"] == "four" and looked_at["siebzig"] == "seventy"
     assert looked_at["drei"] == "three"
     assert INDEX["four"] != INDEX["seventy"]
+
+
+# ---------------------------------------------------------------------------- figures
+
+
+def test_figures_show_attention_lengths_and_the_boundary():
+    import plotly.graph_objects as go
+
+    from rnn_core.viz.translation import (
+        accuracy_by_length_figure,
+        attention_over_training,
+        mark_decoder_start,
+    )
+
+    frames = [np.full((3, 4), 0.25), np.eye(3, 4)]
+    fig = attention_over_training(
+        frames,
+        [0, 100],
+        source_words=["<pad>", "twenty", "one", "x"],
+        target_pieces=["ein", "und", "zwanzig"],
+        title="t",
+    )
+    assert len(fig.frames) == 2
+    assert list(fig.layout.xaxis.ticktext) == ["<pad>", "twenty", "one", "x"]
+    assert list(fig.layout.yaxis.ticktext) == ["ein", "und", "zwanzig"]
+    bars = accuracy_by_length_figure(
+        {"with": np.array([1.0, 0.5]), "without": np.array([np.nan, 0.25])},
+        np.array([0, 4]),
+        title="t",
+    )
+    assert [list(t.y) for t in bars.data][1][1] == 25.0
+    assert list(bars.data[0].x) == ["1 word (0 held out)", "2 words (4 held out)"]
+    marked = mark_decoder_start(go.Figure(), 4)
+    assert [shape.x0 for shape in marked.layout.shapes] == [3.5]
+    assert not mark_decoder_start(go.Figure(), None).layout.shapes

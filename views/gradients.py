@@ -6,6 +6,7 @@ import streamlit as st
 from rnn_core import TASKS, viz
 from rnn_core.models import MODEL_TITLES
 from rnn_core.probes import CARRY_GATES, carry_products, spectra_over_training
+from rnn_core.viz.translation import mark_decoder_start
 from ui import controls
 from ui.live_view import LiveView, of_snapshots
 from ui.run import RUN, gradient_curves
@@ -156,8 +157,12 @@ fig = of_snapshots(
     ("norm", whole),
     job,
     snaps,
-    lambda: viz.grad_norm_figure(
-        frames, steps, label=label, title=f"{label} through time, over training"
+    # an encoder-decoder's line between its encoder's steps and its decoder's
+    lambda: mark_decoder_start(
+        viz.grad_norm_figure(
+            frames, steps, label=label, title=f"{label} through time, over training"
+        ),
+        snaps[-1].decoder_start,
     ),
 )
 controls.chart(
@@ -170,11 +175,14 @@ heat = of_snapshots(
     ("heatmap", whole),
     job,
     snaps,
-    lambda: viz.grad_heatmap(
-        np.array(steps),
-        np.stack(frames),
-        label=label,
-        title=f"log10 {label}: training step × time step",
+    lambda: mark_decoder_start(
+        viz.grad_heatmap(
+            np.array(steps),
+            np.stack(frames),
+            label=label,
+            title=f"log10 {label}: training step × time step",
+        ),
+        snaps[-1].decoder_start,
     ),
 )
 controls.chart(
