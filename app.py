@@ -19,6 +19,7 @@ pages = [
     st.Page(run.PAGES["gradients"], title="Gradients", icon=":material/trending_down:"),
     st.Page(run.PAGES["inside_cell"], title="Inside a cell", icon=":material/calculate:"),
     st.Page(run.PAGES["translation"], title="Translation", icon=":material/translate:"),
+    st.Page(run.PAGES["captions"], title="Captions", icon=":material/image:"),
     st.Page(
         race.PAGE, title="CNN vs RNN", icon=":material/compare_arrows:", url_path=race.URL_PATH
     ),

@@ -226,11 +226,13 @@ def step_cost(model: str, task, seq_len: int, batch: int, kw: dict, attention: s
     )
 
 
-def _summary(model: str, kw: dict, rf: int | None, encoder_decoder: bool = False) -> str:
+def _summary(model: str, kw: dict, rf: int | None, architecture: str = "") -> str:
     if model in RECURRENT:
         layers = kw["num_layers"]
         text = f"hidden {kw['hidden_size']}" + (f" × {layers} layers" if layers > 1 else "")
-        return f"encoder and decoder of {text}" if encoder_decoder else text
+        if architecture == "captioning":
+            return f"CNN encoder, decoder of {text}"
+        return f"encoder and decoder of {text}" if architecture == "seq2seq" else text
     if model == "tcn":
         ch = kw["channels"]
         width = f"{min(ch)}" if min(ch) == max(ch) else f"{min(ch)}–{max(ch)}"
@@ -311,7 +313,7 @@ def shape_of_settings(
         model=model,
         kwargs=kw,
         num_parameters=_count(model, task, kw, attention),
-        summary=_summary(model, kw, rf, getattr(task, "architecture", "") == "seq2seq"),
+        summary=_summary(model, kw, rf, task.architecture),
         receptive_field=rf,
         cost=step_cost(model, task, seq_len, batch, kw, attention),
     )

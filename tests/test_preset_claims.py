@@ -192,3 +192,17 @@ def test_translation():
         for d, piece in enumerate(german_pieces(task.probe_number))
     }
     assert looked_at["vier"] == "four" and looked_at["siebzig"] == "seventy"
+
+
+def test_captions():
+    cfg = PRESETS["captions"].config
+    trainer = train(cfg, 1500)
+    history = trainer.history
+    assert float(history.loc[history["step"] == 1500, "test_metric"].iloc[0]) >= 0.9
+    x, _ = trainer.task.held_out(0, cfg.seq_len, None)
+    with torch.no_grad():
+        _, weights = trainer.model(x, return_attention=True)  # (500, words, regions)
+    half = weights.shape[-1] // 2
+    assert len(x) == 500
+    assert weights[:, 0, :half].sum(-1).mean() > 0.9  # first digit's word: left half
+    assert weights[:, 3, half:].sum(-1).mean() > 0.9  # second digit's word: right half

@@ -110,6 +110,10 @@ def perfect_outputs(task, y, seq_len):
         outputs = 30.0 * F.one_hot((y[:, None] + 1) % 10, 10).float().repeat(1, seq_len, 1)
         outputs[:, -1] = 30.0 * F.one_hot(y, 10).float()
         return outputs
+    if task.name == "captions":  # y: the decoder's targets; the image's steps are unscored
+        outputs = torch.zeros(y.shape[0], seq_len, task.output_size)
+        outputs[:, task.source_len :] = 30.0 * F.one_hot(y, task.output_size).float()
+        return outputs
     if task.name == "translation":
         # y: the decoder's targets, then their length; the source's steps are not scored
         outputs = torch.zeros(y.shape[0], seq_len, task.output_size)
@@ -134,13 +138,16 @@ def test_registry_has_the_tasks_in_ui_order_and_consistent_attributes():
         "digits_rows",
         "digits_pixels",
         "translation",
+        "captions",
     ]
     for name, task in TASKS.items():
         assert task.name == name and get_task(name) is task
         assert task.target_type in ("regression", "classification")
         assert task.title and len(task.description) > 200 and task.metric_name
         assert isinstance(task.higher_is_better, bool) and isinstance(task.has_split, bool)
-        assert task.has_split == (name in ("char_lm", "co2", "translation", *DIGITS_TASKS))
+        assert task.has_split == (
+            name in ("char_lm", "co2", "translation", "captions", *DIGITS_TASKS)
+        )
         if task.alphabet is not None:
             # output classes are the alphabet's first symbols (translation writes only
             # German pieces and reads English words too)
@@ -182,6 +189,9 @@ def test_shapes_and_dtypes(name):
             if name == "adding":
                 assert y.dtype == torch.float32 and y.shape == (3, 1)
                 assert task.scored_steps(seq_len) == slice(seq_len - 1, seq_len)
+            elif name == "captions":
+                assert y.dtype == torch.long and y.shape == (3, task.decoder_len)
+                assert task.scored_steps(seq_len) == slice(task.source_len, total)
             elif name == "translation":
                 assert y.dtype == torch.long and y.shape == (3, task.decoder_len + 1)
                 assert task.source_len + task.decoder_len == total
@@ -196,7 +206,7 @@ def test_shapes_and_dtypes(name):
                 assert task.scored_steps(seq_len) == slice(0, total)
             else:
                 assert y.dtype == torch.float32 and y.shape == (3, seq_len, 1)
-            if task.alphabet is not None:  # one-hot symbols
+            if task.alphabet is not None and name != "captions":  # one-hot symbols
                 assert set(x.unique().tolist()) <= {0.0, 1.0}
                 assert torch.equal(x.sum(dim=-1), torch.ones(3, total))
 

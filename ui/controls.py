@@ -16,6 +16,7 @@ import streamlit as st
 
 from rnn_core import viz
 from rnn_core.jobs import Job, JobBusyError, JobState
+from rnn_core.train import full_probes
 from ui import session
 from ui.live_view import REFRESH_SECONDS, LiveView
 from ui.run_set import RunSet
@@ -80,6 +81,21 @@ def run_controls(runs: RunSet, key_prefix: str = "") -> None:
     )
     for note in runs.notes():
         st.info(escape_markdown(note))
+
+
+def recurrent_states_or_stop(cfg) -> None:
+    """For a page that follows a recurrent state through every step (Hidden states,
+    Gradients, Inside a cell): on a run that has none over its whole sequence (a
+    captioner reads its image with a CNN) say so, and draw nothing more."""
+    if not full_probes(cfg):
+        st.info(
+            "This run's encoder is a convolutional network: there is no recurrent state "
+            "over the image's steps, so this page has nothing to follow. The **Captions** "
+            "page shows where its recurrent decoder looks for each word, and the "
+            "Playground its loss.",
+            icon=":material/info:",
+        )
+        st.stop()
 
 
 def phase(jobs: Iterable[Job]) -> str:

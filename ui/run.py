@@ -22,6 +22,7 @@ PAGES = {
     "gradients": "views/gradients.py",
     "inside_cell": "views/inside_cell.py",
     "translation": "views/translation.py",
+    "captions": "views/captions.py",
 }
 MAX_ALONGSIDE = 3
 MAX_PREVIOUS = 4  # replaced runs kept per session for overlays (small arrays only)

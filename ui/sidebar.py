@@ -12,6 +12,7 @@ from rnn_core import CHOICES, LIMITS, TASKS, ConfigError, RunConfig
 from rnn_core.config import DEFAULT_LR, field_names
 from rnn_core.models import MODEL_TITLES, RECURRENT
 from rnn_core.seq2seq import ATTENTION_TITLES
+from rnn_core.tasks.base import ENCODER_DECODERS
 from ui.run import MAX_ALONGSIDE, RUN
 from ui.text import escape_markdown
 
@@ -67,7 +68,7 @@ def config_sidebar() -> None:
             "Task", CHOICES["task"], format_func=lambda t: TASKS[t].title, key=PREFIX + "task"
         )
         task = TASKS[s[PREFIX + "task"]]
-        encoder_decoder = getattr(task, "architecture", "sequence") == "seq2seq"
+        encoder_decoder = task.architecture in ENCODER_DECODERS
         if task.min_seq_len == task.max_seq_len:
             # A task of one length (digits, translation): nothing to choose.
             s[PREFIX + "seq_len"] = task.min_seq_len

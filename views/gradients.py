@@ -24,6 +24,7 @@ st.markdown(
     f"gradient: early inputs cannot be learned from."
 )
 controls.run_controls(RUN)
+controls.recurrent_states_or_stop(cfg)
 
 st.markdown("**One click away:**")
 fix1, fix2, fix3 = st.columns(3)

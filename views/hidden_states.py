@@ -19,6 +19,7 @@ st.markdown(
     "snapshot taken during training."
 )
 controls.run_controls(RUN)
+controls.recurrent_states_or_stop(cfg)
 controls.status_line(job)
 controls.latest_snapshots_button("hidden.refresh")
 

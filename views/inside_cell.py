@@ -18,6 +18,7 @@ st.markdown(
     "sequence, with the trained model's actual numbers."
 )
 controls.run_controls(RUN)
+controls.recurrent_states_or_stop(cfg)
 hidden_size = cfg.shape.kwargs["hidden_size"]  # a parameter budget may set it
 if hidden_size > SHOWN_UNITS:
     st.caption(

@@ -46,9 +46,10 @@ SECTIONS = [
         "Where RNNs are used",
         "Language (one character or word at a time), speech, time series, and image "
         "captioning, where a recurrent decoder writes a sentence about an image. Here: a "
-        "character model of Python source, a real climate record, and translation, where "
-        "one network reads English and another writes German while looking back at it.",
-        ["char", "co2", "translation"],
+        "character model of Python source, a real climate record, translation, where "
+        "one network reads English and another writes German while looking back at it, "
+        "and captions of handwritten digits.",
+        ["char", "co2", "translation", "captions"],
     ),
     (
         "CNN vs RNN",
