@@ -114,6 +114,8 @@ else:
             source_words=[f"{r * stride}–{r * stride + stride - 1}" for r in range(regions)],
             target_pieces=words,
             title=f"Attention over the image's columns while writing '{' '.join(words[:4])}'",
+            x_title="image columns (attended to)",
+            y_title="word written",
         ),
     )
     controls.chart(

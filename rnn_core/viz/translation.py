@@ -25,11 +25,18 @@ def mark_decoder_start(fig: go.Figure, decoder_start: int | None) -> go.Figure:
 
 
 def attention_over_training(
-    frames, frame_labels, *, source_words: list[str], target_pieces: list[str], title: str
+    frames,
+    frame_labels,
+    *,
+    source_words: list[str],
+    target_pieces: list[str],
+    title: str,
+    x_title: str = "source word (attended to)",
+    y_title: str = "piece written",
 ) -> go.Figure:
     """The decoder's attention over the source (rows: the pieces it writes, columns: the
-    source's words), one (D, S) frame per training snapshot, animated. Each row sums to 1:
-    where the decoder looked while writing that piece."""
+    source's words, or an image's regions), one (D, S) frame per training snapshot,
+    animated. Each row sums to 1: where the decoder looked while writing that piece."""
     fig = animated_heatmap(
         frames,
         frame_labels,
@@ -37,8 +44,8 @@ def attention_over_training(
         zmax=1.0,
         colorscale=SEQUENTIAL,
         title=title,
-        x_title="source word (attended to)",
-        y_title="piece written",
+        x_title=x_title,
+        y_title=y_title,
         colorbar_title="weight",
         key_prefix="attention",
     )
