@@ -63,7 +63,7 @@ def live() -> None:
     m1, m2, m3 = st.columns(3)
     m1.metric("Step", f"{main.steps_done:,}")
     m2.metric(
-        "Exact captions (held out)",
+        "Exact match (held out)",
         "–" if not np.isfinite(value) else f"{100 * value:.1f}%",
         help=f"Of the {main.held_out_size} images of handwriting never trained on, the "
         "share captioned with every word right (greedy decoding).",
