@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from rnn_core.tasks.base import Task, accuracy, entropy
+from rnn_core.tasks.base import Task, entropy
 
 DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 END, START = "<end>", "<start>"
@@ -132,9 +132,6 @@ class CaptionsTask(Task):
 
     def metric(self, outputs, y, split="train"):
         return float(exact_captions(outputs, y).float().mean())
-
-    def word_accuracy(self, outputs, y) -> float:
-        return accuracy(outputs[:, IMAGE_STEPS : IMAGE_STEPS + DECODER_LEN], y)
 
     def baseline_loss(self, seq_len, split="train"):
         self._check_request(seq_len, split)
