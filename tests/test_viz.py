@@ -278,11 +278,17 @@ def test_sequence_figure_for_every_task(name):
         assert np.abs(z.sum(axis=0) - 100).max() <= task.output_size  # rounded percent
         labels = list(heat.y)
         targets = np.asarray(shown_target).reshape(-1)  # digits: one label, the last step
-        targets = targets[scored] if targets.size == task.total_len(seq_len) else targets
+        # translation: the decoder's targets, then their length (not drawn)
+        targets = (
+            targets[scored] if targets.size == task.total_len(seq_len) else targets[: scored.size]
+        )
         assert list(target.y) == [labels[i] for i in targets]
-        if task.alphabet is not None:  # one-hot symbols, shown as text
+        # captions: image columns of pixels, then symbols: drawn as cells like pixels
+        if task.alphabet is not None and name != "captions":  # one-hot symbols, as text
             shown = list(trace(fig, "input").text)
-            assert shown == [labels[i] for i in probe.inputs[0].argmax(axis=1)]
+            # inputs beyond the output symbols (translation's English words) by their names
+            names = labels if task.input_size == task.output_size else task.alphabet
+            assert shown == [names[i] for i in probe.inputs[0].argmax(axis=1)]
         else:  # pixels, shown as grey cells
             np.testing.assert_array_equal(trace(fig, "input").z, probe.inputs[0].T)
     assert fig.layout.xaxis2.title.text == "time step t"

@@ -23,6 +23,8 @@ PAGES = {
     "inside_cell": "views/inside_cell.py",
     "speech": "views/speech.py",
     "series": "views/series.py",
+    "translation": "views/translation.py",
+    "captions": "views/captions.py",
 }
 MAX_ALONGSIDE = 3
 MAX_PREVIOUS = 4  # replaced runs kept per session for overlays (small arrays only)
