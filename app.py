@@ -20,6 +20,8 @@ pages = [
     st.Page(run.PAGES["inside_cell"], title="Inside a cell", icon=":material/calculate:"),
     st.Page(run.PAGES["speech"], title="Speech", icon=":material/record_voice_over:"),
     st.Page(run.PAGES["series"], title="Time series", icon=":material/show_chart:"),
+    st.Page(run.PAGES["translation"], title="Translation", icon=":material/translate:"),
+    st.Page(run.PAGES["captions"], title="Captions", icon=":material/image:"),
     st.Page(run.PAGES["sentiment"], title="Sentiment", icon=":material/sentiment_satisfied:"),
     st.Page(
         race.PAGE, title="CNN vs RNN", icon=":material/compare_arrows:", url_path=race.URL_PATH

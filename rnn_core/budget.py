@@ -20,7 +20,7 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from rnn_core.models import MODELS, RECURRENT, count_parameters
+from rnn_core.models import RECURRENT, builder_for, count_parameters
 from rnn_core.tasks import TASKS
 from rnn_core.tcn import levels_to_cover, receptive_field
 
@@ -65,8 +65,8 @@ class ModelShape:
         return hash((self.model, self.summary, self.num_parameters))
 
 
-def _count(model: str, task, kwargs: dict) -> int:
-    builder = MODELS[model]
+def _count(model: str, task, kwargs: dict, attention: str = "off") -> int:
+    builder = builder_for(model, task, attention)
     return count_parameters(builder(task.input_size, task.output_size, device="meta", **kwargs))
 
 
@@ -173,12 +173,12 @@ def _recurrent_kwargs(cfg, task, budget: int | None) -> dict:
         return {"hidden_size": cfg.hidden_size, "num_layers": layers}
 
     def with_h(h: int) -> int:
-        return _count(cfg.model, task, {"hidden_size": h, "num_layers": layers})
+        return _count(cfg.model, task, {"hidden_size": h, "num_layers": layers}, cfg.attention)
 
     return {"hidden_size": _closest(with_h, 1, MAX_WIDTH, budget), "num_layers": layers}
 
 
-def step_cost(model: str, task, seq_len: int, batch: int, kw: dict) -> int:
+def step_cost(model: str, task, seq_len: int, batch: int, kw: dict, attention: str = "off") -> int:
     """The estimated cost of one training step (multiply-add equivalents) of ``model``
     built with ``kw`` on ``task`` at ``seq_len`` and ``batch``: what the cost cap bounds."""
     steps = task.total_len(seq_len)
@@ -188,7 +188,14 @@ def step_cost(model: str, task, seq_len: int, batch: int, kw: dict) -> int:
         units = (4 if model == "lstm" else 3 if model == "gru" else 1) * h
         matmul = units * (h + inp) + (layers - 1) * units * (2 * h) + h * out
         per_item = matmul + _ELEMENTWISE_COST * layers * units
-        return batch * steps * per_item + _PER_STEP_COST * steps * layers
+        # An encoder-decoder's two recurrent passes cover the sequence's steps between
+        # them, as one pass would; attention adds per decoder step W_a and W_c (3 h^2)
+        # and a score and a context term per source step.
+        attended = 0
+        if attention != "off":
+            source = task.source_len
+            attended = (steps - source) * (3 * h * h + 2 * source * h)
+        return batch * (steps * per_item + attended) + _PER_STEP_COST * steps * layers
     if model == "tcn":
         k, widths = kw["kernel_size"], kw["channels"]
         macs, width = 0, inp
@@ -219,10 +226,13 @@ def step_cost(model: str, task, seq_len: int, batch: int, kw: dict) -> int:
     )
 
 
-def _summary(model: str, kw: dict, rf: int | None) -> str:
+def _summary(model: str, kw: dict, rf: int | None, architecture: str = "") -> str:
     if model in RECURRENT:
         layers = kw["num_layers"]
-        return f"hidden {kw['hidden_size']}" + (f" × {layers} layers" if layers > 1 else "")
+        text = f"hidden {kw['hidden_size']}" + (f" × {layers} layers" if layers > 1 else "")
+        if architecture == "captioning":
+            return f"CNN encoder, decoder of {text}"
+        return f"encoder and decoder of {text}" if architecture == "seq2seq" else text
     if model == "tcn":
         ch = kw["channels"]
         width = f"{min(ch)}" if min(ch) == max(ch) else f"{min(ch)}–{max(ch)}"
@@ -251,6 +261,7 @@ def model_shape(cfg) -> ModelShape:
         cfg.tcn_levels,
         cfg.attn_heads,
         cfg.attn_layers,
+        cfg.attention,
     )
 
 
@@ -265,16 +276,30 @@ class _Settings:  # the fields a shape depends on, under RunConfig's names
     tcn_levels: int | None
     attn_heads: int
     attn_layers: int
+    attention: str
 
 
 @functools.lru_cache(maxsize=4096)
 def shape_of_settings(
-    model, task_name, seq_len, batch, hidden, layers, budget, kernel, levels, heads, attn_layers
+    model,
+    task_name,
+    seq_len,
+    batch,
+    hidden,
+    layers,
+    budget,
+    kernel,
+    levels,
+    heads,
+    attn_layers,
+    attention="off",
 ) -> ModelShape:
     """``model_shape`` from the settings themselves, with no RunConfig (and so no cost
     cap): the benchmarks measure shapes beyond what a run may use."""
     task = TASKS[task_name]
-    cfg = _Settings(model, task_name, seq_len, hidden, layers, kernel, levels, heads, attn_layers)
+    cfg = _Settings(
+        model, task_name, seq_len, hidden, layers, kernel, levels, heads, attn_layers, attention
+    )
     if model in RECURRENT:
         kw = _recurrent_kwargs(cfg, task, budget)
     elif model == "tcn":
@@ -287,10 +312,10 @@ def shape_of_settings(
     return ModelShape(
         model=model,
         kwargs=kw,
-        num_parameters=_count(model, task, kw),
-        summary=_summary(model, kw, rf),
+        num_parameters=_count(model, task, kw, attention),
+        summary=_summary(model, kw, rf, task.architecture),
         receptive_field=rf,
-        cost=step_cost(model, task, seq_len, batch, kw),
+        cost=step_cost(model, task, seq_len, batch, kw, attention),
     )
 
 

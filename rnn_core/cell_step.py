@@ -59,14 +59,18 @@ def step_breakdown(
     cell: str, probe: Probe, seq: int = 0, t: int = 0, units: int = 8
 ) -> StepBreakdown:
     """Every term of the last layer's update at step t for sequence ``seq`` of a full
-    probe of a ``cell`` model (rnn_tanh, rnn_relu, lstm, gru)."""
+    probe of a ``cell`` model (rnn_tanh, rnn_relu, lstm, gru; alone or as an
+    encoder-decoder)."""
     if cell not in EQUATIONS or not probe.weights:
         raise ValueError(
             f"a step breakdown needs a full probe of a recurrent cell "
             f"({', '.join(EQUATIONS)}), not {cell!r}"
         )
+    # An encoder-decoder's steps from decoder_start on are the decoder's (its own
+    # weights); its first step's h_{t-1} is the encoder's last state, as in the model.
+    weights = probe.weights_at(t)
     w_ih, w_hh, b_ih, b_hh = (
-        probe.weights[name].astype(np.float64)
+        weights[name].astype(np.float64)
         for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
     )
     layer = probe.hidden_layers.shape[0] - 1

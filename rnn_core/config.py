@@ -17,6 +17,7 @@ from typing import Any
 from rnn_core.budget import ModelShape, model_shape, within_budget
 from rnn_core.models import MODEL_TITLES, MODELS, RECURRENT  # noqa: F401 - re-exported
 from rnn_core.tasks import TASKS
+from rnn_core.tasks.base import ENCODER_DECODERS
 
 CHOICES: dict[str, tuple[str, ...]] = {
     # Recurrent cells first: the run pages offer only these (RECURRENT); the race page
@@ -25,6 +26,8 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "task": tuple(TASKS),
     "optimizer": ("adam", "sgd", "rmsprop"),
     "init": ("default", "orthogonal", "identity"),
+    # Encoder-decoder tasks only (Task.architecture in ENCODER_DECODERS).
+    "attention": ("off", "luong"),
 }
 
 # Inclusive (min, max) per numeric field. Optional fields (lr, clip, recurrent_scale,
@@ -116,7 +119,10 @@ class RunConfig:
     ``param_budget`` (None = off) sizes every model to within ±10% of that many
     trainable parameters instead of ``hidden_size`` (``shape`` says how); the TCN has
     ``tcn_kernel`` and ``tcn_levels`` (None = the fewest levels whose receptive field
-    covers the sequence), the transformer ``attn_heads`` and ``attn_layers``.
+    covers the sequence), the transformer ``attn_heads`` and ``attn_layers``. On a task
+    that asks for an encoder-decoder (translation), ``model`` is the encoder's and the
+    decoder's cell and ``attention`` says whether the decoder attends to the encoder's
+    states ("luong") or reads only its own ("off", the only value other tasks take).
     ``init`` and ``recurrent_scale`` apply to recurrent models only.
     """
 
@@ -137,6 +143,7 @@ class RunConfig:
     tcn_levels: int | None = None
     attn_heads: int = 2
     attn_layers: int = 2
+    attention: str = "off"
 
     def __post_init__(self) -> None:
         for name in field_names():
@@ -299,6 +306,20 @@ def check_seq_len(task: str, seq_len: Any) -> None:
 def _check_joint(cfg: RunConfig) -> None:
     check_seq_len(cfg.task, cfg.seq_len)
     task = TASKS[cfg.task]
+    encoder_decoder = task.architecture in ENCODER_DECODERS
+    if encoder_decoder and cfg.model not in RECURRENT:
+        raise ConfigError(
+            "model",
+            f"model: {task.title} is written by a recurrent decoder; choose a recurrent "
+            f"cell ({', '.join(RECURRENT)}), not "
+            f"{MODEL_TITLES[cfg.model]}.",
+        )
+    if cfg.attention != "off" and not encoder_decoder:
+        raise ConfigError(
+            "attention",
+            f"attention: {cfg.attention!r} needs an encoder-decoder task (translation, captions); "
+            f"task {cfg.task} is read by one network, so attention must be 'off'.",
+        )
     if cfg.model == "cnn2d" and task.image_shape is None:
         raise ConfigError(
             "model",

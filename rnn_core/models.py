@@ -18,6 +18,7 @@ from torch import nn
 
 from rnn_core.attention import Transformer
 from rnn_core.image_cnn import ImageCNN
+from rnn_core.tasks import TASKS
 from rnn_core.tcn import TCN
 
 # Gate order inside weight_ih / weight_hh, as torch lays the blocks out.
@@ -82,10 +83,19 @@ def initialise(
     recurrent_scale then rescales each recurrent block to that spectral radius.
     """
     rnn = model.rnn
-    hidden = rnn.hidden_size
-    bound = 1.0 / math.sqrt(hidden)
+    bound = 1.0 / math.sqrt(rnn.hidden_size)
     for p in model.parameters():
         p.uniform_(-bound, bound, generator=generator)
+    initialise_recurrent_blocks(rnn, init, recurrent_scale, generator)
+
+
+@torch.no_grad()
+def initialise_recurrent_blocks(
+    rnn: nn.RNNBase, init: str, recurrent_scale: float | None, generator: torch.Generator
+) -> None:
+    """``initialise``'s recipes for one recurrent module's biases and H x H blocks (its
+    weights already drawn): ``init`` other than default, then ``recurrent_scale``."""
+    hidden = rnn.hidden_size
     for layer in range(rnn.num_layers):
         blocks = recurrent_blocks(rnn, layer)
         if init != "default":
@@ -176,12 +186,19 @@ def _feedforward_builder(cls: type) -> Callable[..., nn.Module]:
 
 
 RECURRENT = ("rnn_tanh", "rnn_relu", "lstm", "gru")
+# The torch module and its arguments behind each recurrent cell's name.
+RECURRENT_LAYERS: dict[str, tuple[type, dict]] = {
+    "rnn_tanh": (nn.RNN, {"nonlinearity": "tanh"}),
+    "rnn_relu": (nn.RNN, {"nonlinearity": "relu"}),
+    "lstm": (nn.LSTM, {}),
+    "gru": (nn.GRU, {}),
+}
 
 MODELS: dict[str, Callable[..., nn.Module]] = {
-    "rnn_tanh": _recurrent_builder("rnn_tanh", nn.RNN, nonlinearity="tanh"),
-    "rnn_relu": _recurrent_builder("rnn_relu", nn.RNN, nonlinearity="relu"),
-    "lstm": _recurrent_builder("lstm", nn.LSTM),
-    "gru": _recurrent_builder("gru", nn.GRU),
+    **{
+        cell: _recurrent_builder(cell, rnn_cls, **kwargs)
+        for cell, (rnn_cls, kwargs) in RECURRENT_LAYERS.items()
+    },
     "tcn": _feedforward_builder(TCN),
     "transformer": _feedforward_builder(Transformer),
     "cnn2d": _feedforward_builder(ImageCNN),
@@ -198,14 +215,33 @@ MODEL_TITLES = {
 }
 
 
+def builder_for(model: str, task, attention: str = "off") -> Callable[..., nn.Module]:
+    """The builder of ``model`` on ``task``: MODELS[model], or where the task asks for an
+    encoder-decoder (``task.architecture``: "seq2seq", a recurrent encoder and decoder;
+    "captioning", a CNN encoder and a recurrent decoder) one whose recurrent cell is
+    ``model``, with ``attention`` ("off" or "luong")."""
+    architecture = task.architecture
+    # rnn_core.seq2seq and rnn_core.captioner build on this module's cells: imported on use.
+    if architecture == "seq2seq":
+        from rnn_core.seq2seq import seq2seq_builder
+
+        return seq2seq_builder(model, task.source_len, attention)
+    if architecture == "captioning":
+        from rnn_core.captioner import captioner_builder
+
+        return captioner_builder(model, task, attention)
+    return MODELS[model]
+
+
 def build_model(config, input_size: int, output_size: int, shape: dict | None = None) -> nn.Module:
-    """The model a RunConfig describes, initialised from its seed. ``shape`` holds the
-    builder's width arguments (``budget.model_shape``); without it a recurrent model
-    takes the config's hidden_size and num_layers."""
+    """The model a RunConfig describes on its task, initialised from its seed. ``shape``
+    holds the builder's width arguments (``budget.model_shape``); without it a recurrent
+    model takes the config's hidden_size and num_layers."""
     generator = torch.Generator().manual_seed(config.seed)
     if shape is None:
         shape = {"hidden_size": config.hidden_size, "num_layers": config.num_layers}
-    return MODELS[config.model](
+    builder = builder_for(config.model, TASKS[config.task], config.attention)
+    return builder(
         input_size,
         output_size,
         init=config.init,

@@ -17,8 +17,10 @@ import numpy as np
 import torch
 
 from rnn_core.attention import Transformer
+from rnn_core.captioner import Captioner
 from rnn_core.models import RecurrentModel, recurrent_blocks, spectral_radius
-from rnn_core.unrolled import grad_h_through_time, unroll
+from rnn_core.seq2seq import Seq2Seq
+from rnn_core.unrolled import Unrolled, grad_h_through_time, unroll
 
 _F16_MAX = float(np.finfo(np.float16).max)
 # Attention maps kept per snapshot are pooled to at most this many steps a side: a
@@ -49,6 +51,13 @@ class Probe:
     ``weights`` (full probes only) holds the last recurrent layer's ``weight_ih``,
     ``weight_hh``, ``bias_ih`` and ``bias_hh`` as taken with the states, so a reader can
     recompute a step from this probe alone, never from a model that may be training.
+
+    An encoder-decoder's probe (``rnn_core.seq2seq``) holds the encoder's states and then
+    the decoder's along T, the decoder's from step ``decoder_start`` on (None for other
+    models); ``weights`` are the encoder's, ``decoder_weights`` the decoder's, and the
+    spectra are the encoder's. ``cross_attention``, (B, D, S), holds each decoder step's
+    attention over the source's steps (light and full probes alike; None without
+    attention).
     """
 
     step: int
@@ -71,6 +80,16 @@ class Probe:
     weights: dict[str, np.ndarray] = field(default_factory=dict)  # last layer, full probes
     connectivity: np.ndarray | None = None  # (T,) float64: one step's loss term
     target_step: int | None = None  # the output step whose loss term ``connectivity`` is
+    decoder_start: int | None = None  # encoder-decoders: the first decoder step
+    decoder_weights: dict[str, np.ndarray] = field(default_factory=dict)  # its last layer
+    cross_attention: np.ndarray | None = None  # (B, D, S): decoder step over source step
+
+    def weights_at(self, t: int) -> dict[str, np.ndarray]:
+        """The last layer's weights that computed step t (the decoder's from
+        ``decoder_start`` on)."""
+        if self.decoder_start is not None and t >= self.decoder_start:
+            return self.decoder_weights
+        return self.weights
 
     @property
     def hidden(self) -> np.ndarray:
@@ -119,6 +138,10 @@ class Probe:
             attention_stride=self.attention_stride,
             connectivity=self.connectivity,
             target_step=self.target_step,
+            decoder_start=self.decoder_start,
+            cross_attention=None
+            if self.cross_attention is None
+            else self.cross_attention[:n].astype(np.float16),
         )
 
 
@@ -205,13 +228,13 @@ def _np(t: torch.Tensor) -> np.ndarray:
     )
 
 
-def recurrent_spectra(model: RecurrentModel) -> tuple[dict, dict]:
+def recurrent_spectra(rnn: torch.nn.RNNBase) -> tuple[dict, dict]:
     """Spectral radius and largest singular value of every recurrent block, per layer."""
     rho: dict[str, list[float]] = {}
     sigma: dict[str, list[float]] = {}
     with torch.no_grad():
-        for layer in range(model.rnn.num_layers):
-            for name, block in recurrent_blocks(model.rnn, layer).items():
+        for layer in range(rnn.num_layers):
+            for name, block in recurrent_blocks(rnn, layer).items():
                 rho.setdefault(name, []).append(spectral_radius(block))
                 sigma.setdefault(name, []).append(
                     float(torch.linalg.matrix_norm(block.double(), ord=2))
@@ -252,8 +275,41 @@ def one_step_grad_norms(
     return torch.stack(norms + later, dim=1)
 
 
+def unroll_seq2seq(model: Seq2Seq, x: torch.Tensor) -> tuple[Unrolled, torch.Tensor, torch.Tensor]:
+    """(states, outputs (B, T, O), attention weights (B, D, S) or None) of an
+    encoder-decoder unrolled step by step: the encoder's Unrolled and the decoder's, which
+    starts from the encoder's last state in every layer, joined along T (their ``steps``
+    too, so dL/dh_t runs back from the decoder into the encoder)."""
+    source = model.source_len
+    encoder = unroll(model.encoder, x[:, :source])
+    initial = [
+        (h[:, -1], None if encoder.cell is None else encoder.cell[layer][:, -1])
+        for layer, h in enumerate(encoder.hidden)
+    ]
+    decoder = unroll(model.decoder, x[:, source:], initial=initial)
+    logits, weights = model.read_out(decoder.output, encoder.output)
+    outputs = torch.cat([logits.new_zeros(x.shape[0], source, logits.shape[-1]), logits], dim=1)
+
+    def joined(a, b):
+        return torch.cat([a, b], dim=1)
+
+    states = Unrolled(
+        output=joined(encoder.output, decoder.output),
+        hidden=[joined(a, b) for a, b in zip(encoder.hidden, decoder.hidden, strict=True)],
+        cell=None
+        if encoder.cell is None
+        else [joined(a, b) for a, b in zip(encoder.cell, decoder.cell, strict=True)],
+        gates={k: joined(v, decoder.gates[k]) for k, v in encoder.gates.items()},
+        preactivations={
+            k: joined(v, decoder.preactivations[k]) for k, v in encoder.preactivations.items()
+        },
+        steps=encoder.steps + decoder.steps,
+    )
+    return states, outputs, weights
+
+
 def take_probe(
-    model: RecurrentModel,
+    model: RecurrentModel | Seq2Seq,
     task,
     x: torch.Tensor,
     y: torch.Tensor,
@@ -264,8 +320,13 @@ def take_probe(
 
     ``target_step``: the output step whose loss term ``connectivity`` follows back
     (default: the last)."""
-    unrolled = unroll(model.rnn, x)
-    outputs = model.head(unrolled.output)
+    if isinstance(model, Seq2Seq):
+        unrolled, outputs, attention = unroll_seq2seq(model, x)
+        encoder, decoder_start = model.encoder, model.source_len
+    else:
+        unrolled = unroll(model.rnn, x)
+        outputs = model.head(unrolled.output)
+        attention, encoder, decoder_start = None, model.rnn, None
     T = outputs.shape[1]
     target_step = T - 1 if target_step is None else int(target_step)
     if not 0 <= target_step < T:
@@ -274,7 +335,7 @@ def take_probe(
     loss = task.loss(outputs, y)
     connectivity = one_step_grad_norms(unrolled, outputs, loss * x.shape[0], target_step)
     grad_h = grad_h_through_time(unrolled, loss * x.shape[0])
-    rho, sigma = recurrent_spectra(model)
+    rho, sigma = recurrent_spectra(encoder)
     with torch.no_grad():
         metric = float(task.metric(outputs, y))
     return Probe(
@@ -294,9 +355,12 @@ def take_probe(
         grad_norm=grad_h.double().norm(dim=2).mean(dim=0).numpy(),
         spectral_radius=rho,
         max_singular_value=sigma,
-        weights=last_layer_weights(model.rnn),
+        weights=last_layer_weights(encoder),
         connectivity=connectivity.mean(dim=0).numpy(),
         target_step=target_step,
+        decoder_start=decoder_start,
+        decoder_weights={} if decoder_start is None else last_layer_weights(model.decoder),
+        cross_attention=None if attention is None else _np(attention),
     )
 
 
@@ -339,11 +403,15 @@ def take_light_probe(
 ) -> Probe:
     """What every model kind can show: outputs, saliency over t, attention maps."""
     outputs, loss, metric, saliency = input_saliency(model, task, x, y)
-    attention, stride = None, 1
+    attention, stride, cross = None, 1, None
     if isinstance(model, Transformer):
         with torch.no_grad():
             _, maps = model(x[:1], return_attention=True)  # (1, layers, heads, T, T)
         attention, stride = pool_attention(_np(maps[0]))
+    if isinstance(model, Seq2Seq | Captioner) and model.attention is not None:
+        with torch.no_grad():
+            _, weights = model(x, return_attention=True)  # (B, D, S)
+        cross = _np(weights)
     return Probe(
         step=step,
         loss=loss,
@@ -362,4 +430,6 @@ def take_light_probe(
         saliency=saliency,
         attention=attention,
         attention_stride=stride,
+        decoder_start=model.source_len if isinstance(model, Seq2Seq | Captioner) else None,
+        cross_attention=cross,
     )

@@ -136,13 +136,14 @@ class Trainer:
             config, self.task.input_size, self.task.output_size, self.shape.kwargs
         )
         self.num_parameters = count_parameters(self.model)
-        self.light_probes = light_probes or not isinstance(self.model, RecurrentModel)
+        # Decided from the config, as options_for does (a run store's key holds it).
+        self.light_probes = light_probes or not full_probes(config)
         self.optimizer = _OPTIMIZERS[config.optimizer](
             self.model.parameters(), config.learning_rate
         )
         seed = config.seed
         self._data_gen = torch.Generator().manual_seed(seed + _DATA_STREAM)
-        self._probe_x, self._probe_y = self.task.sample(
+        self._probe_x, self._probe_y = self.task.probe_batch(
             probe_batch, config.seq_len, torch.Generator().manual_seed(seed + _PROBE_STREAM)
         )
         self._eval_every = eval_every
@@ -351,7 +352,7 @@ class Trainer:
         if unknown:
             raise TypeError(f"unknown Trainer options: {', '.join(sorted(unknown))}")
         options = {**defaults, **given}
-        options["light_probes"] = bool(options["light_probes"]) or config.model not in RECURRENT
+        options["light_probes"] = bool(options["light_probes"]) or not full_probes(config)
         return options
 
     def checkpoint(self) -> dict:
@@ -582,6 +583,14 @@ class Trainer:
             ):
                 self.probe_every *= 2
                 self._snapshots = [p for p in self._snapshots if p.step % self.probe_every == 0]
+
+
+def full_probes(config: RunConfig) -> bool:
+    """Whether a run's probes can unroll its recurrent states over the whole sequence:
+    every recurrent cell, alone or as a recurrent encoder-decoder; not the other models,
+    nor a captioner, whose encoder is a CNN (its probes are light: outputs, saliency and
+    the decoder's attention over the image)."""
+    return config.model in RECURRENT and TASKS[config.task].architecture != "captioning"
 
 
 def _tracked_states(model: RecurrentModel, x: torch.Tensor) -> np.ndarray:

@@ -47,10 +47,17 @@ def _check_module(module: nn.Module) -> None:
         raise ValueError("unroll supports neither bidirectional nor projected modules")
 
 
-def unroll(module: nn.RNNBase, x: torch.Tensor, record: bool = True) -> Unrolled:
+def unroll(
+    module: nn.RNNBase,
+    x: torch.Tensor,
+    record: bool = True,
+    initial: list[tuple[torch.Tensor, torch.Tensor | None]] | None = None,
+) -> Unrolled:
     """Run ``module`` on x (B, T, I) step by step with its own weights.
 
     ``record=False`` skips stacking the last layer's gates (the gradient-only path).
+    ``initial``: each layer's starting (h, c) (c for an LSTM, else None), (B, H) each, as
+    a decoder starts from its encoder's last state; zeros when not given.
     """
     _check_module(module)
     is_lstm = isinstance(module, nn.LSTM)
@@ -71,8 +78,11 @@ def unroll(module: nn.RNNBase, x: torch.Tensor, record: bool = True) -> Unrolled
         # Project every input step at once, then unbind once: indexing xw[:, t] inside
         # the loop makes backward quadratic in T.
         xw = torch.nn.functional.linear(layer_in, w_ih, b_ih).unbind(1)  # T x (B, G*H)
-        h = x.new_zeros(batch, hsize)
-        c = x.new_zeros(batch, hsize) if is_lstm else None
+        if initial is None:
+            h = x.new_zeros(batch, hsize)
+            c = x.new_zeros(batch, hsize) if is_lstm else None
+        else:
+            h, c = initial[layer]
         keep = record and layer == last
         hs, cs = [], []
         if keep:

@@ -240,6 +240,45 @@ def test_co2():
     assert "step 100" in blurb("co2") and "about 0.19" in blurb("co2")
 
 
+def test_translation():
+    from rnn_core.number_words import english, german_pieces
+
+    cfg = PRESETS["translation"].config
+    assert cfg.param_budget == 10_000 and cfg.model == "gru" and cfg.attention == "luong"
+
+    def held_out_at(history, step: int) -> float:
+        return float(history.loc[history["step"] == step, "test_metric"].iloc[0])
+
+    with_attention = train(cfg, 300)
+    assert held_out_at(with_attention.history, 300) >= 0.95  # "at least 95% ... by step 300"
+    without = train(cfg.replace(attention="off"), 1000)
+    assert held_out_at(without.history, 300) < 0.5  # "fewer than half are right then"
+    assert held_out_at(without.history, 1000) >= 0.95  # "catches up by step 1,000"
+    probe = with_attention.probe()  # sequence 0 is the task's probe number, 374
+    task = with_attention.task
+    source = english(task.probe_number)
+    weights = probe.cross_attention[0]
+    looked_at = {
+        piece: source[int(weights[d].argmax())]
+        for d, piece in enumerate(german_pieces(task.probe_number))
+    }
+    assert looked_at["vier"] == "four" and looked_at["siebzig"] == "seventy"
+
+
+def test_captions():
+    cfg = PRESETS["captions"].config
+    trainer = train(cfg, 1500)
+    history = trainer.history
+    assert float(history.loc[history["step"] == 1500, "test_metric"].iloc[0]) >= 0.9
+    x, _ = trainer.task.held_out(0, cfg.seq_len, None)
+    with torch.no_grad():
+        _, weights = trainer.model(x, return_attention=True)  # (500, words, regions)
+    half = weights.shape[-1] // 2
+    assert len(x) == 500
+    assert weights[:, 0, :half].sum(-1).mean() > 0.9  # first digit's word: left half
+    assert weights[:, 3, half:].sum(-1).mean() > 0.9  # second digit's word: right half
+
+
 def test_sentiment():
     from rnn_core import sentiment
     from rnn_core.tasks.sentiment import NEGATION_PAIRS

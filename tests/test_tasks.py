@@ -121,6 +121,15 @@ def perfect_outputs(task, y, seq_len):
             30.0 * F.one_hot(labels, task.output_size).float()
         )
         return outputs
+    if task.name == "captions":  # y: the decoder's targets; the image's steps are unscored
+        outputs = torch.zeros(y.shape[0], seq_len, task.output_size)
+        outputs[:, task.source_len :] = 30.0 * F.one_hot(y, task.output_size).float()
+        return outputs
+    if task.name == "translation":
+        # y: the decoder's targets, then their length; the source's steps are not scored
+        outputs = torch.zeros(y.shape[0], seq_len, task.output_size)
+        outputs[:, task.source_len :] = 30.0 * F.one_hot(y[:, :-1], task.output_size).float()
+        return outputs
     if task.target_type == "classification":
         return 30.0 * F.one_hot(y, task.output_size).float()
     return y.clone()
@@ -143,6 +152,8 @@ def test_registry_has_the_tasks_in_ui_order_and_consistent_attributes():
         "stocks",
         "elnino",
         "ecg",
+        "translation",
+        "captions",
         "sentiment",
     ]
     for name, task in TASKS.items():
@@ -151,13 +162,24 @@ def test_registry_has_the_tasks_in_ui_order_and_consistent_attributes():
         assert task.title and len(task.description) > 200 and task.metric_name
         assert isinstance(task.higher_is_better, bool) and isinstance(task.has_split, bool)
         assert task.has_split == (
-            name in ("char_lm", "co2", *DIGITS_TASKS, "speakers", *SERIES_TASKS, "sentiment")
+            name
+            in (
+                "char_lm",
+                "co2",
+                *DIGITS_TASKS,
+                "speakers",
+                *SERIES_TASKS,
+                "translation",
+                "captions",
+                "sentiment",
+            )
         )
+        if task.alphabet is not None:
+            # output classes are the alphabet's first symbols (translation writes only
+            # German pieces and reads English words too)
+            assert len(task.alphabet) == task.input_size >= task.output_size
         if task.class_names is not None:  # classes other than the input symbols
             assert len(task.class_names) == task.output_size
-            assert len(task.alphabet) == task.input_size
-        elif task.alphabet is not None:
-            assert len(task.alphabet) == task.input_size == task.output_size
         if name in DIGITS_TASKS:
             assert task.image_shape == (8, 8) and task.min_seq_len == task.max_seq_len
             assert task.min_seq_len * task.input_size == 64  # the whole image, nothing else
@@ -195,6 +217,13 @@ def test_shapes_and_dtypes(name):
             if name == "adding":
                 assert y.dtype == torch.float32 and y.shape == (3, 1)
                 assert task.scored_steps(seq_len) == slice(seq_len - 1, seq_len)
+            elif name == "captions":
+                assert y.dtype == torch.long and y.shape == (3, task.decoder_len)
+                assert task.scored_steps(seq_len) == slice(task.source_len, total)
+            elif name == "translation":
+                assert y.dtype == torch.long and y.shape == (3, task.decoder_len + 1)
+                assert task.source_len + task.decoder_len == total
+                assert task.scored_steps(seq_len) == slice(task.source_len, total)
             elif name in DIGITS_TASKS:
                 assert y.dtype == torch.long and y.shape == (3,)
                 assert y.min() >= 0 and y.max() < task.output_size == 10
@@ -216,7 +245,7 @@ def test_shapes_and_dtypes(name):
                 assert task.scored_steps(seq_len) == slice(0, total)
             else:
                 assert y.dtype == torch.float32 and y.shape == (3, seq_len, 1)
-            if task.alphabet is not None:  # one-hot symbols
+            if task.alphabet is not None and name != "captions":  # one-hot symbols
                 assert set(x.unique().tolist()) <= {0.0, 1.0}
                 assert torch.equal(x.sum(dim=-1), torch.ones(3, total))
 

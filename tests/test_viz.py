@@ -281,16 +281,20 @@ def test_sequence_figure_for_every_task(name):
         if task.class_names is not None:
             assert labels == task.class_names
         targets = np.asarray(shown_target).reshape(-1)  # digits: one label, the last step
-        targets = targets[scored] if targets.size == task.total_len(seq_len) else targets
+        # translation: the decoder's targets, then their length (not drawn)
+        targets = (
+            targets[scored] if targets.size == task.total_len(seq_len) else targets[: scored.size]
+        )
         assert list(target.y) == [labels[i] for i in targets]
-        if task.alphabet is not None:  # one-hot symbols, shown as text; padding blank
+        # captions: image columns of pixels, then symbols: drawn as cells like pixels
+        if task.alphabet is not None and name != "captions":  # one-hot symbols, as text
             shown = list(trace(fig, "input").text)
-            symbols = task.alphabet if task.class_names is not None else labels
+            # inputs beyond the output symbols (translation's English words) by their names
+            names = labels if task.input_size == task.output_size else task.alphabet
+            present = probe.inputs[0].sum(axis=1) > 0  # zero vectors (padding): blank
             assert shown == [
-                symbols[i] if present else ""
-                for i, present in zip(
-                    probe.inputs[0].argmax(axis=1), probe.inputs[0].sum(axis=1) > 0, strict=True
-                )
+                names[i] if real else ""
+                for i, real in zip(probe.inputs[0].argmax(axis=1), present, strict=True)
             ]
         else:  # pixels, shown as grey cells
             np.testing.assert_array_equal(trace(fig, "input").z, probe.inputs[0].T)

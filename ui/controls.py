@@ -16,6 +16,7 @@ import streamlit as st
 
 from rnn_core import viz
 from rnn_core.jobs import Job, JobBusyError, JobState
+from rnn_core.train import full_probes
 from ui import session
 from ui.live_view import REFRESH_SECONDS, LiveView
 from ui.run_set import RunSet
@@ -46,14 +47,15 @@ def _step(runs: RunSet) -> None:
         job.request_steps(STEP_CHUNK)
 
 
-def run_controls(runs: RunSet) -> None:
+def run_controls(runs: RunSet, key_prefix: str = "") -> None:
     """Start/Pause, Step and Reset for every job of a run set, and the notes on models
-    that could not train."""
+    that could not train. ``key_prefix`` keeps a second set's buttons on one page apart
+    (the first set's keys are the testing contract above)."""
     active = runs.active()
     c1, c2, c3 = st.columns(3)
     c1.button(
         "Pause" if active else "Start",
-        key="train_toggle",
+        key=f"{key_prefix}train_toggle",
         on_click=_toggle,
         args=(runs, active),
         type="primary",
@@ -62,7 +64,7 @@ def run_controls(runs: RunSet) -> None:
     )
     c2.button(
         f"Step ×{STEP_CHUNK}",
-        key="train_step",
+        key=f"{key_prefix}train_step",
         on_click=_step,
         args=(runs,),
         icon=":material/skip_next:",
@@ -71,7 +73,7 @@ def run_controls(runs: RunSet) -> None:
     )
     c3.button(
         "Reset",
-        key="train_reset",
+        key=f"{key_prefix}train_reset",
         on_click=runs.reset,
         icon=":material/restart_alt:",
         width="stretch",
@@ -79,6 +81,21 @@ def run_controls(runs: RunSet) -> None:
     )
     for note in runs.notes():
         st.info(escape_markdown(note))
+
+
+def recurrent_states_or_stop(cfg) -> None:
+    """For a page that follows a recurrent state through every step (Hidden states,
+    Gradients, Inside a cell): on a run that has none over its whole sequence (a
+    captioner reads its image with a CNN) say so, and draw nothing more."""
+    if not full_probes(cfg):
+        st.info(
+            "This run's encoder is a convolutional network: there is no recurrent state "
+            "over the image's steps, so this page has nothing to follow. The **Captions** "
+            "page shows where its recurrent decoder looks for each word, and the "
+            "Playground its loss.",
+            icon=":material/info:",
+        )
+        st.stop()
 
 
 def phase(jobs: Iterable[Job]) -> str:
@@ -162,9 +179,11 @@ def latest_snapshots_button(key: str) -> None:
     )
 
 
-def status_line(job: Job, viewers: int = 0) -> None:
+def status_line(job: Job, viewers: int = 0, label: str | None = None) -> None:
     """One plain sentence about the job; errors and divergence said plainly. A run that
-    ``viewers`` sessions watch together says so (and that steering it forks a copy)."""
+    ``viewers`` sessions watch together says so (and that steering it forks a copy).
+    ``label`` names the job as the page does (default: the job's own label)."""
+    label = job.label if label is None else label
     steps, cap = job.steps_done, session.job_manager().step_cap
     if job.state == JobState.IDLE and steps >= cap:
         text = f"trained to this server's cap of {cap:,} steps (kept from an earlier run)."
@@ -188,7 +207,7 @@ def status_line(job: Job, viewers: int = 0) -> None:
         text = job.reason or job.state
     if job.state in (JobState.DIVERGED, JobState.FAILED):
         st.error(
-            f"**{job.label} {job.state}.** {escape_markdown(text)} Press **Reset** to start again.",
+            f"**{label} {job.state}.** {escape_markdown(text)} Press **Reset** to start again.",
             icon=":material/warning:",
         )
     else:
@@ -198,7 +217,7 @@ def status_line(job: Job, viewers: int = 0) -> None:
             if viewers > 1
             else ""
         )
-        st.caption(f"{job.label}: {text}{watched}")
+        st.caption(f"{label}: {text}{watched}")
 
 
 def headline(task, frame) -> tuple[str, float]:
@@ -306,13 +325,14 @@ def throttled(key: str, token, seconds: float, build, *, exact=None):
     return cached[2]
 
 
-def live_jobs(runs: RunSet) -> dict[str, Job]:
+def live_jobs(runs: RunSet, labels: dict[str, str] | None = None) -> dict[str, Job]:
     """For a live fragment: the run set's jobs, marked seen (a page is open, so the idle
-    timer restarts), each with its status line. Main job first."""
+    timer restarts), each with its status line (named by ``labels``, by member, where
+    given). Main job first."""
     job_map = runs.jobs()
-    for job in job_map.values():
+    for member, job in job_map.items():
         job.touch()
-        status_line(job, runs.viewers(job))
+        status_line(job, runs.viewers(job), (labels or {}).get(member))
     return job_map
 
 
@@ -325,20 +345,23 @@ def loss_figure_with_alongside(
     log_y: bool = False,
     with_test: bool = False,
     seconds: float | None = None,
+    labels: dict[str, str] | None = None,
 ):
     """The main run's loss at the view's moment with the baseline and clipping marks, and
     every run trained alongside as another line (up to ``seconds`` of training, in a
-    replay). Built once for all viewers of the same runs with the same options; a replay
-    is one viewer's own and is built for them."""
+    replay), each named by ``labels`` (by member) where given, else by its job's label.
+    Built once for all viewers of the same runs with the same options; a replay is one
+    viewer's own and is built for them."""
+    names = {member: (labels or {}).get(member, job.label) for member, job in job_map.items()}
 
     def build():
-        main = next(iter(job_map.values()))
+        main_member, main = next(iter(job_map.items()))
         frame = until(view.history(main), seconds)
         others = {}
-        for job in job_map.values():
+        for member, job in job_map.items():
             if job is not main:
                 history = until(view.history(job), seconds)
-                others[job.label] = (history["step"].to_numpy(), history["loss"].to_numpy())
+                others[names[member]] = (history["step"].to_numpy(), history["loss"].to_numpy())
         tests = frame.dropna(subset=["test_loss"]) if with_test else frame.iloc[:0]
         return viz.loss_figure(
             frame["step"].to_numpy(),
@@ -352,9 +375,28 @@ def loss_figure_with_alongside(
             test_baseline=main.test_baseline_loss if with_test else None,
             title=title,
             others=others,
-            label=main.label if others else None,
+            label=names[main_member] if others else None,
         )
 
     if seconds is not None:
         return build()
-    return view.build(("loss", smooth, log_y, with_test, title), job_map.values(), build)
+    key = ("loss", smooth, log_y, with_test, title, tuple(names.values()))
+    return view.build(key, job_map.values(), build)
+
+
+class NoAnswerError(Exception):
+    """The job gave no answer; the note saying why is already on the page."""
+
+
+def outputs_of(job: Job):
+    """``forward(x) -> outputs``: the job's "outputs" answer for inputs x (numpy both
+    ways), for rnn_core functions that read the model on a page's own inputs (greedy
+    decoding). Raises NoAnswerError, with the note on the page (``ask``), when there is none."""
+
+    def forward(x):
+        answer = ask(job, "outputs", x=x)
+        if answer is None:
+            raise NoAnswerError
+        return answer[1]
+
+    return forward

@@ -23,6 +23,8 @@ PAGES = {
     "inside_cell": "views/inside_cell.py",
     "speech": "views/speech.py",
     "series": "views/series.py",
+    "translation": "views/translation.py",
+    "captions": "views/captions.py",
     "sentiment": "views/sentiment.py",
 }
 MAX_ALONGSIDE = 3

@@ -90,11 +90,12 @@ class RunSet:
     models train for them, and how each is trained.
 
     ``parse_query`` reads settings leniently (every bad value replaced and named in the
-    returned problems); ``to_query`` writes them. ``members`` lists the models that train
-    for the settings, in the order the pages show them; each trains on
-    ``config.replace(model=...)``, and one whose configuration is refused is left out
-    with ``not_trained`` as its note. ``presets`` open with ``preset_settings`` (their
-    settings and the page they open on).
+    returned problems); ``to_query`` writes them. ``members`` lists the members that train
+    for the settings, in the order the pages show them: models, by default, each trained
+    on ``config.replace(model=...)``; a set whose members differ in another setting says
+    how with ``member_config`` and ``member_title``. A member whose configuration is
+    refused is left out with ``not_trained`` as its note. ``presets`` open with
+    ``preset_settings`` (their settings and the page they open on).
     """
 
     name: str
@@ -106,6 +107,9 @@ class RunSet:
     preset_settings: Callable[[Any], tuple[RunConfig, tuple[str, ...], str]]
     options: Mapping[str, Any]  # the Trainer options of every run of the set
     keep_previous: int = 0  # replaced runs kept (as RunRecords) for overlays
+    # A member's configuration from the set's, and its title (label and notes).
+    member_config: Callable[[RunConfig, str], RunConfig] = lambda cfg, m: cfg.replace(model=m)
+    member_title: Callable[[str], str] = MODEL_TITLES.__getitem__
 
     def _key(self, what: str) -> str:
         return f"{self.name}.state.{what}"
@@ -211,12 +215,12 @@ class RunSet:
         cfg, models = held.settings
         held.jobs, held.notes = {}, []
         for model in self.members(cfg, models):
+            label = self.member_title(model)
             try:
-                model_cfg = cfg.replace(model=model)
+                model_cfg = self.member_config(cfg, model)
             except ConfigError as err:
-                held.notes.append(self.not_trained.format(title=MODEL_TITLES[model], error=err))
+                held.notes.append(self.not_trained.format(title=label, error=err))
                 continue
-            label = MODEL_TITLES[model]
             if private:
                 held.jobs[model] = manager.submit(
                     Trainer(model_cfg, **options), owner=owner, label=label

@@ -11,6 +11,8 @@ import streamlit as st
 from rnn_core import CHOICES, LIMITS, TASKS, ConfigError, RunConfig
 from rnn_core.config import DEFAULT_LR, field_names
 from rnn_core.models import MODEL_TITLES, RECURRENT
+from rnn_core.seq2seq import ATTENTION_TITLES
+from rnn_core.tasks.base import ENCODER_DECODERS
 from ui.run import MAX_ALONGSIDE, RUN
 from ui.text import escape_markdown
 
@@ -37,6 +39,7 @@ def _widget_values(cfg: RunConfig, alongside: tuple[str, ...]) -> dict[str, obje
     values[PREFIX + "use_scale"] = cfg.recurrent_scale is not None
     values[PREFIX + "recurrent_scale"] = cfg.recurrent_scale or 1.0
     values[PREFIX + "alongside"] = list(alongside)
+    values[PREFIX + "use_budget"] = cfg.param_budget is not None
     return values
 
 
@@ -79,14 +82,38 @@ def config_sidebar() -> None:
             on_change=_fit_length_to_task,
         )
         task = TASKS[s[PREFIX + "task"]]
+        encoder_decoder = task.architecture in ENCODER_DECODERS
+        if task.min_seq_len == task.max_seq_len:
+            # A task of one length (digits, translation): nothing to choose.
+            s[PREFIX + "seq_len"] = task.min_seq_len
         _number(
             "Sequence length T",
             "seq_len",
             1,
+            disabled=task.min_seq_len == task.max_seq_len,
             help=f"{task.title}: {task.min_seq_len}–"
             f"{task.max_seq_len or int(LIMITS['seq_len'][1])} steps.",
         )
-        _number("Hidden size", "hidden_size", 1)
+        if encoder_decoder:
+            st.selectbox(
+                "Decoder attention",
+                CHOICES["attention"],
+                format_func=ATTENTION_TITLES.get,
+                key=PREFIX + "attention",
+                help="Luong attention: at each step the decoder weighs the encoder's "
+                "states. None: it reads only the encoder's last state.",
+            )
+        budget = RUN.config().param_budget
+        if budget is not None:
+            # A link or preset sized the run by its parameter count; the hidden size
+            # applies once this is off.
+            st.checkbox(f"Size to {budget:,} parameters", key=PREFIX + "use_budget")
+        _number(
+            "Hidden size",
+            "hidden_size",
+            1,
+            disabled=budget is not None and s[PREFIX + "use_budget"],
+        )
         _number("Layers", "num_layers", 1)
         _number("Batch size", "batch_size", 1)
         with st.expander("Optimisation", expanded=False):
@@ -130,7 +157,9 @@ def config_sidebar() -> None:
             max_selections=MAX_ALONGSIDE,
         )
         try:
-            new = RunConfig(
+            # Settings without a widget here (the parameter budget, the race models'
+            # shapes) stay as the run has them.
+            new = RUN.config().replace(
                 model=s[PREFIX + "model"],
                 task=s[PREFIX + "task"],
                 seq_len=int(s[PREFIX + "seq_len"]),
@@ -145,6 +174,8 @@ def config_sidebar() -> None:
                 if s[PREFIX + "use_scale"]
                 else None,
                 seed=int(s[PREFIX + "seed"]),
+                attention=s[PREFIX + "attention"] if encoder_decoder else "off",
+                param_budget=budget if budget is not None and s[PREFIX + "use_budget"] else None,
             )
         except ConfigError as err:
             st.error(f"Not applied: {escape_markdown(str(err))}")

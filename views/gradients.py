@@ -7,6 +7,7 @@ from rnn_core import TASKS, viz
 from rnn_core.models import MODEL_TITLES
 from rnn_core.probes import CARRY_GATES, carry_products, spectra_over_training
 from rnn_core.tasks.base import LastStepClassification
+from rnn_core.viz.translation import mark_decoder_start
 from ui import controls
 from ui.live_view import LiveView, of_snapshots
 from ui.run import RUN, gradient_curves
@@ -24,6 +25,7 @@ st.markdown(
     f"gradient: early inputs cannot be learned from."
 )
 controls.run_controls(RUN)
+controls.recurrent_states_or_stop(cfg)
 
 st.markdown("**One click away:**")
 fix1, fix2, fix3 = st.columns(3)
@@ -167,8 +169,12 @@ fig = of_snapshots(
     ("norm", whole),
     job,
     snaps,
-    lambda: viz.grad_norm_figure(
-        frames, steps, label=label, title=f"{label} through time, over training"
+    # an encoder-decoder's line between its encoder's steps and its decoder's
+    lambda: mark_decoder_start(
+        viz.grad_norm_figure(
+            frames, steps, label=label, title=f"{label} through time, over training"
+        ),
+        snaps[-1].decoder_start,
     ),
 )
 controls.chart(
@@ -181,11 +187,14 @@ heat = of_snapshots(
     ("heatmap", whole),
     job,
     snaps,
-    lambda: viz.grad_heatmap(
-        np.array(steps),
-        np.stack(frames),
-        label=label,
-        title=f"log10 {label}: training step × time step",
+    lambda: mark_decoder_start(
+        viz.grad_heatmap(
+            np.array(steps),
+            np.stack(frames),
+            label=label,
+            title=f"log10 {label}: training step × time step",
+        ),
+        snaps[-1].decoder_start,
     ),
 )
 controls.chart(

@@ -6,6 +6,7 @@ import streamlit as st
 from rnn_core import text_units, viz
 from rnn_core.models import MODEL_TITLES
 from rnn_core.probes import carrier_units
+from rnn_core.viz.translation import mark_decoder_start
 from ui import controls
 from ui.run import RUN
 
@@ -18,6 +19,7 @@ st.markdown(
     "snapshot taken during training."
 )
 controls.run_controls(RUN)
+controls.recurrent_states_or_stop(cfg)
 controls.status_line(job)
 controls.latest_snapshots_button("hidden.refresh")
 
@@ -55,12 +57,21 @@ fig = viz.signed_over_training(
     colorbar_title="h",
     title=f"Hidden state h_t, layer {layer + 1}, over training",
 )
+# An encoder-decoder's states are the encoder's, then the decoder's: the line marks where.
+mark_decoder_start(fig, last.decoder_start)
 controls.chart(
     fig,
     "hidden_heatmap",
     "each row is one hidden unit, each column one time step of the same probe "
     "sequence; red is positive, blue negative. Press Play or drag the slider to "
-    "move through training.",
+    "move through training."
+    + (
+        f" Steps 0–{last.decoder_start - 1} are the encoder reading the source; from "
+        f"step {last.decoder_start} on, the decoder (its own weights, starting from the "
+        "encoder's last state) writes the translation."
+        if last.decoder_start is not None
+        else ""
+    ),
 )
 
 bars = viz.time_step_bars(
@@ -105,6 +116,7 @@ if last.gates:
                     name=name,
                     title=f"{name} gate over training",
                 )
+            mark_decoder_start(gfig, last.decoder_start)
             controls.chart(
                 gfig,
                 f"hidden.gate.{name}",

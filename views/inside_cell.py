@@ -18,9 +18,11 @@ st.markdown(
     "sequence, with the trained model's actual numbers."
 )
 controls.run_controls(RUN)
-if cfg.hidden_size > SHOWN_UNITS:
+controls.recurrent_states_or_stop(cfg)
+hidden_size = cfg.shape.kwargs["hidden_size"]  # a parameter budget may set it
+if hidden_size > SHOWN_UNITS:
     st.caption(
-        f"Showing units 0–{SHOWN_UNITS - 1} of {cfg.hidden_size}; a hidden size of "
+        f"Showing units 0–{SHOWN_UNITS - 1} of {hidden_size}; a hidden size of "
         f"{SHOWN_UNITS} or less shows every unit."
     )
 

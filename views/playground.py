@@ -15,7 +15,8 @@ manager = session.job_manager()
 st.title("Playground")
 st.markdown(
     f"**{MODEL_TITLES[cfg.model]}** on **{task.title}**, T = {cfg.seq_len}, hidden "
-    f"size {cfg.hidden_size}, {cfg.num_layers} layer(s), seed {cfg.seed}."
+    # the shape's width: a parameter budget (the translation preset's) may set it
+    f"size {cfg.shape.kwargs['hidden_size']}, {cfg.num_layers} layer(s), seed {cfg.seed}."
 )
 with st.expander("About this task", expanded=False):
     st.markdown(task.description)

@@ -46,10 +46,18 @@ SECTIONS = [
         "Where RNNs are used",
         "Language (one character or word at a time), speech, time series, and image "
         "captioning, where a recurrent decoder writes a sentence about an image. Here: a "
-        "character model of Python source, a real climate record, telling speakers apart "
-        "from a few frames of their voice, and the sentiment of review sentences (generated "
-        "from a sentiment lexicon) read word by word.",
-        ["char", "co2", "speech", "sentiment"],
+        "character model of Python source, telling speakers apart from a few frames of "
+        "their voice, and the sentiment of review sentences (generated from a sentiment "
+        "lexicon) read word by word.",
+        ["char", "speech", "sentiment"],
+    ),
+    (
+        "Encoder and decoder: translation and captions",
+        "One network reads the whole input and another writes the output one word at a "
+        "time. With attention, the writer looks back at the part of the input it needs for "
+        "each word: English number words into German, whose word order differs, and a "
+        "caption for two handwritten digits.",
+        ["translation", "captions"],
     ),
     (
         "Time series: against the naive forecast",
@@ -57,7 +65,7 @@ SECTIONS = [
         "is already close on a smooth series, so the Time series page scores every forecast "
         "by its skill against it, and uses a net's forecast errors to find an abnormal "
         "heartbeat in an ECG.",
-        ["anomaly", "stocks", "elnino"],
+        ["co2", "anomaly", "stocks", "elnino"],
     ),
     (
         "CNN vs RNN",

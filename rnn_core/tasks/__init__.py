@@ -12,6 +12,8 @@ here. The modules, by family:
 - ``text``: a character-level language model on Python source.
 - ``images``: 8x8 handwritten digits read row by row or pixel by pixel.
 - ``speech``: who is speaking, from the frames of one utterance (Japanese vowels).
+- ``translation``: English number words to German, for an encoder-decoder.
+- ``captions``: two bundled digits side by side, captioned by a CNN and a decoder.
 - ``sentiment``: generated review sentences classified at their last word
   (``review_grammar`` makes them).
 """
@@ -19,6 +21,7 @@ here. The modules, by family:
 from __future__ import annotations
 
 from rnn_core.tasks.base import ASSETS_DIR, SPLITS, Task
+from rnn_core.tasks.captions import CaptionsTask
 from rnn_core.tasks.forecast import (
     CO2_PATH,
     ECG_PATH,
@@ -35,6 +38,9 @@ from rnn_core.tasks.memory import AddingTask, CopyMemoryTask, ParityTask
 from rnn_core.tasks.sentiment import LEXICON_PATH, SentimentTask
 from rnn_core.tasks.speech import VOWELS_PATH, SpeakersTask
 from rnn_core.tasks.text import CORPUS_PATH, CharLMTask
+from rnn_core.tasks.translation import TranslationTask
+
+_DIGITS_ROWS = DigitsRowsTask()  # the captions task composes its images and split
 
 TASKS: dict[str, Task] = {
     task.name: task
@@ -45,12 +51,14 @@ TASKS: dict[str, Task] = {
         ParityTask(),
         CharLMTask(),
         CO2Task(),
-        DigitsRowsTask(),
+        _DIGITS_ROWS,
         DigitsPixelsTask(),
         SpeakersTask(),
         StocksTask(),
         ElNinoTask(),
         ECGTask(),
+        TranslationTask(),
+        CaptionsTask(_DIGITS_ROWS),
         SentimentTask(),
     )
 }
@@ -76,6 +84,7 @@ __all__ = [
     "TASKS",
     "VOWELS_PATH",
     "AddingTask",
+    "CaptionsTask",
     "CO2Task",
     "CharLMTask",
     "CopyMemoryTask",
@@ -90,5 +99,6 @@ __all__ = [
     "SpeakersTask",
     "StocksTask",
     "Task",
+    "TranslationTask",
     "get_task",
 ]

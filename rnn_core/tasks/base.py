@@ -35,6 +35,7 @@ from torch import Tensor
 ASSETS_DIR = Path(__file__).resolve().parents[2] / "assets"  # rnn_core/tasks/ -> the top
 
 SPLITS = ("train", "test")
+ENCODER_DECODERS = ("seq2seq", "captioning")  # Task.architecture values
 
 
 def one_hot(symbols: Tensor, n_symbols: int) -> Tensor:
@@ -81,9 +82,16 @@ class Task:
     has_split: bool = False
     min_seq_len: int = 1
     max_seq_len: int | None = None  # None: only the config's global limit applies
-    alphabet: list[str] | None = None  # display name of each one-hot symbol
-    # Display name of each output class when the classes are not the input symbols
-    # (a sentence's sentiment); None: the alphabet's symbols, or the class numbers.
+    # Display name of each one-hot input symbol; the output classes of a classification
+    # task are its first ``output_size`` symbols.
+    alphabet: list[str] | None = None
+    # "sequence": any model reads it. An encoder-decoder task (ENCODER_DECODERS) asks
+    # build_model for an encoder and a decoder of the run's recurrent cell: "seq2seq" (a
+    # recurrent encoder, rnn_core/seq2seq.py) or "captioning" (a CNN encoder,
+    # rnn_core/captioner.py); ``source_len`` then says where its decoder's steps start.
+    architecture: str = "sequence"
+    # Display name of each output class when the classes are not input symbols (a
+    # sentence's sentiment: negative, positive); None: the alphabet's first symbols.
     class_names: list[str] | None = None
     # The task's inputs are an image of this shape (height, width) read in raster order
     # (row-major): models that read images (a 2-D CNN) reshape the (B, T, I) input back
@@ -133,6 +141,13 @@ class Task:
 
     def metric(self, outputs: Tensor, y: Tensor, split: str = "train") -> float:
         raise NotImplementedError
+
+    def probe_batch(
+        self, batch_size: int, seq_len: int, generator: torch.Generator
+    ) -> tuple[Tensor, Tensor]:
+        """The fixed batch a run's probes and snapshots read (a training batch; a task may
+        put an example that shows it well first, since pages draw sequence 0)."""
+        return self.sample(batch_size, seq_len, generator)
 
     def held_out(
         self, batch_size: int, seq_len: int, generator: torch.Generator

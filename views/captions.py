@@ -1,0 +1,168 @@
+"""Captions: a CNN reads two handwritten digits, a recurrent decoder describes them."""
+
+import numpy as np
+import streamlit as st
+
+from rnn_core.models import MODEL_TITLES
+from rnn_core.seq2seq import ATTENTION_TITLES
+from rnn_core.tasks.captions import (
+    DIGIT_WORDS,
+    caption,
+    composition,
+    greedy_caption,
+    picture_of,
+)
+from rnn_core.viz.captions import caption_attention_figure
+from rnn_core.viz.translation import attention_over_training
+from ui import controls
+from ui.live_view import LiveView, of_snapshots
+from ui.run import RUN
+
+PRESET = "captions"
+
+cfg = RUN.config()
+st.title("Captions")
+if cfg.task != PRESET:
+    st.markdown(
+        "Image captioning: a **convolutional network** reads an image and a **recurrent "
+        "decoder** writes a sentence about it, one word a step. Here the image is two "
+        "bundled handwritten digits side by side and the sentence says which is where "
+        "(*seven left of two*); with **attention** the decoder weighs the image's regions "
+        "at every word, and the page shows where it looked for each."
+    )
+    if st.button(
+        RUN.presets[PRESET].title,
+        key="captions.open",
+        icon=":material/play_arrow:",
+        help=RUN.presets[PRESET].blurb,
+        type="primary",
+    ):
+        RUN.go_to_preset(PRESET)
+    st.stop()
+
+cfg, task, job = RUN.page_run()
+st.markdown(
+    f"A CNN encoder and a **{MODEL_TITLES[cfg.model]}** decoder with "
+    f"**{ATTENTION_TITLES[cfg.attention]}** ({cfg.shape.summary}, "
+    f"{cfg.shape.num_parameters:,} parameters), seed {cfg.seed}. Change the decoder's cell "
+    "or the attention in the sidebar."
+)
+with st.expander("About this task", expanded=False):
+    st.markdown(task.description)
+controls.run_controls(RUN)
+was = controls.phase(RUN.jobs().values())
+
+
+@st.fragment(run_every=controls.refresh_every(RUN))
+def live() -> None:
+    job_map = controls.live_jobs(RUN)
+    main = next(iter(job_map.values()))
+    view = LiveView(job_map.values())
+    frame = view.history(main)
+    _, value = controls.headline(task, frame)
+    m1, m2, m3 = st.columns(3)
+    m1.metric("Step", f"{main.steps_done:,}")
+    m2.metric(
+        "Exact match (held out)",
+        "–" if not np.isfinite(value) else f"{100 * value:.1f}%",
+        help=f"Of the {main.held_out_size} images of handwriting never trained on, the "
+        "share captioned with every word right (greedy decoding).",
+    )
+    m3.metric(
+        "Loss (last 20)",
+        controls.fmt(float(frame["loss"].tail(20).mean())) if len(frame) else "–",
+        help=f"Trivial baseline: {main.baseline_loss:.4g}",
+    )
+    fig = controls.loss_figure_with_alongside(
+        view, job_map, smooth=0.6, with_test=True, title="Training loss"
+    )
+    controls.chart(
+        fig,
+        "captions.loss",
+        "the loss per training step (cross-entropy of each word). The dashed line is what "
+        "guessing each word from its position alone reaches.",
+    )
+    controls.rerun_on_change(was, controls.phase(job_map.values()))
+
+
+live()
+
+# ------------------------------------------------------------------ where it looks
+st.subheader("Where the decoder looks for each word")
+controls.latest_snapshots_button("captions.refresh")
+snaps = job.snapshots
+if cfg.attention == "off":
+    st.info(
+        "This run has no attention: the decoder is told the whole image once, at its "
+        "start. Choose Luong attention in the sidebar to see where a decoder looks."
+    )
+elif not snaps:
+    st.info("No snapshots yet: press **Start** or **Step** to train.")
+else:
+    last = snaps[-1]
+    words = [*caption(*(int(d) for d in last.targets[0][[0, 3]])), "<end>"]
+    regions = last.cross_attention.shape[-1]
+    stride = last.inputs.shape[1] - len(words)  # image steps
+    stride //= regions
+    fig = of_snapshots(
+        "captions.attention",
+        job,
+        snaps,
+        lambda: attention_over_training(
+            [s.cross_attention[0].astype(np.float32) for s in snaps],
+            [s.step for s in snaps],
+            source_words=[f"{r * stride}–{r * stride + stride - 1}" for r in range(regions)],
+            target_pieces=words,
+            title=f"Attention over the image's columns while writing '{' '.join(words[:4])}'",
+            x_title="image columns (attended to)",
+            y_title="word written",
+        ),
+    )
+    controls.chart(
+        fig,
+        "captions.attention_anim",
+        "each row is one word the decoder writes (teacher forced), each column a stretch "
+        "of two image columns; a row sums to 1. Press Play to watch it learn to look at "
+        "the left digit for the first word and the right one for the last.",
+    )
+    controls.chart(
+        caption_attention_figure(
+            picture_of(last.inputs[0]),
+            last.cross_attention[0].astype(np.float32),
+            words,
+            title=f"The image and the attention under it, at step {last.step}",
+        ),
+        "captions.attention_image",
+        "the image on top; under each stretch of columns, how much of each word's "
+        "attention went there.",
+    )
+
+# ------------------------------------------------------------------ caption a new image
+st.subheader("Caption two held-out digits")
+c1, c2, c3 = st.columns(3)
+left = c1.selectbox("Left digit", range(10), index=7, key="captions.left")
+right = c2.selectbox("Right digit", range(10), index=2, key="captions.right")
+sample = c3.slider("Handwriting sample", 1, 30, 1, key="captions.sample")
+image = composition(task, int(left), int(right), int(sample) - 1)
+try:
+    words, probabilities = greedy_caption(controls.outputs_of(job), image)
+except controls.NoAnswerError:
+    words = None
+if words is not None:
+    truth = caption(int(left), int(right))
+    verdict = "right" if words == truth else f"wrong; it is **{' '.join(truth)}**"
+    st.markdown(f"**{' '.join(words) or '(nothing)'}** ({verdict})")
+    read = [*words, "<end>"][: len(probabilities)]
+    st.caption(
+        f"Greedy decoding at step {job.steps_done:,}: each word the decoder's most likely "
+        "(with its probability): "
+        + ", ".join(f"{w} {100 * p.max():.0f}%" for w, p in zip(read, probabilities, strict=True))
+        + f". Both digits are from the held-out handwriting ({DIGIT_WORDS[int(left)]} and "
+        f"{DIGIT_WORDS[int(right)]}, sample {sample})."
+    )
+    controls.chart(
+        caption_attention_figure(picture_of(image), None, [], title="The image"),
+        "captions.image",
+        "the two held-out digits the decoder described, side by side.",
+    )
+controls.downloads(job, "captions.download")
