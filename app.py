@@ -12,21 +12,30 @@ from ui import race, run, session, sidebar
 
 st.set_page_config(page_title="RNN Explorer", page_icon=":material/cycle:", layout="wide")
 
-pages = [
-    st.Page(run.PAGES["welcome"], title="Welcome", icon=":material/home:", default=True),
-    st.Page(run.PAGES["playground"], title="Playground", icon=":material/play_circle:"),
-    st.Page(run.PAGES["hidden_states"], title="Hidden states", icon=":material/grid_on:"),
-    st.Page(run.PAGES["gradients"], title="Gradients", icon=":material/trending_down:"),
-    st.Page(run.PAGES["inside_cell"], title="Inside a cell", icon=":material/calculate:"),
-    st.Page(run.PAGES["speech"], title="Speech", icon=":material/record_voice_over:"),
-    st.Page(run.PAGES["series"], title="Time series", icon=":material/show_chart:"),
-    st.Page(run.PAGES["translation"], title="Translation", icon=":material/translate:"),
-    st.Page(run.PAGES["captions"], title="Captions", icon=":material/image:"),
-    st.Page(run.PAGES["sentiment"], title="Sentiment", icon=":material/sentiment_satisfied:"),
-    st.Page(
-        race.PAGE, title="CNN vs RNN", icon=":material/compare_arrows:", url_path=race.URL_PATH
-    ),
-]
+# Two groups in the sidebar: the lessons (one run, looked at from every side, and the
+# race), then the applications the lessons name, each a task with a page of its own.
+pages = {
+    "Learn": [
+        st.Page(run.PAGES["welcome"], title="Welcome", icon=":material/home:", default=True),
+        st.Page(run.PAGES["playground"], title="Playground", icon=":material/play_circle:"),
+        st.Page(run.PAGES["hidden_states"], title="Hidden states", icon=":material/grid_on:"),
+        st.Page(run.PAGES["gradients"], title="Gradients", icon=":material/trending_down:"),
+        st.Page(run.PAGES["inside_cell"], title="Inside a cell", icon=":material/calculate:"),
+        st.Page(
+            race.PAGE,
+            title="CNN vs RNN",
+            icon=":material/compare_arrows:",
+            url_path=race.URL_PATH,
+        ),
+    ],
+    "Applications": [
+        st.Page(run.PAGES["translation"], title="Translation", icon=":material/translate:"),
+        st.Page(run.PAGES["speech"], title="Speech", icon=":material/record_voice_over:"),
+        st.Page(run.PAGES["series"], title="Time series", icon=":material/show_chart:"),
+        st.Page(run.PAGES["sentiment"], title="Sentiment", icon=":material/sentiment_satisfied:"),
+        st.Page(run.PAGES["captions"], title="Captions", icon=":material/image:"),
+    ],
+}
 page = st.navigation(pages)
 
 session.job_manager()  # process-wide: sets torch threads once, bounds concurrent jobs
