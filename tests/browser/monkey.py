@@ -58,6 +58,13 @@ PAGE_WEIGHTS = {
     "gradients": 2.0,
     "inside_cell": 2.5,
     "cnn_vs_rnn": 1.5,
+    # The applications: each reads the run on a visitor's own input when it is on its
+    # task, and explains itself with a preset button otherwise.
+    "translation": 1.0,
+    "speech": 1.0,
+    "sentiment": 1.0,
+    "series": 1.0,
+    "captions": 1.0,
 }
 RUN_PAGES = ("", "playground", "hidden_states", "gradients", "inside_cell")
 

@@ -12,6 +12,7 @@ from tests.browser.pagetools import chart_script, wait_for
 pytestmark = pytest.mark.browser
 
 PAGES = ["", "playground", "hidden_states", "gradients", "inside_cell"]
+APPLICATIONS = ["translation", "speech", "sentiment", "series", "captions"]
 SMALL = "hidden_size=16&seq_len=20&batch_size=16"
 
 TRACE0 = chart_script("""
@@ -37,7 +38,7 @@ def _no_exception(page):
     assert page.js_errors == []
 
 
-@pytest.mark.parametrize("path", PAGES)
+@pytest.mark.parametrize("path", PAGES + APPLICATIONS)
 def test_every_page_loads_without_exception(open_app, path, artifacts_dir):
     page = open_app(f"{path}?{SMALL}")
     _no_exception(page)
@@ -115,7 +116,17 @@ def test_a_copied_url_restores_the_run_in_a_new_browser_context(browser, open_ap
 
 
 @pytest.mark.parametrize(
-    ("name", "path"), [("vanishing", "/gradients"), ("race_adding", "/cnn_vs_rnn")]
+    ("name", "path"),
+    [
+        ("vanishing", "/gradients"),
+        ("race_adding", "/cnn_vs_rnn"),
+        # Every application's preset opens on its own page, with the run to train.
+        ("translation", "/translation"),
+        ("speech", "/speech"),
+        ("sentiment", "/sentiment"),
+        ("anomaly", "/series"),
+        ("captions", "/captions"),
+    ],
 )
 def test_a_short_preset_link_opens_the_presets_own_page(open_app, name, path):
     # The link a speaker shares is the site's address with ?preset=NAME.
