@@ -14,7 +14,7 @@ from rnn_core.tasks.captions import (
 )
 from rnn_core.viz.captions import caption_attention_figure
 from rnn_core.viz.translation import attention_over_training
-from ui import controls
+from ui import application, controls
 from ui.live_view import LiveView, of_snapshots
 from ui.run import RUN
 
@@ -22,23 +22,16 @@ PRESET = "captions"
 
 cfg = RUN.config()
 st.title("Captions")
-if cfg.task != PRESET:
-    st.markdown(
-        "Image captioning: a **convolutional network** reads an image and a **recurrent "
-        "decoder** writes a sentence about it, one word a step. Here the image is two "
-        "bundled handwritten digits side by side and the sentence says which is where "
-        "(*seven left of two*); with **attention** the decoder weighs the image's regions "
-        "at every word, and the page shows where it looked for each."
-    )
-    if st.button(
-        RUN.presets[PRESET].title,
-        key="captions.open",
-        icon=":material/play_arrow:",
-        help=RUN.presets[PRESET].blurb,
-        type="primary",
-    ):
-        RUN.go_to_preset(PRESET)
-    st.stop()
+application.open_or_explain(
+    PRESET,
+    "Image captioning: a **convolutional network** reads an image and a **recurrent "
+    "decoder** writes a sentence about it, one word a step. Here the image is two "
+    "bundled handwritten digits side by side and the sentence says which is where "
+    "(*seven left of two*); with **attention** the decoder weighs the image's regions "
+    "at every word, and the page shows where it looked for each.",
+    PRESET,
+    "captions.open",
+)
 
 cfg, task, job = RUN.page_run()
 st.markdown(

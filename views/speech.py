@@ -20,7 +20,7 @@ open_or_explain(
     "and the net must say **who is speaking**. This page shows one held-out utterance as a "
     "heatmap of its frames, the net's guess after every frame, and from which frame on it "
     "is sure.",
-    preset="speech",
+    presets="speech",
     key="speech.open_preset",
 )
 
