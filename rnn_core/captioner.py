@@ -19,7 +19,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from rnn_core.models import RECURRENT_LAYERS, initialise_recurrent_blocks
+from rnn_core.recurrent_layers import RECURRENT_LAYERS, initialise_recurrent_blocks
 from rnn_core.seq2seq import ATTENTION, LuongAttention
 
 

@@ -17,16 +17,20 @@ import torch
 from torch import nn
 
 from rnn_core.attention import Transformer
+from rnn_core.captioner import captioner_builder
 from rnn_core.image_cnn import ImageCNN
+from rnn_core.recurrent_layers import (  # noqa: F401 - re-exported: the registry's names
+    GATE_NAMES,
+    RECURRENT,
+    RECURRENT_LAYERS,
+    gate_names,
+    initialise_recurrent_blocks,
+    recurrent_blocks,
+    spectral_radius,
+)
+from rnn_core.seq2seq import seq2seq_builder
 from rnn_core.tasks import TASKS
 from rnn_core.tcn import TCN
-
-# Gate order inside weight_ih / weight_hh, as torch lays the blocks out.
-GATE_NAMES: dict[type, tuple[str, ...]] = {
-    nn.RNN: ("recurrent",),
-    nn.LSTM: ("input", "forget", "cell", "output"),
-    nn.GRU: ("reset", "update", "new"),
-}
 
 
 class RecurrentModel(nn.Module):
@@ -43,28 +47,6 @@ class RecurrentModel(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         hidden, _ = self.rnn(x)  # (B, T, H), last layer
         return self.head(hidden)  # (B, T, O)
-
-
-def gate_names(rnn: nn.RNNBase) -> tuple[str, ...]:
-    return GATE_NAMES[type(rnn)]
-
-
-def recurrent_blocks(rnn: nn.RNNBase, layer: int) -> dict[str, torch.Tensor]:
-    """The H x H recurrent matrix of each gate of one layer (views into weight_hh)."""
-    w_hh = getattr(rnn, f"weight_hh_l{layer}")  # (gates*H, H)
-    names = gate_names(rnn)
-    return dict(zip(names, w_hh.chunk(len(names), dim=0), strict=True))
-
-
-def spectral_radius(matrix: torch.Tensor) -> float:
-    return float(torch.linalg.eigvals(matrix.detach().double()).abs().max())
-
-
-def _orthogonal(n: int, generator: torch.Generator) -> torch.Tensor:
-    """A uniformly random orthogonal n x n matrix (QR of a Gaussian, signs fixed)."""
-    a = torch.randn(n, n, generator=generator, dtype=torch.float64)
-    q, r = torch.linalg.qr(a)
-    return (q * torch.sign(torch.diagonal(r))).float()
 
 
 @torch.no_grad()
@@ -87,29 +69,6 @@ def initialise(
     for p in model.parameters():
         p.uniform_(-bound, bound, generator=generator)
     initialise_recurrent_blocks(rnn, init, recurrent_scale, generator)
-
-
-@torch.no_grad()
-def initialise_recurrent_blocks(
-    rnn: nn.RNNBase, init: str, recurrent_scale: float | None, generator: torch.Generator
-) -> None:
-    """``initialise``'s recipes for one recurrent module's biases and H x H blocks (its
-    weights already drawn): ``init`` other than default, then ``recurrent_scale``."""
-    hidden = rnn.hidden_size
-    for layer in range(rnn.num_layers):
-        blocks = recurrent_blocks(rnn, layer)
-        if init != "default":
-            getattr(rnn, f"bias_ih_l{layer}").zero_()
-            getattr(rnn, f"bias_hh_l{layer}").zero_()
-            for block in blocks.values():
-                block.copy_(
-                    torch.eye(hidden) if init == "identity" else _orthogonal(hidden, generator)
-                )
-        if recurrent_scale is not None:
-            for block in blocks.values():
-                rho = spectral_radius(block)
-                if rho > 0:
-                    block.mul_(recurrent_scale / rho)
 
 
 def _recurrent_builder(cell: str, rnn_cls: type, **rnn_kwargs) -> Callable[..., nn.Module]:
@@ -185,15 +144,6 @@ def _feedforward_builder(cls: type) -> Callable[..., nn.Module]:
     return build
 
 
-RECURRENT = ("rnn_tanh", "rnn_relu", "lstm", "gru")
-# The torch module and its arguments behind each recurrent cell's name.
-RECURRENT_LAYERS: dict[str, tuple[type, dict]] = {
-    "rnn_tanh": (nn.RNN, {"nonlinearity": "tanh"}),
-    "rnn_relu": (nn.RNN, {"nonlinearity": "relu"}),
-    "lstm": (nn.LSTM, {}),
-    "gru": (nn.GRU, {}),
-}
-
 MODELS: dict[str, Callable[..., nn.Module]] = {
     **{
         cell: _recurrent_builder(cell, rnn_cls, **kwargs)
@@ -221,14 +171,9 @@ def builder_for(model: str, task, attention: str = "off") -> Callable[..., nn.Mo
     "captioning", a CNN encoder and a recurrent decoder) one whose recurrent cell is
     ``model``, with ``attention`` ("off" or "luong")."""
     architecture = task.architecture
-    # rnn_core.seq2seq and rnn_core.captioner build on this module's cells: imported on use.
     if architecture == "seq2seq":
-        from rnn_core.seq2seq import seq2seq_builder
-
         return seq2seq_builder(model, task.source_len, attention)
     if architecture == "captioning":
-        from rnn_core.captioner import captioner_builder
-
         return captioner_builder(model, task, attention)
     return MODELS[model]
 
