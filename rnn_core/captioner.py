@@ -19,7 +19,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from rnn_core.recurrent_layers import RECURRENT_LAYERS, initialise_recurrent_blocks
+from rnn_core.recurrent_layers import initialise_recurrent_blocks, meta_layer
 from rnn_core.seq2seq import ATTENTION, LuongAttention
 
 
@@ -86,7 +86,6 @@ def captioner_builder(cell: str, task, attention: str) -> Callable[..., nn.Modul
     have half the decoder's width (at least 4 channels)."""
     if attention not in ATTENTION:
         raise ValueError(f"attention must be one of {', '.join(ATTENTION)}, not {attention!r}")
-    rnn_cls, rnn_kwargs = RECURRENT_LAYERS[cell]
 
     def build(
         input_size: int,
@@ -98,14 +97,7 @@ def captioner_builder(cell: str, task, attention: str) -> Callable[..., nn.Modul
         generator: torch.Generator | None = None,
         device: str = "cpu",
     ) -> Captioner:
-        decoder = rnn_cls(
-            input_size,
-            hidden_size,
-            num_layers=num_layers,
-            batch_first=True,
-            device="meta",
-            **rnn_kwargs,
-        )
+        decoder = meta_layer(cell, input_size, hidden_size, num_layers)
         model = Captioner(
             task.source_len,
             task.image_height,

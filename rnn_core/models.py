@@ -25,6 +25,7 @@ from rnn_core.recurrent_layers import (  # noqa: F401 - re-exported: the registr
     RECURRENT_LAYERS,
     gate_names,
     initialise_recurrent_blocks,
+    meta_layer,
     recurrent_blocks,
     spectral_radius,
 )
@@ -71,7 +72,7 @@ def initialise(
     initialise_recurrent_blocks(rnn, init, recurrent_scale, generator)
 
 
-def _recurrent_builder(cell: str, rnn_cls: type, **rnn_kwargs) -> Callable[..., nn.Module]:
+def _recurrent_builder(cell: str) -> Callable[..., nn.Module]:
     def build(
         input_size: int,
         output_size: int,
@@ -82,16 +83,7 @@ def _recurrent_builder(cell: str, rnn_cls: type, **rnn_kwargs) -> Callable[..., 
         generator: torch.Generator | None = None,
         device: str = "cpu",
     ) -> RecurrentModel:
-        # Build on the meta device then materialise: the constructors would otherwise
-        # draw their initial weights from torch's global RNG.
-        rnn = rnn_cls(
-            input_size,
-            hidden_size,
-            num_layers=num_layers,
-            batch_first=True,
-            device="meta",
-            **rnn_kwargs,
-        )
+        rnn = meta_layer(cell, input_size, hidden_size, num_layers)
         head = nn.Linear(hidden_size, output_size, device="meta")
         model = RecurrentModel(rnn, head, cell=cell)
         if device == "meta":
@@ -145,10 +137,7 @@ def _feedforward_builder(cls: type) -> Callable[..., nn.Module]:
 
 
 MODELS: dict[str, Callable[..., nn.Module]] = {
-    **{
-        cell: _recurrent_builder(cell, rnn_cls, **kwargs)
-        for cell, (rnn_cls, kwargs) in RECURRENT_LAYERS.items()
-    },
+    **{cell: _recurrent_builder(cell) for cell in RECURRENT_LAYERS},
     "tcn": _feedforward_builder(TCN),
     "transformer": _feedforward_builder(Transformer),
     "cnn2d": _feedforward_builder(ImageCNN),

@@ -20,6 +20,22 @@ RECURRENT_LAYERS: dict[str, tuple[type, dict]] = {
     "gru": (nn.GRU, {}),
 }
 
+
+def meta_layer(cell: str, input_size: int, hidden_size: int, num_layers: int) -> nn.RNNBase:
+    """``cell``'s fused torch layer stack (batch first) on the meta device: built there and
+    materialised by the caller, because the constructors would otherwise draw their
+    initial weights from torch's global RNG."""
+    rnn_cls, rnn_kwargs = RECURRENT_LAYERS[cell]
+    return rnn_cls(
+        input_size,
+        hidden_size,
+        num_layers=num_layers,
+        batch_first=True,
+        device="meta",
+        **rnn_kwargs,
+    )
+
+
 # Gate order inside weight_ih / weight_hh, as torch lays the blocks out.
 GATE_NAMES: dict[type, tuple[str, ...]] = {
     nn.RNN: ("recurrent",),

@@ -27,7 +27,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from rnn_core.recurrent_layers import RECURRENT_LAYERS, initialise_recurrent_blocks
+from rnn_core.recurrent_layers import initialise_recurrent_blocks, meta_layer
 
 ATTENTION = ("off", "luong")
 ATTENTION_TITLES = {"off": "no attention", "luong": "Luong attention"}
@@ -105,7 +105,6 @@ def seq2seq_builder(cell: str, source_len: int, attention: str) -> Callable[...,
     """A MODELS-style builder of the encoder-decoder of ``cell``."""
     if attention not in ATTENTION:
         raise ValueError(f"attention must be one of {', '.join(ATTENTION)}, not {attention!r}")
-    rnn_cls, rnn_kwargs = RECURRENT_LAYERS[cell]
 
     def build(
         input_size: int,
@@ -117,19 +116,9 @@ def seq2seq_builder(cell: str, source_len: int, attention: str) -> Callable[...,
         generator: torch.Generator | None = None,
         device: str = "cpu",
     ) -> Seq2Seq:
-        def rnn() -> nn.RNNBase:
-            return rnn_cls(
-                input_size,
-                hidden_size,
-                num_layers=num_layers,
-                batch_first=True,
-                device="meta",
-                **rnn_kwargs,
-            )
-
         model = Seq2Seq(
-            rnn(),
-            rnn(),
+            meta_layer(cell, input_size, hidden_size, num_layers),
+            meta_layer(cell, input_size, hidden_size, num_layers),
             LuongAttention(hidden_size, device="meta") if attention == "luong" else None,
             nn.Linear(hidden_size, output_size, device="meta"),
             cell=cell,

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import streamlit as st
 
 from rnn_core import TASKS
+from rnn_core.tasks import Task
+from ui import controls
+from ui.live_view import LiveView
 from ui.run import RUN
 
 
@@ -42,3 +46,37 @@ def open_or_explain(
         ):
             RUN.go_to_preset(name)
     st.stop()
+
+
+def live_exact_match(task: Task, held_out: str, key: str, how_to_read: str) -> None:
+    """The live part of a page whose run writes a sequence (translation, captions): the
+    step, the held-out exact match (``held_out`` says of what: "{n}" is the held-out
+    count), the loss and its chart (``key``, ``how_to_read``), at the run's pace."""
+    was = controls.phase(RUN.jobs().values())
+
+    @st.fragment(run_every=controls.refresh_every(RUN))
+    def live() -> None:
+        job_map = controls.live_jobs(RUN)
+        main = next(iter(job_map.values()))
+        view = LiveView(job_map.values())
+        frame = view.history(main)
+        _, value = controls.headline(task, frame)
+        m1, m2, m3 = st.columns(3)
+        m1.metric("Step", f"{main.steps_done:,}")
+        m2.metric(
+            "Exact match (held out)",
+            "–" if not np.isfinite(value) else f"{100 * value:.1f}%",
+            help=held_out.format(n=main.held_out_size),
+        )
+        m3.metric(
+            "Loss (last 20)",
+            controls.fmt(float(frame["loss"].tail(20).mean())) if len(frame) else "–",
+            help=f"Trivial baseline: {main.baseline_loss:.4g}",
+        )
+        fig = controls.loss_figure_with_alongside(
+            view, job_map, smooth=0.6, with_test=True, title="Training loss"
+        )
+        controls.chart(fig, key, how_to_read)
+        controls.rerun_on_change(was, controls.phase(job_map.values()))
+
+    live()

@@ -48,43 +48,15 @@ st.markdown(
 with st.expander("About this task", expanded=False):
     st.markdown(task.description)
 controls.run_controls(RUN)
-was = controls.phase(RUN.jobs().values())
-
-
-@st.fragment(run_every=controls.refresh_every(RUN))
-def live() -> None:
-    job_map = controls.live_jobs(RUN)
-    main = next(iter(job_map.values()))
-    view = LiveView(job_map.values())
-    frame = view.history(main)
-    name, value = controls.headline(task, frame)
-    m1, m2, m3 = st.columns(3)
-    m1.metric("Step", f"{main.steps_done:,}")
-    m2.metric(
-        "Exact match (held out)",
-        "–" if not np.isfinite(value) else f"{100 * value:.1f}%",
-        help=f"Of the {main.held_out_size} numbers the model never trains on, the share "
-        "it translates with every piece right (greedy decoding).",
-    )
-    m3.metric(
-        "Loss (last 20)",
-        controls.fmt(float(frame["loss"].tail(20).mean())) if len(frame) else "–",
-        help=f"Trivial baseline: {main.baseline_loss:.4g}",
-    )
-    fig = controls.loss_figure_with_alongside(
-        view, job_map, smooth=0.6, with_test=True, title="Training loss"
-    )
-    controls.chart(
-        fig,
-        "translation.loss",
-        "the loss per training step (cross-entropy of each German piece). The dashed "
-        "line is what guessing each piece from its position alone reaches; the held-out "
-        "loss, on numbers never trained on, has its own dashed line.",
-    )
-    controls.rerun_on_change(was, controls.phase(job_map.values()))
-
-
-live()
+application.live_exact_match(
+    task,
+    "Of the {n} numbers the model never trains on, the share it translates with every "
+    "piece right (greedy decoding).",
+    "translation.loss",
+    "the loss per training step (cross-entropy of each German piece). The dashed line is "
+    "what guessing each piece from its position alone reaches; the held-out loss, on "
+    "numbers never trained on, has its own dashed line.",
+)
 
 # ----------------------------------------------------------------- attention over training
 st.subheader("Where the decoder looks")
