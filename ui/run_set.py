@@ -15,6 +15,7 @@ closed tab stops them.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -226,13 +227,12 @@ class RunSet:
                     Trainer(model_cfg, **options), owner=owner, label=label
                 )
             else:
-                key = (model_cfg, tuple(sorted(options.items())))
-                held.jobs[model] = shared.attach(
-                    key,
-                    owner,
-                    lambda c=model_cfg: open_run(session.run_store(), c, **options),
-                    label,
-                )
+                # Keyed and built by the store's own terms, so a backend that trains
+                # elsewhere can name the run by its key and build it there.
+                store = session.run_store()
+                key = store.key(model_cfg, Trainer.options_for(model_cfg, **options))
+                make = functools.partial(open_run, store, model_cfg, **options)
+                held.jobs[model] = shared.attach(key, owner, make, label)
 
     def jobs(self) -> dict[str, Job]:
         """The jobs for the current settings, in the set's order (built on first use)."""

@@ -46,20 +46,36 @@ def keep_in_store(trainer) -> None:
 @st.cache_resource(show_spinner=False)
 def job_manager() -> JobManager:
     """One per server process. Settings come from the environment so a host can size
-    them: RNN_EXPLORER_MAX_JOBS, RNN_EXPLORER_STEP_CAP, RNN_EXPLORER_IDLE_SECONDS."""
+    them: RNN_EXPLORER_MAX_JOBS, RNN_EXPLORER_STEP_CAP, RNN_EXPLORER_IDLE_SECONDS. With
+    RNN_EXPLORER_RAY_ADDRESS set, runs train on that Ray cluster: a
+    ``ray_jobs.RayJobManager``, with the same interface (imported only then: the default
+    install has no Ray)."""
     # Once per process (the setting is process-wide): each job trains on one intra-op
     # thread, so concurrent jobs share the cores instead of oversubscribing them; two
     # threads per job made two jobs on two cores slower than one after the other.
     torch.set_num_threads(1)
+    step_cap = max(10, int(_env("RNN_EXPLORER_STEP_CAP", 5000)))
+    idle_timeout = max(5.0, _env("RNN_EXPLORER_IDLE_SECONDS", 120))
     manager = JobManager(
         # 4: a run and three cells trained alongside it (or four models of a race) train
         # at once; on 2 cores each then runs at about half speed, and further runs queue
-        # (set it to suit the host).
+        # (set it to suit the host). On Ray only the work that is not a run (a sweep)
+        # trains here.
         max_running=max(1, int(_env("RNN_EXPLORER_MAX_JOBS", 4))),
-        step_cap=max(10, int(_env("RNN_EXPLORER_STEP_CAP", 5000))),
-        idle_timeout=max(5.0, _env("RNN_EXPLORER_IDLE_SECONDS", 120)),
+        step_cap=step_cap,
+        idle_timeout=idle_timeout,
         keeper=keep_in_store,
     )
+    if os.environ.get("RNN_EXPLORER_RAY_ADDRESS"):
+        from rnn_core import ray_jobs  # noqa: PLC0415 - Ray only when a cluster is named
+
+        manager = ray_jobs.from_environment(
+            run_store(),
+            step_cap=step_cap,
+            idle_timeout=idle_timeout,
+            release_after=max(5.0, _env("RNN_EXPLORER_RAY_RELEASE_SECONDS", 60)),
+            local=manager,
+        )
     # Join the workers before the interpreter tears down: a daemon thread still inside a
     # torch op at exit aborts the process ("terminate called without an active
     # exception"), which ends a stopped server with a crash in its log.
@@ -69,8 +85,14 @@ def job_manager() -> JobManager:
 
 @st.cache_resource(show_spinner=False)
 def shared_jobs() -> SharedJobs:
-    """One per server process: the runs every session that opens them watches together."""
-    return SharedJobs(job_manager())
+    """One per server process: the runs every session that opens them watches together
+    (on Ray, together with every other replica's sessions)."""
+    manager = job_manager()
+    if isinstance(manager, JobManager):
+        return SharedJobs(manager)
+    from rnn_core import ray_jobs  # noqa: PLC0415 - only a Ray manager gets here
+
+    return ray_jobs.RaySharedJobs(manager)
 
 
 @dataclass
