@@ -116,10 +116,8 @@ class Proc:
         """Send ``sig`` to the whole group, then SIGKILL whatever is left after ``timeout``."""
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.popen.pid, sig)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.popen.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            pass
         # The group outlives its leader when children remain (a raylet after `ray start`).
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.popen.pid, signal.SIGKILL)
