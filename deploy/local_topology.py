@@ -152,11 +152,13 @@ class LocalTopology:
         namespace: str = NAMESPACE,
         cpus_per_node: int = 1,
         env: dict[str, str] | None = None,
+        nginx: str = NGINX,
     ):
         if replicas < 1:
             raise ValueError("at least one replica")
         self.n_replicas, self.n_ray_nodes = replicas, ray_nodes
         self.cpus_per_node, self.namespace, self.extra_env = cpus_per_node, namespace, env or {}
+        self.nginx_bin = nginx
         self._own_workdir = workdir is None
         # Short: Ray's unix sockets live under it and a socket path is limited to 107 bytes.
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="rnnx-"))
@@ -171,6 +173,7 @@ class LocalTopology:
         self.ray_procs: list[Proc] = []
         self.replicas: list[Proc | None] = [None] * replicas
         self.nginx: Proc | None = None
+        self.started: list[Proc] = []  # every process ever started, restarts included
 
     # --- start and stop ---
 
@@ -199,10 +202,9 @@ class LocalTopology:
 
     def stop(self) -> None:
         """Kill everything this topology started, the front first, Ray last."""
-        procs = [self.nginx, *self.replicas, *reversed(self.ray_procs)]
-        for proc in procs:
-            if proc is not None:
-                proc.kill(signal.SIGTERM, timeout=10)
+        # Restarted replicas' earlier processes are in `started` too (already dead: a no-op).
+        for proc in reversed(self.started):
+            proc.kill(signal.SIGTERM, timeout=10)
         if self._own_workdir and os.environ.get("RNNX_KEEP_WORKDIR") != "1":
             shutil.rmtree(self.workdir, ignore_errors=True)
 
@@ -242,6 +244,7 @@ class LocalTopology:
         log = self.workdir / "logs" / f"{name}.log"
         proc = Proc(name, self._ray_node_cmd(head, index), log, env=env)
         self.ray_procs.append(proc)
+        self.started.append(proc)
         if head:
             wait_until(lambda: self.ray_alive_nodes() >= 1, proc, "serving its GCS")
 
@@ -272,7 +275,14 @@ class LocalTopology:
     # --- app replicas ---
 
     def replica_env(self) -> dict[str, str]:
-        env = {**os.environ, "RNN_EXPLORER_RUN_STORE": str(self.store), **self.extra_env}
+        env = {
+            **os.environ,
+            "RNN_EXPLORER_RUN_STORE": str(self.store),
+            # The sweep cache beside the store, shared like it (its writes are atomic), not
+            # cache/ in the checkout.
+            "RNN_EXPLORER_SWEEP_DIR": str(self.workdir / "sweeps"),
+            **self.extra_env,
+        }
         env.pop("RNN_EXPLORER_RAY_ADDRESS", None)
         if self.ray_address:
             env["RNN_EXPLORER_RAY_ADDRESS"] = self.ray_address
@@ -291,6 +301,7 @@ class LocalTopology:
         ]  # fmt: skip
         log = self.workdir / "logs" / f"app{i}.log"
         self.replicas[i] = Proc(f"app{i}", cmd, log, env=self.replica_env(), cwd=REPO_ROOT)
+        self.started.append(self.replicas[i])
 
     def _wait_replica(self, i: int) -> None:
         health = f"{self.replica_urls[i]}/_stcore/health"
@@ -306,6 +317,10 @@ class LocalTopology:
             self.replicas[i].kill(signal.SIGTERM)
         self._start_replica(i)
         self._wait_replica(i)
+
+    def process_groups(self) -> list[int]:
+        """The process group of every process started (a group id is its leader's pid)."""
+        return [p.popen.pid for p in self.started]
 
     def replica_log(self, i: int) -> str:
         return (self.workdir / "logs" / f"app{i}.log").read_text(errors="replace")
@@ -328,13 +343,19 @@ class LocalTopology:
                 user="root" if os.geteuid() == 0 else "",
             )
         )
-        cmd = [NGINX, "-p", f"{prefix}/", "-c", str(conf)]
+        cmd = [self.nginx_bin, "-p", f"{prefix}/", "-c", str(conf)]
         self.nginx = Proc("nginx", cmd, self.workdir / "logs" / "nginx.log")
+        self.started.append(self.nginx)
         wait_until(lambda: health_ok(f"{self.url}/_stcore/health"), self.nginx, "proxying")
 
     def nginx_error_log(self) -> str:
         path = self.workdir / "nginx" / "logs" / "error.log"
         return path.read_text(errors="replace") if path.exists() else ""
+
+
+def _interrupt(signum, frame):
+    """SIGTERM ends the script like Ctrl-C does, through the same clean-up."""
+    raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -344,8 +365,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--store", help="run store folder (default: a new temporary one)")
     args = parser.parse_args(argv)
     topo = LocalTopology(replicas=args.replicas, ray_nodes=args.ray_nodes, store=args.store)
-    # SIGTERM ends the script like Ctrl-C does, through the same clean-up.
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         with topo:
             print(f"RNN Explorer through nginx: {topo.url}")
