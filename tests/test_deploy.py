@@ -112,8 +112,11 @@ def test_route_cookie_sticks(topo):
 
 def test_websocket_upgrades_through_nginx(topo):
     # Streamlit's session runs over /_stcore/stream; a 101 means nginx passed the Upgrade and
-    # Streamlit accepted the Origin (it must match the Host that nginx forwards).
+    # Streamlit accepted the Origin. Under a site's own name (not 127.0.0.1 or localhost,
+    # which Streamlit allows anyway), the Origin passes only if it matches the Host that
+    # nginx forwards, port included.
     parts = urlsplit(topo.url)
+    site = f"rnnx.test:{parts.port}"
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
     try:
         key = base64.b64encode(os.urandom(16)).decode()
@@ -121,12 +124,13 @@ def test_websocket_upgrades_through_nginx(topo):
             "GET",
             "/_stcore/stream",
             headers={
+                "Host": site,
                 "Upgrade": "websocket",
                 "Connection": "Upgrade",
                 "Sec-WebSocket-Key": key,
                 "Sec-WebSocket-Version": "13",
                 "Sec-WebSocket-Protocol": "streamlit",
-                "Origin": topo.url,
+                "Origin": f"http://{site}",
             },
         )
         response = conn.getresponse()
