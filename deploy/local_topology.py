@@ -95,8 +95,11 @@ def render_nginx_conf(
 class Proc:
     """One started command in its own session (process group), logging to a file."""
 
-    def __init__(self, name: str, cmd: list[str], log: Path, env=None, cwd=None):
+    def __init__(self, name, cmd, log: Path, env=None, cwd=None, leader_stops_group=False):
         self.name, self.cmd, self.log = name, cmd, log
+        # `ray start --block` stops its node's processes itself on SIGTERM (about 2 s for a
+        # head); SIGTERM to the whole group at once left a head running past 10 s.
+        self.leader_stops_group = leader_stops_group
         with open(log, "ab") as out:
             self.popen = subprocess.Popen(
                 cmd,
@@ -113,9 +116,13 @@ class Proc:
         return self.popen.poll() is None
 
     def kill(self, sig: int = signal.SIGKILL, timeout: float = 15.0) -> None:
-        """Send ``sig`` to the whole group, then SIGKILL whatever is left after ``timeout``."""
+        """Send ``sig`` to the group (a graceful SIGTERM to its leader alone, if that stops
+        the group), then SIGKILL whatever is left of the group after ``timeout``."""
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.popen.pid, sig)
+            if sig == signal.SIGTERM and self.leader_stops_group:
+                self.popen.send_signal(sig)
+            else:
+                os.killpg(self.popen.pid, sig)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.popen.wait(timeout=timeout)
         # The group outlives its leader when children remain (a raylet after `ray start`).
@@ -242,7 +249,7 @@ class LocalTopology:
         env = {**os.environ, **(FAST_NODE_FAILURE_ENV if head else {})}
         name = "ray-head" if head else f"ray-worker{index}"
         log = self.workdir / "logs" / f"{name}.log"
-        proc = Proc(name, self._ray_node_cmd(head, index), log, env=env)
+        proc = Proc(name, self._ray_node_cmd(head, index), log, env=env, leader_stops_group=True)
         self.ray_procs.append(proc)
         self.started.append(proc)
         if head:
