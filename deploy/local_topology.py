@@ -236,6 +236,9 @@ class LocalTopology:
         )
         return [
             ray, "start", *role, *ports,
+            # nginx and the replicas listen on 127.0.0.1 only; Ray does not follow this
+            # fully: `ss -ltnp` showed its GCS and raylets on every interface and its
+            # runtime-env agent on the machine's own address.
             "--node-ip-address", "127.0.0.1",
             "--num-cpus", str(self.cpus_per_node),
             "--object-store-memory", "200000000",
