@@ -65,6 +65,9 @@ BOARD_NAME = "run-board"
 _POLL_EVERY = 0.1  # seconds: a page reads a job's fields many times per rerun
 _TOUCH_EVERY = 2.0  # seconds between the touches a replica forwards to an actor
 _CALL_TIMEOUT = 30.0  # seconds for a control call to a placed actor
+BEAT_EVERY = 3.0  # seconds between a replica's beats to the board
+REPLICA_TIMEOUT = 15.0  # a replica silent this long no longer counts its viewers
+_BOARD_TIMEOUT = 5.0  # seconds a page waits for the board before it does without
 _SETTLED_GRACE = 3.0  # seconds a finished (or diverged) run's actor waits before it ends
 _ACTIVE = (JobState.RUNNING, JobState.QUEUED)
 _SETTLED = (JobState.FINISHED, JobState.DIVERGED, JobState.FAILED, JobState.STOPPED)
@@ -89,30 +92,50 @@ def connect(address: str, namespace: str = DEFAULT_NAMESPACE) -> None:
 @ray.remote(num_cpus=0, max_restarts=-1, max_concurrency=1)
 class RunBoard:
     """What every replica must agree on. One method at a time (max_concurrency 1), so
-    its books need no lock. Restarted empty if its node dies: viewers then count again
-    from the next attach, and a waiting run is simply not listed until it asks again."""
+    its books need no lock.
+
+    Viewers are counted by the replica that serves them, and only while that replica
+    beats (``beat``, every few seconds with the viewers it holds): a replica that dies
+    takes its viewers out of every count within ``REPLICA_TIMEOUT`` seconds, and a board
+    restarted empty (its node died) has every live replica's viewers back at their next
+    beat. A waiting run that the restart forgot is listed again when it next asks."""
 
     def __init__(self):
-        self.viewers: dict[str, set[str]] = {}  # shared run's actor name -> viewer ids
+        self.viewers: dict[str, dict[str, str]] = {}  # shared run -> {viewer: replica}
+        self.beats: dict[str, float] = {}  # replica -> when it last beat
         self.waiting: dict[str, float] = {}  # actor name -> when it asked for a CPU
         self.left: dict[str, float] = {}  # placed actor -> its seconds to a stop of its own
 
-    def attach(self, name: str, viewer: str) -> int:
-        self.viewers.setdefault(name, set()).add(viewer)
-        return len(self.viewers[name])
+    def beat(self, replica: str, watching: dict[str, list[str]]) -> None:
+        """``replica`` is alive and serves exactly these viewers of these runs."""
+        self.beats[replica] = time.monotonic()
+        for name in list(self.viewers):
+            mine = [v for v, r in self.viewers[name].items() if r == replica]
+            for viewer in mine:
+                del self.viewers[name][viewer]
+        for name, viewers in watching.items():
+            self.viewers.setdefault(name, {}).update(dict.fromkeys(viewers, replica))
+        self.viewers = {name: v for name, v in self.viewers.items() if v}
+
+    def attach(self, name: str, viewer: str, replica: str) -> int:
+        self.beats.setdefault(replica, time.monotonic())
+        self.viewers.setdefault(name, {})[viewer] = replica
+        return self.count(name)
 
     def detach(self, name: str, viewer: str) -> int:
         """Viewers left after ``viewer`` leaves; -1 when ``viewer`` did not watch it."""
-        watching = self.viewers.get(name, set())
-        if viewer not in watching:
+        watching = self.viewers.get(name, {})
+        if watching.pop(viewer, None) is None:
             return -1
-        watching.discard(viewer)
         if not watching:
             self.viewers.pop(name, None)
-        return len(watching)
+        return self.count(name)
 
     def count(self, name: str) -> int:
-        return len(self.viewers.get(name, ()))
+        """Viewers of ``name`` on replicas that beat lately."""
+        now = time.monotonic()
+        alive = {r for r, t in self.beats.items() if now - t <= REPLICA_TIMEOUT}
+        return sum(r in alive for r in self.viewers.get(name, {}).values())
 
     def wait_for_cpu(self, name: str) -> None:
         self.waiting.setdefault(name, time.time())
@@ -752,12 +775,18 @@ class RaySharedJobs:
     """``shared_jobs.SharedJobs`` across replicas: the actor of a shared run is named by
     its store key, so every replica attaches to the same one; the board counts viewers
     over the whole site. Taking a run to steer it always forks it (a named actor cannot
-    leave its name to the taker); a fork continues exactly where the shared run is."""
+    leave its name to the taker); a fork continues exactly where the shared run is.
+
+    A board that cannot be reached (restarting after its node died) never fails a page:
+    the count reads 0 (no "watching together" line) until it is back."""
 
     def __init__(self, manager: RayJobManager):
         self.manager = manager
+        self.replica = uuid.uuid4().hex
         self._lock = threading.Lock()
         self._by_key: dict[Hashable, RayJob] = {}
+        self._viewers: dict[str, set[str]] = {}  # actor name -> this replica's viewers
+        threading.Thread(target=self._beat, name="board-beat", daemon=True).start()
 
     def attach(self, key: str, viewer: str, make: Callable[[], Trainer], label: str):
         name = f"shared-{key}"
@@ -766,7 +795,8 @@ class RaySharedJobs:
             if job is None or job.state == JobState.STOPPED:
                 job = RayJob(self.manager, make(), SHARED_OWNER, label, name, False)
                 self._by_key[key] = self.manager._add(job)
-        ray.get(self.manager._board.attach.remote(name, viewer))
+            self._viewers.setdefault(name, set()).add(viewer)
+        self._ask_board("attach", name, viewer, self.replica)
         return job
 
     def is_shared(self, job) -> bool:
@@ -776,18 +806,25 @@ class RaySharedJobs:
     def viewers(self, job) -> int:
         if not self.is_shared(job):
             return 0
-        return ray.get(self.manager._board.count.remote(job.name))
+        return self._ask_board("count", job.name) or 0
 
     def detach(self, job, viewer: str) -> None:
         """``viewer`` leaves; the last viewer on the whole site stops the run."""
-        if not self.is_shared(job):
-            return
-        left = ray.get(self.manager._board.detach.remote(job.name, viewer))
-        if left == 0:
+        with self._lock:
+            if not any(j is job for j in self._by_key.values()):
+                return
+            here = self._viewers.get(job.name, set())
+            if viewer not in here:
+                return
+            here.discard(viewer)
+        left = self._ask_board("detach", job.name, viewer)
+        # Unknown (board unreachable): stop only when this replica held its last viewer.
+        if left == 0 or (left is None and not here):
             with self._lock:
                 for key, held in list(self._by_key.items()):
                     if held is job:
                         del self._by_key[key]
+                self._viewers.pop(job.name, None)
             job.stop()
 
     def detach_viewer(self, viewer: str) -> int:
@@ -803,6 +840,22 @@ class RaySharedJobs:
         private = self.manager.submit(fork(job), owner=viewer, label=job.label)
         self.detach(job, viewer)
         return private
+
+    def _ask_board(self, method: str, *args):
+        try:
+            call = getattr(self.manager._board, method).remote(*args)
+            return ray.get(call, timeout=_BOARD_TIMEOUT)
+        except _UNREACHABLE:
+            return None
+
+    def _beat(self) -> None:
+        # Ends with the process's connection (a call after ray.shutdown() would connect
+        # again by itself).
+        while ray.is_initialized():
+            with self._lock:
+                watching = {name: sorted(v) for name, v in self._viewers.items() if v}
+            self._ask_board("beat", self.replica, watching)
+            time.sleep(BEAT_EVERY)
 
 
 def from_environment(store: RunStore, **settings) -> RayJobManager:

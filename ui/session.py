@@ -56,6 +56,9 @@ def job_manager() -> JobManager:
     torch.set_num_threads(1)
     step_cap = max(10, int(_env("RNN_EXPLORER_STEP_CAP", 5000)))
     idle_timeout = max(5.0, _env("RNN_EXPLORER_IDLE_SECONDS", 120))
+    # How often a training run is kept in the store: on a cluster, where a failed node's
+    # runs restart from their last keep, also the most steps a failure makes them redo.
+    keep_every = max(10, int(_env("RNN_EXPLORER_KEEP_EVERY", 500)))
     manager = JobManager(
         # 4: a run and three cells trained alongside it (or four models of a race) train
         # at once; on 2 cores each then runs at about half speed, and further runs queue
@@ -65,6 +68,7 @@ def job_manager() -> JobManager:
         step_cap=step_cap,
         idle_timeout=idle_timeout,
         keeper=keep_in_store,
+        keep_every=keep_every,
     )
     if os.environ.get("RNN_EXPLORER_RAY_ADDRESS"):
         from rnn_core import ray_jobs  # noqa: PLC0415 - Ray only when a cluster is named
@@ -73,6 +77,7 @@ def job_manager() -> JobManager:
             run_store(),
             step_cap=step_cap,
             idle_timeout=idle_timeout,
+            keep_every=keep_every,
             release_after=max(5.0, _env("RNN_EXPLORER_RAY_RELEASE_SECONDS", 60)),
             local=manager,
         )
