@@ -205,6 +205,7 @@ class RunActor:
         # A threaded actor runs calls in any order: everything waits for the shipped
         # point (``load``) when one is coming, so no Start reaches the store's point.
         self._loaded = threading.Event()
+        self._final: tuple[str, str] | None = None  # the state it ended in (_end)
         if restarted or not shipped:
             self._loaded.set()
         self.manager = JobManager(
@@ -256,8 +257,8 @@ class RunActor:
         snapshots = t.snapshots
         return {
             "incarnation": self.incarnation,
-            "state": str(job.state),
-            "reason": job.reason,
+            "state": self._state()[0],
+            "reason": self._state()[1],
             "steps_done": t.steps_done,
             "steps_per_second": job.steps_per_second,
             "rows": history.iloc[rows_from:] if rows_from < len(history) else None,
@@ -300,6 +301,8 @@ class RunActor:
 
     # --------------------------------------------------------------- inside
     def _state(self) -> tuple[str, str]:
+        if self._final is not None:
+            return self._final
         return str(self.job.state), self.job.reason
 
     def _watch(self) -> None:
@@ -327,6 +330,10 @@ class RunActor:
                 return
 
     def _end(self) -> None:
+        # The run is not stopped for its replicas, only no longer here: they read the
+        # state it ended in (paused, finished) and then find it in the store.
+        if self._final is None:
+            self._final = self._state()
         self.job.stop()
         self.job.wait_paused(ASK_TIMEOUT)
         try:

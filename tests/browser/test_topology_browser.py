@@ -201,7 +201,11 @@ def test_two_replicas_one_actor_and_failures_lose_no_history(browser, topology, 
         _raw_curve(bob)  # a new session: the settings of the page are the defaults again
         wait_for(lambda: _last_step(bob) >= before, timeout=60, seen=lambda: _last_step(bob))
         _assert_points_of_the_run(_curve(bob), reference)
+        # The run ends as a run ends, for both: at the cap, every step drawn.
         for page in (alice, bob):
+            page.get_by_text(f"Reached the step cap of {STEP_CAP}").first.wait_for(timeout=60_000)
+            wait_for(lambda p=page: _last_step(p) == STEP_CAP, timeout=30)
+            _assert_points_of_the_run(_curve(page), reference)
             assert page.locator("[data-testid=stException]").count() == 0
         alice_log = topo.replica_log(replica_of[sessions["alice"][2]])
         assert log_problems(alice_log) == []
