@@ -68,7 +68,6 @@ _CALL_TIMEOUT = 30.0  # seconds for a control call to a placed actor
 BEAT_EVERY = 3.0  # seconds between a replica's beats to the board
 REPLICA_TIMEOUT = 15.0  # a replica silent this long no longer counts its viewers
 _BOARD_TIMEOUT = 5.0  # seconds a page waits for the board before it does without
-_SETTLED_GRACE = 3.0  # seconds a finished (or diverged) run's actor waits before it ends
 _ACTIVE = (JobState.RUNNING, JobState.QUEUED)
 _SETTLED = (JobState.FINISHED, JobState.DIVERGED, JobState.FAILED, JobState.STOPPED)
 _WAITING = "Waiting for a free CPU on the cluster."
@@ -308,11 +307,11 @@ class RunActor:
     def _watch(self) -> None:
         # Report the time to a stop of its own to the board (for the waiting runs'
         # estimates), and end when nothing has trained or looked for release_after, or
-        # at once when the run cannot train any more (finished, diverged, failed).
-        settled_at = time.monotonic()
+        # as soon as the run cannot train any more (finished, diverged, failed): its CPU
+        # goes to the next waiting run, and its replicas read the end from the store.
         while True:
-            time.sleep(1.0)
             job = self.job
+            job.wait_paused(1.0)  # wakes at once when the run stops training
             if job.state in _ACTIVE:
                 speed = job.steps_per_second
                 left = self.manager.step_cap - self.trainer.steps_done
@@ -320,14 +319,10 @@ class RunActor:
                 self.board.report.remote(self.name, left / speed if known else None)
                 continue
             self.board.report.remote(self.name, None)
-            now = time.monotonic()
-            if job.state not in _SETTLED:
-                settled_at = now
-            # A run that cannot train any more ends soon (the replicas read its last
-            # steps first); one that could, when nobody has looked for release_after.
-            if now - settled_at > _SETTLED_GRACE or now - job.last_seen > self.release_after:
+            if job.state in _SETTLED or time.monotonic() - job.last_seen > self.release_after:
                 self._end()
                 return
+            time.sleep(1.0)
 
     def _end(self) -> None:
         # The run is not stopped for its replicas, only no longer here: they read the

@@ -199,7 +199,7 @@ def test_dockerfile_settings():
     assert re.search(r"^EXPOSE 8501$", text, re.M)
     cmd = re.search(r"^CMD \[(.*?)\]$", text, re.M | re.S).group(1)
     assert '"--server.address", "0.0.0.0"' in cmd and '"--server.port", "8501"' in cmd
-    assert "ray[client]==2.60.0" in (DEPLOY / "requirements-cluster.txt").read_text()
+    assert "ray[client]==2.60.0" in (REPO / "requirements" / "cluster.txt").read_text()
 
 
 def compose() -> dict:

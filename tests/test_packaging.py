@@ -119,13 +119,30 @@ def test_plain_install_requires_the_engine_pins_and_no_streamlit(wheel):
     plain = requirements(wheel, extra=None)
     assert str(plain["torch"]) == "torch==2.13.0", "torch must stay pinned exactly"
     assert "streamlit" not in plain
-    assert set(plain) == rnn_core_third_party_imports(), (
+    # Ray is the one optional import: rnn_core/ray_jobs.py, for the extra `.[cluster]`.
+    assert set(plain) | {"ray"} == rnn_core_third_party_imports(), (
         "the install requirements must be what rnn_core imports: edit requirements/engine.txt"
     )
 
 
+def test_ray_is_an_extra_imported_by_one_module_only(wheel):
+    ray = requirements(wheel, extra="cluster")["ray"]
+    assert ray.extras == {"client"} and str(ray.specifier) == "==2.60.0"
+    assert "ray" not in requirements(wheel, extra=None)
+    importers = [
+        path.name
+        for path in (REPO_ROOT / "rnn_core").rglob("*.py")
+        if any(
+            (isinstance(n, ast.Import) and any(a.name.split(".")[0] == "ray" for a in n.names))
+            or (isinstance(n, ast.ImportFrom) and (n.module or "").split(".")[0] == "ray")
+            for n in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        )
+    ]
+    assert importers == ["ray_jobs.py"]
+
+
 def test_streamlit_and_dev_tools_come_only_with_their_extras(wheel):
-    assert set(metadata(wheel).get_all("Provides-Extra")) == {"app", "dev"}
+    assert set(metadata(wheel).get_all("Provides-Extra")) == {"app", "cluster", "dev"}
     app = requirements(wheel, extra="app")
     assert "streamlit" in app
     assert not DEV_TOOLS & set(app)
