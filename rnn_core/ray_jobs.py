@@ -614,7 +614,7 @@ class RayJob:
             if self._actor is None and not self._attach_existing():
                 return
             if not self._placed():
-                if self._wants is not None:
+                if self._wants is not None and self._reason != _RESTARTING:
                     self._state, self._reason = JobState.QUEUED, _WAITING
                 return
             rows_from = len(self._history)
@@ -623,8 +623,8 @@ class RayJob:
                 got = ray.get(self._actor.poll.remote(rows_from, after), timeout=_CALL_TIMEOUT)
             except _UNREACHABLE:
                 if self._attach_existing():  # Ray is restarting it (its node died)
-                    if self._state in _ACTIVE:
-                        self._state, self._reason = JobState.QUEUED, _RESTARTING
+                    if self._state == JobState.RUNNING:
+                        self._reason = _RESTARTING  # it is still training, elsewhere
                 else:
                     self._lost_actor()
                 return
@@ -637,6 +637,7 @@ class RayJob:
         self._snapshots = [p for p in self._snapshots if p.step in kept] + got["snapshots"]
         self._steps_done = max(got["steps_done"], len(self._history))
         self._speed = got["steps_per_second"]
+        was_training = self._state == JobState.RUNNING
         self._state, self._reason = JobState(got["state"]), got["reason"]
         if got["incarnation"] != self._incarnation:
             restarted = self._incarnation is not None
@@ -644,7 +645,10 @@ class RayJob:
             self._local_stale = True
             if restarted:
                 # Restarted after a failure, from the store: it does not know what it
-                # was asked to do, so ask again.
+                # was asked to do, so ask again. A replica that only watched a run
+                # training asks it to train on (its starter may have left).
+                if self._wants is None and was_training:
+                    self._wants = ("run", 0)
                 self._send_wanted()
         elif self._state not in _ACTIVE and self._state != JobState.IDLE:
             self._wants = None  # it stopped by itself (cap, requested steps, idle)

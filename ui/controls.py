@@ -200,7 +200,7 @@ def status_line(job: Job, viewers: int = 0, label: str | None = None) -> None:
             else ""
         )
         text = (
-            f"waiting for a free training slot{position}: this server trains a limited "
+            f"waiting for a free training slot{position}: the site trains a limited "
             f"number of runs at once.{about} Runs kept from earlier visitors open at once."
         )
     else:
