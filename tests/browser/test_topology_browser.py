@@ -45,10 +45,9 @@ def topology(tmp_path_factory):
         "RNN_EXPLORER_STEP_CAP": str(STEP_CAP),
         "RNN_EXPLORER_KEEP_EVERY": "50",  # a failed node's run redoes at most 50 steps
     }
-    workdir = tmp_path_factory.mktemp("topo", numbered=True)
-    with LocalTopology(
-        replicas=2, ray_nodes=2, workdir=workdir, namespace=NAMESPACE, env=env
-    ) as topo:
+    # Its own short temporary folder (RNNX_KEEP_WORKDIR=1 keeps it, logs included): Ray's
+    # sockets live under it, and a socket path is limited to 107 bytes.
+    with LocalTopology(replicas=2, ray_nodes=2, namespace=NAMESPACE, env=env) as topo:
         yield topo
 
 
