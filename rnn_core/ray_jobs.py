@@ -1,20 +1,17 @@
-"""Runs on a Ray cluster, behind the same job interface as ``rnn_core.jobs``.
+"""Runs on a Ray cluster, behind the same job interface as ``rnn_core.jobs``: the side of
+the web replicas (what runs on the cluster is ``rnn_core.ray_actors``).
 
-With ``RNN_EXPLORER_RAY_ADDRESS`` set, every run trains in a Ray actor (``RunActor``) that
-asks for one CPU, so Ray places it on any node with a free core and holds it pending when
-there is none: that run is queued. Inside, the actor drives its trainer with a one-slot
-``JobManager``: the pause, step, cap, divergence and idle rules are the very ones of the
-thread backend, and the actor keeps its run in the shared store (``RunStore``) at the
-same milestones. A ``RayJob`` in each web replica is what a page holds: it offers every
-member of ``jobs.Job`` and reads the actor by deltas (new history rows and snapshots only).
+With ``RNN_EXPLORER_RAY_ADDRESS`` set, every run trains in a ``RunActor`` on the cluster.
+A ``RayJob`` in each replica is what a page holds: it offers every member of ``jobs.Job``
+and reads the actor by deltas (new history rows and snapshots only).
 
 The store is the only state that matters; an actor is a cache of it:
 
 - an actor is created when its run first trains (Start or Step), not when a page opens
   it; the page reads the run as it was built or loaded from the store until then;
-- an actor whose run has not trained and not been looked at for ``release_after``
-  seconds keeps its run in the store and ends, giving its CPU back; the next Start
-  creates it again from the store;
+- an actor ends when its run cannot train any more, or has not been looked at for
+  ``release_after`` seconds, keeping its run in the store first; the next Start creates
+  it again from the store, and questions are answered from the store meanwhile;
 - a node that dies takes its actors with it: Ray restarts each one elsewhere
   (``max_restarts``), and the new one resumes from the store's last checkpoint of its
   run. Runs are deterministic, so its history goes on identical to an uninterrupted run;
@@ -23,26 +20,21 @@ The store is the only state that matters; an actor is a cache of it:
 
 Actors are named, in one namespace per deployment: a shared run's actor by its store key,
 so every replica serving the same configuration drives the same actor; a private run's
-actor by its job id. One more named actor, ``RunBoard``, keeps what the replicas must
-agree on: who watches each shared run, and which runs wait for a CPU in which order (for
-the queue position and estimated wait a page shows). Ray does the scheduling; the board
-only keeps the books.
+actor by its job id. The board (``ray_actors.RunBoard``) counts the viewers of each run
+over the whole site and the runs waiting for a CPU.
 
-Ray is imported by this module only; the app imports this module only when the address
-is set, so the default install runs without Ray.
+Ray is imported by this module and ``ray_actors`` only; the app imports them only when
+the address is set, so the default install runs without Ray.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
-import logging
 import math
 import os
 import threading
 import time
 import uuid
-import warnings
 from collections.abc import Callable, Hashable
 
 import pandas as pd
@@ -54,22 +46,19 @@ from ray.exceptions import (
 )
 
 from rnn_core.jobs import ASK_TIMEOUT, JobBusyError, JobManager, JobState
-from rnn_core.replay import keep_run, open_run
+from rnn_core.ray_actors import ACTIVE, SETTLED, RunActor, board
+from rnn_core.replay import open_run
 from rnn_core.run_store import RunStore
+from rnn_core.shared_jobs import SHARED_OWNER
 from rnn_core.train import Trainer
 from rnn_core.trainable import Steppable
 
-_LOG = logging.getLogger(__name__)
 DEFAULT_NAMESPACE = "rnn-explorer"
-BOARD_NAME = "run-board"
 _POLL_EVERY = 0.1  # seconds: a page reads a job's fields many times per rerun
 _TOUCH_EVERY = 2.0  # seconds between the touches a replica forwards to an actor
 _CALL_TIMEOUT = 30.0  # seconds for a control call to a placed actor
 BEAT_EVERY = 3.0  # seconds between a replica's beats to the board
-REPLICA_TIMEOUT = 15.0  # a replica silent this long no longer counts its viewers
 _BOARD_TIMEOUT = 5.0  # seconds a page waits for the board before it does without
-_ACTIVE = (JobState.RUNNING, JobState.QUEUED)
-_SETTLED = (JobState.FINISHED, JobState.DIVERGED, JobState.FAILED, JobState.STOPPED)
 _WAITING = "Waiting for a free CPU on the cluster."
 _RESTARTING = "Restarting on another node of the cluster (its node failed)."
 _UNREACHABLE = (RayActorError, ActorUnavailableError, GetTimeoutError)
@@ -85,260 +74,6 @@ def connect(address: str, namespace: str = DEFAULT_NAMESPACE) -> None:
             configure_logging=False,
             include_dashboard=False,
         )
-
-
-# ---------------------------------------------------------------------------- the actors
-@ray.remote(num_cpus=0, max_restarts=-1, max_concurrency=1)
-class RunBoard:
-    """What every replica must agree on. One method at a time (max_concurrency 1), so
-    its books need no lock.
-
-    Viewers are counted by the replica that serves them, and only while that replica
-    beats (``beat``, every few seconds with the viewers it holds): a replica that dies
-    takes its viewers out of every count within ``REPLICA_TIMEOUT`` seconds, and a board
-    restarted empty (its node died) has every live replica's viewers back at their next
-    beat. A waiting run that the restart forgot is listed again when it next asks."""
-
-    def __init__(self):
-        self.viewers: dict[str, dict[str, str]] = {}  # shared run -> {viewer: replica}
-        self.beats: dict[str, float] = {}  # replica -> when it last beat
-        self.waiting: dict[str, float] = {}  # actor name -> when it asked for a CPU
-        self.left: dict[str, float] = {}  # placed actor -> its seconds to a stop of its own
-
-    def beat(self, replica: str, watching: dict[str, list[str]]) -> None:
-        """``replica`` is alive and serves exactly these viewers of these runs."""
-        self.beats[replica] = time.monotonic()
-        for name in list(self.viewers):
-            mine = [v for v, r in self.viewers[name].items() if r == replica]
-            for viewer in mine:
-                del self.viewers[name][viewer]
-        for name, viewers in watching.items():
-            self.viewers.setdefault(name, {}).update(dict.fromkeys(viewers, replica))
-        self.viewers = {name: v for name, v in self.viewers.items() if v}
-
-    def attach(self, name: str, viewer: str, replica: str) -> int:
-        self.beats.setdefault(replica, time.monotonic())
-        self.viewers.setdefault(name, {})[viewer] = replica
-        return self.count(name)
-
-    def detach(self, name: str, viewer: str) -> int:
-        """Viewers left after ``viewer`` leaves; -1 when ``viewer`` did not watch it."""
-        watching = self.viewers.get(name, {})
-        if watching.pop(viewer, None) is None:
-            return -1
-        if not watching:
-            self.viewers.pop(name, None)
-        return self.count(name)
-
-    def count(self, name: str) -> int:
-        """Viewers of ``name`` on replicas that beat lately."""
-        now = time.monotonic()
-        alive = {r for r, t in self.beats.items() if now - t <= REPLICA_TIMEOUT}
-        return sum(r in alive for r in self.viewers.get(name, {}).values())
-
-    def wait_for_cpu(self, name: str) -> None:
-        self.waiting.setdefault(name, time.time())
-
-    def placed(self, name: str) -> None:
-        self.waiting.pop(name, None)
-
-    def report(self, name: str, seconds_left: float | None) -> None:
-        """A placed actor's time to a stop of its own (a cap, a Step request), or None
-        when it does not train or cannot tell."""
-        if seconds_left is None:
-            self.left.pop(name, None)
-        else:
-            self.left[name] = seconds_left
-
-    def gone(self, name: str) -> None:
-        self.waiting.pop(name, None)
-        self.left.pop(name, None)
-
-    def queue(self, name: str) -> tuple[int | None, float | None]:
-        """(1-based position among the runs waiting for a CPU, estimated seconds), by the
-        thread backend's rule: the n-th waiting run gets the n-th CPU to come free if the
-        training runs go on to where they stop by themselves at their recent speed."""
-        order = sorted(self.waiting, key=self.waiting.get)
-        if name not in order:
-            return None, None
-        ahead = order.index(name)
-        finishing = sorted(self.left.values())
-        wait = finishing[ahead] if ahead < len(finishing) else None
-        return ahead + 1, wait
-
-
-def _board(namespace: str):
-    return RunBoard.options(
-        name=BOARD_NAME, namespace=namespace, get_if_exists=True, lifetime="detached"
-    ).remote()
-
-
-@ray.remote(num_cpus=1, max_restarts=-1, max_concurrency=8)
-class RunActor:
-    """One run's trainer on the cluster, driven by a one-slot JobManager."""
-
-    def __init__(
-        self,
-        name: str,
-        namespace: str,
-        config,
-        options: dict,
-        store: RunStore,
-        settings: dict,
-        shipped: bool,
-    ):
-        import torch  # noqa: PLC0415 - the worker's own process: set once, before training
-
-        torch.set_num_threads(1)
-        self.name, self.store = name, store
-        self.incarnation = uuid.uuid4().hex
-        self.board = _board(namespace)
-        self.board.placed.remote(name)
-        # Small arguments only: Ray keeps them to restart the actor after a failure, and
-        # a restart takes the run from the store (its last milestone, or further: the
-        # same run, deterministic), never from a copy held by a replica that may be gone.
-        self.settings = settings
-        with warnings.catch_warnings():  # Ray's own use of a deprecated call inside it
-            warnings.simplefilter("ignore", DeprecationWarning)
-            restarted = ray.get_runtime_context().was_current_actor_reconstructed
-        # A threaded actor runs calls in any order: everything waits for the shipped
-        # point (``load``) when one is coming, so no Start reaches the store's point.
-        self._loaded = threading.Event()
-        self._final: tuple[str, str] | None = None  # the state it ended in (_end)
-        if restarted or not shipped:
-            self._loaded.set()
-        self.manager = JobManager(
-            max_running=1,
-            step_cap=settings["step_cap"],
-            idle_timeout=settings["idle_timeout"],
-            slice_seconds=settings["slice_seconds"],
-            keep_every=settings["keep_every"],
-            forget_after=math.inf,  # this actor itself ends, by release_after below
-            keeper=functools.partial(keep_run, store),
-        )
-        self._hold(open_run(store, config, **options))
-        self.release_after = settings["release_after"]
-        threading.Thread(target=self._watch, name=f"watch-{name}", daemon=True).start()
-
-    def _hold(self, trainer: Trainer) -> None:
-        self.trainer = trainer
-        self.job = self.manager.submit(trainer, owner="actor", label=self.name)
-
-    def load(self, checkpoint: dict, history: pd.DataFrame, snapshots: list) -> None:
-        """Hold this point of the run instead (a private run: a fork, or a fresh start
-        after Reset), sent once by the replica that created the actor, before training."""
-        if self._loaded.is_set():
-            return  # a restart, or a repeated load: never rewind a run
-        self.job.stop()
-        self._hold(Trainer.resume(checkpoint, history, snapshots, **self.trainer.options))
-        self._loaded.set()
-
-    def _wait_loaded(self) -> None:
-        if not self._loaded.wait(ASK_TIMEOUT):
-            raise JobBusyError(f"{self.name} did not get its starting point")
-
-    # --------------------------------------------------------------- what replicas read
-    def facts(self) -> dict:
-        t = self.trainer
-        return {
-            "incarnation": self.incarnation,
-            "node": ray.get_runtime_context().get_node_id(),
-            "steps_done": t.steps_done,
-        }
-
-    def poll(self, rows_from: int, snapshot_after: int) -> dict:
-        """The run's state and what is new since a replica's copy: history rows from
-        ``rows_from`` on, snapshots of steps after ``snapshot_after``, and the steps of
-        every snapshot kept (the trainer thins old ones as the run grows)."""
-        self._wait_loaded()
-        job, t = self.job, self.trainer
-        history = t.history
-        snapshots = t.snapshots
-        return {
-            "incarnation": self.incarnation,
-            "state": self._state()[0],
-            "reason": self._state()[1],
-            "steps_done": t.steps_done,
-            "steps_per_second": job.steps_per_second,
-            "rows": history.iloc[rows_from:] if rows_from < len(history) else None,
-            "snapshot_steps": [p.step for p in snapshots],
-            "snapshots": [p for p in snapshots if p.step > snapshot_after],
-        }
-
-    # --------------------------------------------------------------- what replicas ask
-    def start(self) -> tuple[str, str]:
-        self._wait_loaded()
-        self.job.start()
-        return self._state()
-
-    def request_steps(self, until: int) -> tuple[str, str]:
-        """Run to step ``until`` (an absolute step, so a replica asking again after a
-        restart asks for the same end), then pause."""
-        self._wait_loaded()
-        self.job.request_steps(until - self.trainer.steps_done)
-        return self._state()
-
-    def pause(self) -> tuple[str, str]:
-        self._wait_loaded()
-        self.job.pause()
-        return self._state()
-
-    def touch(self) -> None:
-        self.job.touch()
-
-    def wait_paused(self, timeout: float) -> bool:
-        self._wait_loaded()
-        return self.job.wait_paused(timeout)
-
-    def ask(self, question: str, kwargs: dict, timeout: float):
-        self._wait_loaded()
-        return self.job.ask(question, timeout=timeout, **kwargs)
-
-    def stop(self) -> None:
-        """Stop for good: keep the run in the store, then end this actor."""
-        self._end()
-
-    # --------------------------------------------------------------- inside
-    def _state(self) -> tuple[str, str]:
-        if self._final is not None:
-            return self._final
-        return str(self.job.state), self.job.reason
-
-    def _watch(self) -> None:
-        # Report the time to a stop of its own to the board (for the waiting runs'
-        # estimates), and end when nothing has trained or looked for release_after, or
-        # as soon as the run cannot train any more (finished, diverged, failed): its CPU
-        # goes to the next waiting run, and its replicas read the end from the store.
-        while True:
-            job = self.job
-            job.wait_paused(1.0)  # wakes at once when the run stops training
-            if job.state in _ACTIVE:
-                speed = job.steps_per_second
-                left = self.manager.step_cap - self.trainer.steps_done
-                known = math.isfinite(speed) and speed > 0
-                self.board.report.remote(self.name, left / speed if known else None)
-                continue
-            self.board.report.remote(self.name, None)
-            if job.state in _SETTLED or time.monotonic() - job.last_seen > self.release_after:
-                self._end()
-                return
-            time.sleep(1.0)
-
-    def _end(self) -> None:
-        # The run is not stopped for its replicas, only no longer here: they read the
-        # state it ended in (paused, finished) and then find it in the store.
-        if self._final is None:
-            self._final = self._state()
-        self.job.stop()
-        self.job.wait_paused(ASK_TIMEOUT)
-        try:
-            keep_run(self.store, self.trainer)
-        except Exception:  # noqa: BLE001 - ending must not hang on a store fault
-            _LOG.exception("keeping %s before it ends failed", self.name)
-        self.board.gone.remote(self.name)
-        me = ray.get_runtime_context().current_actor
-        # From a timer, so this call (or the watcher) returns before the actor ends.
-        threading.Timer(0.1, lambda: ray.kill(me, no_restart=True)).start()
 
 
 # ---------------------------------------------------------------------------- one run
@@ -396,8 +131,13 @@ class RayJob:
             self._wants = None
             if self._placed():
                 self._call(self._actor.pause)
-            elif self._state == JobState.QUEUED:
-                # Still waiting for a CPU: it will not train when it gets one.
+            elif self._actor is not None:
+                # Still waiting for a CPU, with a Start on its way: it holds no run yet,
+                # so it goes (this trainer, or the store, has the run).
+                with contextlib.suppress(*_UNREACHABLE):
+                    ray.kill(self._actor, no_restart=True)
+                self._manager._board.gone.remote(self.name)
+                self._actor = self._ready = None
                 self._state, self._reason = JobState.PAUSED, "Paused."
 
     def stop(self) -> None:
@@ -427,7 +167,7 @@ class RayJob:
         deadline = time.monotonic() + timeout
         while True:
             self._refresh(force=True)
-            if self.state not in _ACTIVE:
+            if self.state not in ACTIVE:
                 if not self._placed():
                     return True
                 left = max(0.0, deadline - time.monotonic())
@@ -531,7 +271,7 @@ class RayJob:
     def _command(self, what: str, until: int) -> None:
         with self._lock:
             self.last_seen = time.monotonic()
-            if self._state in _SETTLED:
+            if self._state in SETTLED:
                 return
             self._wants = (what, until)
             if self._actor is None:
@@ -650,7 +390,7 @@ class RayJob:
                 if self._wants is None and was_training:
                     self._wants = ("run", 0)
                 self._send_wanted()
-        elif self._state not in _ACTIVE and self._state != JobState.IDLE:
+        elif self._state not in ACTIVE and self._state != JobState.IDLE:
             self._wants = None  # it stopped by itself (cap, requested steps, idle)
 
     def _lost_actor(self) -> None:
@@ -662,7 +402,7 @@ class RayJob:
         if trainer.steps_done >= len(self._history):
             self._history, self._snapshots = trainer.history, trainer.snapshots
             self._steps_done = trainer.steps_done
-        if self._state not in _ACTIVE:
+        if self._state not in ACTIVE:
             return
         if trainer.status != "ok":
             self._state, self._reason = JobState.DIVERGED, trainer.message
@@ -711,7 +451,7 @@ class RayJobManager:
             "release_after": release_after,
         }
         self.local = local or JobManager(max_running=2, step_cap=step_cap)
-        self._board = _board(namespace)
+        self._board = board(namespace)
         self._lock = threading.Lock()
         self._jobs: dict[str, RayJob] = {}
 
@@ -772,9 +512,6 @@ class RayJobManager:
             if job.owner != SHARED_OWNER:
                 job.stop()
         self.local.shutdown()
-
-
-SHARED_OWNER = "shared"
 
 
 class RaySharedJobs:

@@ -197,6 +197,23 @@ def test_runs_beyond_the_cpus_queue_with_a_position_and_then_train(backend):
     assert last.queue_position is None
 
 
+def test_a_queued_run_paused_before_it_gets_a_cpu_does_not_train(backend):
+    slower = [RunConfig(hidden_size=64, batch_size=64, seq_len=200, seed=s) for s in range(3)]
+    jobs = [backend.manager.submit(Trainer(cfg), "o", "run") for cfg in slower]
+    for job in jobs[:CLUSTER_CPUS]:
+        job.start()
+        wait_until(lambda j=job: j.state == JobState.RUNNING and j.steps_done > 0)
+    last = jobs[-1]
+    last.start()
+    assert last.state == JobState.QUEUED
+    last.pause()
+    assert last.state == JobState.PAUSED
+    for job in jobs[:CLUSTER_CPUS]:
+        job.stop()  # CPUs come free
+    time.sleep(5)  # longer than a Ray actor takes to be placed and start training here
+    assert last.state == JobState.PAUSED and last.steps_done == 0
+
+
 def test_viewers_on_two_replicas_drive_one_run(backend):
     a = backend.shared.attach(backend.key(SMALL), "alice", backend.make(SMALL), "run")
     b = backend.other_shared.attach(backend.key(SMALL), "bob", backend.make(SMALL), "run")

@@ -119,17 +119,17 @@ def test_plain_install_requires_the_engine_pins_and_no_streamlit(wheel):
     plain = requirements(wheel, extra=None)
     assert str(plain["torch"]) == "torch==2.13.0", "torch must stay pinned exactly"
     assert "streamlit" not in plain
-    # Ray is the one optional import: rnn_core/ray_jobs.py, for the extra `.[cluster]`.
+    # Ray is the one optional import (rnn_core/ray_jobs.py, ray_actors.py: `.[cluster]`).
     assert set(plain) | {"ray"} == rnn_core_third_party_imports(), (
         "the install requirements must be what rnn_core imports: edit requirements/engine.txt"
     )
 
 
-def test_ray_is_an_extra_imported_by_one_module_only(wheel):
+def test_ray_is_an_extra_imported_by_the_cluster_backend_only(wheel):
     ray = requirements(wheel, extra="cluster")["ray"]
     assert ray.extras == {"client"} and str(ray.specifier) == "==2.60.0"
     assert "ray" not in requirements(wheel, extra=None)
-    importers = [
+    importers = sorted(
         path.name
         for path in (REPO_ROOT / "rnn_core").rglob("*.py")
         if any(
@@ -137,8 +137,8 @@ def test_ray_is_an_extra_imported_by_one_module_only(wheel):
             or (isinstance(n, ast.ImportFrom) and (n.module or "").split(".")[0] == "ray")
             for n in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
         )
-    ]
-    assert importers == ["ray_jobs.py"]
+    )
+    assert importers == ["ray_actors.py", "ray_jobs.py"]
 
 
 def test_streamlit_and_dev_tools_come_only_with_their_extras(wheel):

@@ -480,6 +480,13 @@ class Walker:
     def check(self, index: int) -> list[Problem]:
         last = [str(a) for a in self.result.actions[-LAST_ACTIONS:]]
         found = []
+        logged = self.server.new_problems()
+        if logged and self.current is not None:
+            # The server can be ahead of the page: on a loaded machine a click's rerun had
+            # logged its traceback while the page still showed the run before it (seen
+            # under two test workers). Give the page the time to show it too.
+            time.sleep(1.0)
+            self.settle()
         for tab in list(self.tabs):
             if tab.crashed:
                 found.append(Problem(index, "tab crashed", f"{tab.name} /{tab.path}", last))
@@ -505,7 +512,7 @@ class Walker:
                     tab.reported.add(text)
                     found.append(Problem(index, "run failed", f"{tab.name} /{tab.path}: {text}",
                                          last))  # fmt: skip
-        for problem in self.server.new_problems():
+        for problem in logged + self.server.new_problems():
             found.append(Problem(index, "server log", problem, last))
         return found
 

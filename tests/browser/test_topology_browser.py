@@ -18,7 +18,7 @@ import pytest
 
 from deploy.local_topology import LocalTopology
 from rnn_core.config import RunConfig
-from rnn_core.ray_jobs import BOARD_NAME
+from rnn_core.ray_actors import BOARD_NAME
 from rnn_core.train import Trainer
 from tests.browser.appserver import log_problems
 from tests.browser.pagetools import chart_script, wait_for
