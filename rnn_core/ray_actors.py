@@ -54,7 +54,7 @@ class RunBoard:
         self.viewers: dict[str, dict[str, str]] = {}  # shared run -> {viewer: replica}
         self.beats: dict[str, float] = {}  # replica -> when it last beat
         self.waiting: dict[str, float] = {}  # actor name -> when it asked for a CPU
-        self.left: dict[str, float] = {}  # placed actor -> its seconds to a stop of its own
+        self.left: dict[str, float] = {}  # training actor -> its seconds to its step cap
 
     def beat(self, replica: str, watching: dict[str, list[str]]) -> None:
         """``replica`` is alive and serves exactly these viewers of these runs."""
@@ -94,8 +94,8 @@ class RunBoard:
         self.waiting.pop(name, None)
 
     def report(self, name: str, seconds_left: float | None) -> None:
-        """A placed actor's time to a stop of its own (a cap, a Step request), or None
-        when it does not train or cannot tell."""
+        """A placed actor's time to its step cap at its recent speed, or None when it
+        does not train or cannot tell yet."""
         if seconds_left is None:
             self.left.pop(name, None)
         else:
@@ -257,7 +257,7 @@ class RunActor:
         return str(self.job.state), self.job.reason
 
     def _watch(self) -> None:
-        # Report the time to a stop of its own to the board (for the waiting runs'
+        # Report the time to its step cap to the board (for the waiting runs'
         # estimates), and end when nothing has trained or looked for release_after, or
         # as soon as the run cannot train any more (finished, diverged, failed): its CPU
         # goes to the next waiting run, and its replicas read the end from the store.
