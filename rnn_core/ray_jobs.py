@@ -30,6 +30,7 @@ the address is set, so the default install runs without Ray.
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
 import os
 import threading
@@ -187,9 +188,10 @@ class RayJob:
         self.last_seen = time.monotonic()
         if self._placed():
             try:
-                return ray.get(
+                answer = ray.get(
                     self._actor.ask.remote(question, kwargs, timeout), timeout=timeout + 5
                 )
+                return copy.deepcopy(answer)  # off Ray's object store (see _take)
             except GetTimeoutError as err:
                 raise JobBusyError(f"{self.label} did not answer within {timeout:g} s") from err
             except (RayActorError, ActorUnavailableError) as err:
@@ -371,10 +373,15 @@ class RayJob:
             self._take(got)
 
     def _take(self, got: dict) -> None:
+        # Copies: Ray hands large arrays over as views of its object store, which stays
+        # pinned while a view lives; a replica keeps its runs' snapshots for as long as
+        # pages show them, and pinned, they filled a node's store until calls stalled.
         if got["rows"] is not None and len(got["rows"]):
-            self._history = pd.concat([self._history, got["rows"]], ignore_index=True)
+            rows = got["rows"].copy(deep=True)
+            self._history = pd.concat([self._history, rows], ignore_index=True)
         kept = set(got["snapshot_steps"])
-        self._snapshots = [p for p in self._snapshots if p.step in kept] + got["snapshots"]
+        new = copy.deepcopy(got["snapshots"])
+        self._snapshots = [p for p in self._snapshots if p.step in kept] + new
         self._steps_done = max(got["steps_done"], len(self._history))
         self._speed = got["steps_per_second"]
         was_training = self._state == JobState.RUNNING
