@@ -133,12 +133,8 @@ class RayJob:
             if self._placed():
                 self._call(self._actor.pause)
             elif self._actor is not None:
-                # Still waiting for a CPU, with a Start on its way: it holds no run yet,
-                # so it goes (this trainer, or the store, has the run).
-                with contextlib.suppress(*_UNREACHABLE):
-                    ray.kill(self._actor, no_restart=True)
-                self._manager._board.gone.remote(self.name)
-                self._actor = self._ready = None
+                # Still waiting for a CPU: nothing was sent to it, and with nothing
+                # wanted it ends as soon as it is placed (_deliver).
                 self._state, self._reason = JobState.PAUSED, "Paused."
 
     def stop(self) -> None:
@@ -281,11 +277,6 @@ class RayJob:
             if self._placed():
                 self._send_wanted()
                 return
-            # Not placed yet: Ray delivers the call once it is, in the order sent.
-            if what == "run":
-                self._actor.start.remote()
-            else:
-                self._actor.request_steps.remote(until)
             self._state, self._reason = JobState.QUEUED, _WAITING
 
     def _create(self) -> None:
@@ -312,6 +303,25 @@ class RayJob:
             self._actor.load.remote(*self._local.resume_point())
         self._ready = self._actor.facts.remote()
         self._incarnation = None
+        # What is wanted goes to the actor once it is placed, not before: its calls run
+        # on several threads in no set order, so a Start sent ahead could overtake a
+        # Pause sent after it.
+        threading.Thread(target=self._deliver, args=(self._ready,), daemon=True).start()
+
+    def _deliver(self, ready) -> None:
+        try:
+            ray.get(ready)  # until the actor is placed (a CPU came free)
+        except Exception:  # noqa: BLE001 - gone meanwhile: the next refresh tells
+            return
+        with self._lock:
+            if self._ready is not ready:
+                return  # another actor of this run by now
+            if self._wants is not None:
+                self._send_wanted()
+            elif self._state == JobState.PAUSED:
+                # Paused while it waited: it is not needed, and holds a CPU.
+                with contextlib.suppress(*_UNREACHABLE):
+                    ray.get(self._actor.stop.remote(), timeout=ASK_TIMEOUT)
 
     def _attach_existing(self) -> bool:
         """Look for this run's actor made by another replica (shared runs)."""
