@@ -25,6 +25,13 @@ from ui import session
 (job,) = [j for j in session.job_manager().jobs() if j.state != "idle"]
 assert job.wait_paused(60) and job.steps_done == 10, (job.state, job.reason, job.steps_done)
 print("trained", job.steps_done, type(session.job_manager()).__module__)
+# The worker keeps the run in the store after it gives its slot back: let it finish before
+# the interpreter exits (a thread killed inside a torch call aborts the process).
+import threading
+
+for thread in threading.enumerate():
+    if thread.name.startswith("job-"):
+        thread.join(60)
 """
 
 
