@@ -179,16 +179,22 @@ def test_questions_are_answered_while_training_and_while_paused(backend):
     assert step == job.steps_done and outputs.shape == (2, 12, 1)
 
 
-def test_runs_beyond_the_cpus_queue_with_a_position_and_then_train(backend):
+def _every_cpu_busy_and_one_more_queued(backend) -> list:
+    """Runs that hold every CPU (slot), training, and one more started: queued, last."""
     # About 25 steps a second: the runs holding the CPUs take seconds to reach the cap.
     slower = [RunConfig(hidden_size=64, batch_size=64, seq_len=200, seed=s) for s in range(3)]
     jobs = [backend.manager.submit(Trainer(cfg), "o", "run") for cfg in slower]
     for job in jobs[:CLUSTER_CPUS]:
         job.start()
         wait_until(lambda j=job: j.state == JobState.RUNNING and j.steps_done > 0)
+    jobs[-1].start()
+    assert jobs[-1].state == JobState.QUEUED
+    return jobs
+
+
+def test_runs_beyond_the_cpus_queue_with_a_position_and_then_train(backend):
+    jobs = _every_cpu_busy_and_one_more_queued(backend)
     last = jobs[-1]
-    last.start()
-    assert last.state == JobState.QUEUED
     wait_until(lambda: last.queue_position == 1)
     wait_until(lambda: last.estimated_wait is not None, timeout=20)
     assert 0 < last.estimated_wait < 60
@@ -198,14 +204,8 @@ def test_runs_beyond_the_cpus_queue_with_a_position_and_then_train(backend):
 
 
 def test_a_queued_run_paused_before_it_gets_a_cpu_does_not_train(backend):
-    slower = [RunConfig(hidden_size=64, batch_size=64, seq_len=200, seed=s) for s in range(3)]
-    jobs = [backend.manager.submit(Trainer(cfg), "o", "run") for cfg in slower]
-    for job in jobs[:CLUSTER_CPUS]:
-        job.start()
-        wait_until(lambda j=job: j.state == JobState.RUNNING and j.steps_done > 0)
+    jobs = _every_cpu_busy_and_one_more_queued(backend)
     last = jobs[-1]
-    last.start()
-    assert last.state == JobState.QUEUED
     last.pause()
     assert last.state == JobState.PAUSED
     for job in jobs[:CLUSTER_CPUS]:
