@@ -243,7 +243,9 @@ def steps_per_second(job: Job) -> str:
 
 def downloads(job: Job, key: str) -> None:
     """An expander with the run's history as CSV and its configuration as JSON (exact,
-    re-loadable)."""
+    re-loadable), its training script and its weights (ui.exports)."""
+    from ui import exports  # it uses this module's answer_or_note
+
     cfg = job.config
     with st.expander("Download this run"):
         c1, c2 = st.columns(2)
@@ -265,6 +267,7 @@ def downloads(job: Job, key: str) -> None:
             icon=":material/download:",
             on_click="ignore",
         )
+        exports.take_it_with_you(job, key)
 
 
 def answer_or_note(job: Job, question: str, **kwargs) -> tuple[object, tuple[str, str] | None]:

@@ -4,7 +4,7 @@ import streamlit as st
 
 from rnn_core import TASKS, viz
 from rnn_core.models import MODEL_TITLES
-from ui import controls, session
+from ui import controls, exports, session
 from ui.live_view import LiveView
 from ui.run import RUN
 
@@ -156,3 +156,4 @@ def live() -> None:
 
 live()
 controls.downloads(RUN.main_job(), "play.download")
+exports.weights_inspector(cfg, "play.weights")
