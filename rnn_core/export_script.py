@@ -26,6 +26,7 @@ from rnn_core.config import RunConfig
 from rnn_core.models import MODEL_TITLES, RECURRENT
 from rnn_core.recurrent_layers import GATE_NAMES, RECURRENT_LAYERS
 from rnn_core.tasks import TASKS
+from rnn_core.tasks.base import ENCODER_DECODERS, BundledDataTask
 from rnn_core.train import _DATA_STREAM
 
 DEFAULT_STEPS = 1000
@@ -55,10 +56,9 @@ class ExportError(ValueError):
 
 def _exportable_sentence() -> str:
     titles = [TASKS[name].title.lower() for name in EXPORTABLE_TASKS]
-    cells = [MODEL_TITLES[cell] for cell in RECURRENT]
     return (
-        f"Scripts are exported for the {', '.join(cells[:-1])} and {cells[-1]} on the tasks "
-        f"whose data is generated: {', '.join(titles[:-1])} and {titles[-1]}."
+        f"Scripts cover the four recurrent cells on the generated tasks: "
+        f"{', '.join(titles[:-1])} and {titles[-1]}."
     )
 
 
@@ -66,14 +66,16 @@ def export_refusal(config: RunConfig) -> str | None:
     """Why ``config``'s run cannot be exported as a script, in a sentence (None: it can)."""
     task = TASKS[config.task]
     if config.model not in RECURRENT:
-        return f"The {MODEL_TITLES[config.model]} is not exported as a script. " + (
-            _exportable_sentence()
-        )
-    if config.task not in EXPORTABLE_TASKS:
-        return f"{task.title} reads bundled data, which the script does not include. " + (
-            _exportable_sentence()
-        )
-    return None
+        reason = f"The {MODEL_TITLES[config.model]} is not exported as a script."
+    elif task.architecture in ENCODER_DECODERS:
+        reason = f"{task.title} trains an encoder-decoder, which the script does not cover."
+    elif isinstance(task, BundledDataTask):
+        reason = f"{task.title} reads bundled data, which the script does not include."
+    elif config.task not in EXPORTABLE_TASKS:
+        reason = f"{task.title} is not among the exported tasks."
+    else:
+        return None
+    return f"{reason} {_exportable_sentence()}"
 
 
 def file_name(config: RunConfig) -> str:

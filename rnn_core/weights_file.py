@@ -216,7 +216,7 @@ def _shown(name) -> str:
 
 # ------------------------------------------------------------------------- inspecting
 def describe(weights: dict[str, torch.Tensor]) -> pd.DataFrame:
-    """One row per tensor: name, shape, dtype, elements, norm, min, max."""
+    """One row per tensor: name, shape, dtype, norm, min, max."""
     rows = []
     for name, tensor in weights.items():
         values = tensor.double() if not tensor.is_complex() else tensor.abs().double()
@@ -226,7 +226,6 @@ def describe(weights: dict[str, torch.Tensor]) -> pd.DataFrame:
                 "name": name,
                 "shape": " × ".join(str(n) for n in tensor.shape) or "scalar",
                 "dtype": str(tensor.dtype).removeprefix("torch."),
-                "elements": tensor.numel(),
                 "norm": float(values.norm()) if not empty else 0.0,
                 "min": float(values.min()) if not empty else math.nan,
                 "max": float(values.max()) if not empty else math.nan,
@@ -254,10 +253,12 @@ def shape_problems(weights: dict[str, torch.Tensor], shapes: dict[str, tuple[int
         problems.append(f"missing {_listed(missing)}")
     if extra:
         problems.append(f"not in the model: {_listed(extra)}")
-    for name, shape in shapes.items():
-        if name in weights and tuple(weights[name].shape) != shape:
-            got = " × ".join(map(str, weights[name].shape)) or "scalar"
-            problems.append(f"{name} is {got}, the model's is {' × '.join(map(str, shape))}")
+    differ = [n for n, shape in shapes.items() if n in weights and weights[n].shape != shape]
+    for name in differ[:4]:
+        got = " × ".join(map(str, weights[name].shape)) or "scalar"
+        problems.append(f"{name} is {got}, the model's is {' × '.join(map(str, shapes[name]))}")
+    if len(differ) > 4:
+        problems.append(f"{len(differ) - 4} more of other shapes")
     return problems
 
 

@@ -183,12 +183,13 @@ def test_runs_the_script_does_not_cover_are_refused_with_a_sentence():
     assert export_refusal(RunConfig()) is None
     for task in EXPORTABLE_TASKS:
         assert export_refusal(RunConfig(task=task)) is None
-    for cfg in (
-        RunConfig(task="char_lm", seq_len=50),
-        RunConfig(model="tcn"),
-        RunConfig(task="translation", model="gru", seq_len=10),
+    for cfg, reason in (
+        (RunConfig(task="char_lm", seq_len=50), "reads bundled data"),
+        (RunConfig(model="tcn"), "TCN is not exported"),
+        (RunConfig(task="translation", model="gru", seq_len=10), "encoder-decoder"),
     ):
         with pytest.raises(ExportError) as err:
             script_for(cfg)
         text = str(err.value)
+        assert reason in text, text
         assert text.endswith(".") and "adding problem" in text, text

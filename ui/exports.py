@@ -57,7 +57,7 @@ def take_it_with_you(job: Job, key: str) -> None:
     if prepared is not None and prepared[0] == job.id:
         _, step, data = prepared
         c2.download_button(
-            f"Weights at step {step:,} (state_dict .pt)",
+            f"Weights at step {step:,} (.pt)",
             data,
             file_name=f"rnn-explorer-{cfg.model}-{cfg.task}-step{step}-weights.pt",
             mime="application/octet-stream",
@@ -121,7 +121,10 @@ def weights_inspector(cfg: RunConfig, key: str) -> None:
             describe(weights),
             key=f"{key}.tensors",
             hide_index=True,
-            column_config={"norm": st.column_config.NumberColumn(format="%.4g")},
+            column_config={
+                "dtype": st.column_config.TextColumn(width="small"),
+                **{c: st.column_config.NumberColumn(format="%.4g") for c in ("norm", "min", "max")},
+            },
         )
         problems = shape_problems(weights, model_shapes(cfg))
         title = f"this session's run ({MODEL_TITLES[cfg.model]} on {TASKS[cfg.task].title})"
