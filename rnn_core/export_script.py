@@ -27,7 +27,7 @@ from rnn_core.models import MODEL_TITLES, RECURRENT
 from rnn_core.recurrent_layers import GATE_NAMES, RECURRENT_LAYERS
 from rnn_core.tasks import TASKS
 from rnn_core.tasks.base import ENCODER_DECODERS, BundledDataTask
-from rnn_core.train import _DATA_STREAM
+from rnn_core.train import DATA_STREAM
 
 DEFAULT_STEPS = 1000
 _WIDTH = 100  # the generated code's line length (this repository's, pyproject.toml)
@@ -143,7 +143,7 @@ def _settings(config: RunConfig) -> str:
             else "math.inf" + tpl.NO_CLIP_NOTE
         ),
         seed=config.seed,
-        data_stream=f"{_DATA_STREAM:_}",
+        data_stream=f"{DATA_STREAM:_}",
         baseline=repr(task.baseline_loss(config.seq_len)),
     )
     if config.recurrent_scale is not None:

@@ -54,6 +54,7 @@ from rnn_core.unrolled import unroll
 # Independent streams derived from the run's seed (fixed offsets keep them apart and
 # reproducible; Python's hash() of a string is salted per process, so not that).
 _DATA_STREAM, _PROBE_STREAM, _EVAL_STREAM = 1_000_003, 2_000_029, 3_000_061
+DATA_STREAM = _DATA_STREAM  # the training batches' offset, which exported scripts restate
 
 HISTORY_COLUMNS = (
     "step",

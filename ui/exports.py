@@ -54,7 +54,10 @@ def take_it_with_you(job: Job, key: str) -> None:
     else:
         c1.caption(escape_markdown(refusal))
     prepared = st.session_state.get(f"{key}.weights")
-    if prepared is not None and prepared[0] == job.id:
+    if prepared is not None and prepared[0] != job.id:  # another run's (before a Reset)
+        del st.session_state[f"{key}.weights"]
+        prepared = None
+    if prepared is not None:
         _, step, data = prepared
         c2.download_button(
             f"Weights at step {step:,} (.pt)",
