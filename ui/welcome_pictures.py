@@ -1,0 +1,131 @@
+"""The Welcome page's pictures: our diagrams of the cells, and a thumbnail of each demo.
+
+The diagrams are SVG files in assets/diagrams/, drawn for this project (see
+assets/PROVENANCE.md), inlined in the page so their titles and descriptions reach a
+screen reader. A demo's thumbnail is its runs' loss curves against the baseline as
+the run store holds them (``rnn_core.preset_curves``): nothing is trained or loaded
+for it, and a demo whose runs are not stored yet gets a sentence, never a made-up
+curve.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from rnn_core.preset_curves import store_signature, stored_curves
+from rnn_core.presets import PRESETS, RACE_PRESETS
+from rnn_core.run_store import RunStore
+from rnn_core.viz.look import PALETTE
+from rnn_core.viz.thumbnail import loss_thumbnail_svg
+from ui.session import run_store
+
+DIAGRAM_DIR = Path(__file__).resolve().parent.parent / "assets" / "diagrams"
+
+# The widest a diagram is drawn. Its viewBox is 960 units wide with labels of 24-36
+# units, so they stay 16 px or more down to a 640 px column (a 1024 x 768 screen with
+# the sidebar open) and no larger than about 1.1x their design size on a projector.
+DIAGRAM_MAX_PX = 860
+CELL_DIAGRAM_MAX_PX = 760  # the cells are taller (960 x 660): keep them within a screen
+
+# How long a visitor's thumbnails are reused without asking the store again. The
+# store's steps are part of the cache key, so a newly stored run shows at the next
+# visit anyway; the TTL only bounds how long an unused set of pictures is kept.
+THUMBNAIL_TTL_S = 600
+
+NOT_YET = "Its picture appears here once it has been trained on this server."
+
+
+@st.cache_data(show_spinner=False)
+def _diagram_svg(file_name: str) -> str:
+    return (DIAGRAM_DIR / file_name).read_text(encoding="utf-8")
+
+
+def diagram(file_name: str, max_px: int = DIAGRAM_MAX_PX) -> None:
+    """One diagram of assets/diagrams, inline, as wide as its column up to ``max_px``."""
+    st.html(
+        f'<div class="welcome-diagram" style="max-width:{max_px}px;margin:0.25rem 0 0.75rem">'
+        f"{_diagram_svg(file_name)}</div>"
+    )
+
+
+def section_picture(heading: str) -> None:
+    """The diagram that belongs under a Welcome section's text, if it has one."""
+    if heading == "Recurrence and memory":
+        diagram("rnn_unrolled.svg")
+    elif heading == "How LSTM and GRU gates fix it":
+        lstm, gru = st.tabs(["LSTM cell", "GRU cell"], key="welcome.cell_diagrams")
+        with lstm:
+            diagram("lstm_cell.svg", CELL_DIAGRAM_MAX_PX)
+        with gru:
+            diagram("gru_cell.svg", CELL_DIAGRAM_MAX_PX)
+
+
+def _legend(titles: list[str], steps: int, diverged: list[tuple[str, int]]) -> str:
+    keys = [
+        f'<span style="white-space:nowrap"><span style="color:{PALETTE[i % len(PALETTE)]};'
+        f'font-weight:bold">━</span>&nbsp;{escape(t)}</span>'
+        for i, t in enumerate(titles)
+    ]
+    keys.append('<span style="white-space:nowrap;color:#555">╍&nbsp;baseline</span>')
+    keys.append(f'<span style="white-space:nowrap">{steps:,} steps</span>')
+    keys += [
+        f'<span style="white-space:nowrap;color:#D55E00">✕&nbsp;{escape(t)} diverged at '
+        f"step {at:,}</span>"
+        for t, at in diverged
+    ]
+    return " · ".join(keys)
+
+
+def thumbnail_html(store: RunStore, name: str) -> str | None:
+    """The demo's thumbnail and its legend as HTML, or None while its runs are not all
+    stored."""
+    found = stored_curves(store, name)
+    if found is None:
+        return None
+    titles = [title for title, _, _ in found.curves]
+    diverged = [
+        (title, int(steps[~np.isfinite(loss)][0]))
+        for title, steps, loss in found.curves
+        if not np.isfinite(loss).all()
+    ]
+    svg = loss_thumbnail_svg(
+        found.curves,
+        found.baseline,
+        title=f"Training loss of {', '.join(titles)} over {found.steps:,} steps, "
+        f"against the trivial baseline {found.baseline:.3g}",
+    )
+    legend = _legend(titles, found.steps, diverged)
+    return (
+        f'<figure class="welcome-thumbnail" style="margin:0">{svg}'
+        f'<figcaption style="font-size:0.875rem;line-height:1.3;color:#31333f;'
+        f'margin-top:0.2rem">{legend}</figcaption></figure>'
+    )
+
+
+@st.cache_data(ttl=THUMBNAIL_TTL_S, show_spinner=False, max_entries=8)
+def _thumbnails(store_dir: str, signature: tuple[int, ...]) -> dict[str, str | None]:
+    """Every demo's thumbnail; ``signature`` (the stored steps of every demo's runs) is
+    what makes a changed store draw again."""
+    del signature  # part of the cache key only
+    store = RunStore(store_dir)
+    return {name: thumbnail_html(store, name) for name in (*PRESETS, *RACE_PRESETS)}
+
+
+def thumbnails() -> dict[str, str | None]:
+    """Every demo's thumbnail HTML (None: not stored yet), cached for the store's state."""
+    store = run_store()
+    signature = store_signature(store, (*PRESETS, *RACE_PRESETS))
+    return _thumbnails(str(store.directory), signature)
+
+
+def demo_thumbnail(container, name: str, pictures: dict[str, str | None]) -> None:
+    """Under a demo's button: its thumbnail, or the sentence that it comes later."""
+    html = pictures.get(name)
+    if html is None:
+        container.caption(NOT_YET)
+    else:
+        container.html(html)
