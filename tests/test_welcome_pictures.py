@@ -1,6 +1,7 @@
 """The Welcome page's pictures: the diagrams, the demos' loss thumbnails, and the store's
 history-only reader they are drawn from."""
 
+import base64
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -79,6 +80,12 @@ def test_each_run_is_one_curve_and_a_diverged_run_ends_in_a_cross_at_its_last_fi
     assert centre == pytest.approx(curves["ReLU RNN"][-1], abs=0.01)
 
 
+def test_a_run_that_diverged_at_its_second_step_is_one_point_and_a_cross():
+    svg = loss_thumbnail_svg([("ReLU RNN", [1, 2], [0.2, np.nan])], baseline=0.17, title="t")
+    assert len(_curves(svg)["ReLU RNN"]) == 1
+    assert 'class="diverged"' in svg
+
+
 def test_a_long_history_is_drawn_with_few_points_following_its_trend():
     steps = np.arange(5000)
     loss = np.exp(-steps / 1000.0) + np.random.default_rng(0).normal(0, 0.01, 5000)
@@ -142,11 +149,18 @@ def test_the_history_reader_gives_the_stored_history_and_never_raises(tmp_path):
 
 
 # ---------------------------------------------------------------- the page
-def _html_bodies(at) -> list[str]:
-    return [h.proto.body for h in at.get("html")]
+def _svg_images(at) -> list[str]:
+    """The SVG text of every st.image on the page (sent as data: URIs)."""
+    found = []
+    for element in at.get("image"):
+        for image in element.proto.imgs:
+            head, _, data = image.url.partition(",")
+            if head == "data:image/svg+xml;base64":
+                found.append(base64.b64decode(data).decode("utf-8"))
+    return found
 
 
-def test_welcome_shows_the_diagrams_and_a_thumbnail_only_for_a_stored_demo(tmp_path):
+def test_welcome_shows_the_diagrams_and_a_thumbnail_only_for_a_stored_demo():
     from rnn_core.run_store import default_store_dir
 
     store = RunStore(default_store_dir())  # the test's empty store (conftest)
@@ -155,15 +169,16 @@ def test_welcome_shows_the_diagrams_and_a_thumbnail_only_for_a_stored_demo(tmp_p
     at = AppTest.from_file(str(APP), default_timeout=30).run()
 
     assert not at.exception
-    bodies = _html_bodies(at)
+    images = _svg_images(at)
     for title in (
         "A recurrent network unrolled in time",
         "An LSTM cell and its four gates",
         "A GRU cell and its gates",
     ):
-        assert sum(title in b for b in bodies) == 1, title
-    thumbnails = [b for b in bodies if "welcome-thumbnail" in b]
+        assert sum(f">{title}</title>" in svg for svg in images) == 1, title
+    thumbnails = [svg for svg in images if 'class="curve"' in svg]
     assert len(thumbnails) == 1
-    assert 'data-label="GRU"' in thumbnails[0] and "4 steps" in thumbnails[0]
+    assert 'data-label="GRU"' in thumbnails[0]
+    assert any("4 steps" in c.value for c in at.caption)
     not_yet = [c.value for c in at.caption if "once it has been trained" in c.value]
     assert len(not_yet) == len(PRESETS) + 2 - 1  # every other demo on the page

@@ -10,6 +10,9 @@ curve.
 
 from __future__ import annotations
 
+import logging
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
@@ -23,7 +26,10 @@ from rnn_core.viz.look import PALETTE
 from rnn_core.viz.thumbnail import loss_thumbnail_svg
 from ui.session import run_store
 
+_LOG = logging.getLogger(__name__)
+
 DIAGRAM_DIR = Path(__file__).resolve().parent.parent / "assets" / "diagrams"
+_SVG = "{http://www.w3.org/2000/svg}"
 
 # The widest a diagram is drawn. Its viewBox is 960 units wide with labels of 24-36
 # units, so they stay 16 px or more down to a 640 px column (a 1024 x 768 screen with
@@ -36,20 +42,27 @@ CELL_DIAGRAM_MAX_PX = 760  # the cells are taller (960 x 660): keep them within 
 # visit anyway; the TTL only bounds how long an unused set of pictures is kept.
 THUMBNAIL_TTL_S = 600
 
+THUMBNAIL_MAX_PX = 420  # a 240 x 96 viewBox: at most 168 px tall on a wide screen
+
 NOT_YET = "Its picture appears here once it has been trained on this server."
 
 
 @st.cache_data(show_spinner=False)
-def _diagram_svg(file_name: str) -> str:
-    return (DIAGRAM_DIR / file_name).read_text(encoding="utf-8")
+def _diagram(file_name: str) -> tuple[str, str]:
+    """(SVG text, its title and description as one alt text) of a diagram file."""
+    svg = (DIAGRAM_DIR / file_name).read_text(encoding="utf-8")
+    root = ET.fromstring(svg)
+    words = [root.findtext(f"{_SVG}{tag}", "").strip() for tag in ("title", "desc")]
+    return svg, ": ".join(w for w in words if w)
 
 
 def diagram(file_name: str, max_px: int = DIAGRAM_MAX_PX) -> None:
-    """One diagram of assets/diagrams, inline, as wide as its column up to ``max_px``."""
-    st.html(
-        f'<div class="welcome-diagram" style="max-width:{max_px}px;margin:0.25rem 0 0.75rem">'
-        f"{_diagram_svg(file_name)}</div>"
-    )
+    """One diagram of assets/diagrams as wide as its column, up to ``max_px``. Shown
+    with st.image (an <img> of the SVG: st.html's sanitiser drops inline SVG, and
+    markdown takes its indented lines for code); its title and description are the
+    image's alt text."""
+    svg, alt = _diagram(file_name)
+    st.image(svg, width=max_px, alt=alt)
 
 
 def section_picture(heading: str) -> None:
@@ -80,9 +93,15 @@ def _legend(titles: list[str], steps: int, diverged: list[tuple[str, int]]) -> s
     return " · ".join(keys)
 
 
-def thumbnail_html(store: RunStore, name: str) -> str | None:
-    """The demo's thumbnail and its legend as HTML, or None while its runs are not all
-    stored."""
+@dataclass(frozen=True)
+class Thumbnail:
+    svg: str
+    title: str  # the picture's alt text
+    legend: str  # HTML: a line of coloured keys, the baseline, the steps
+
+
+def thumbnail(store: RunStore, name: str) -> Thumbnail | None:
+    """The demo's thumbnail, or None while its runs are not all stored."""
     found = stored_curves(store, name)
     if found is None:
         return None
@@ -92,40 +111,42 @@ def thumbnail_html(store: RunStore, name: str) -> str | None:
         for title, steps, loss in found.curves
         if not np.isfinite(loss).all()
     ]
-    svg = loss_thumbnail_svg(
-        found.curves,
-        found.baseline,
-        title=f"Training loss of {', '.join(titles)} over {found.steps:,} steps, "
-        f"against the trivial baseline {found.baseline:.3g}",
+    title = (
+        f"Training loss of {', '.join(titles)} over {found.steps:,} steps, "
+        f"against the trivial baseline {found.baseline:.3g}"
     )
-    legend = _legend(titles, found.steps, diverged)
-    return (
-        f'<figure class="welcome-thumbnail" style="margin:0">{svg}'
-        f'<figcaption style="font-size:0.875rem;line-height:1.3;color:#31333f;'
-        f'margin-top:0.2rem">{legend}</figcaption></figure>'
-    )
+    svg = loss_thumbnail_svg(found.curves, found.baseline, title=title)
+    return Thumbnail(svg, title, _legend(titles, found.steps, diverged))
 
 
 @st.cache_data(ttl=THUMBNAIL_TTL_S, show_spinner=False, max_entries=8)
-def _thumbnails(store_dir: str, signature: tuple[int, ...]) -> dict[str, str | None]:
+def _thumbnails(store_dir: str, signature: tuple[int, ...]) -> dict[str, Thumbnail | None]:
     """Every demo's thumbnail; ``signature`` (the stored steps of every demo's runs) is
     what makes a changed store draw again."""
     del signature  # part of the cache key only
     store = RunStore(store_dir)
-    return {name: thumbnail_html(store, name) for name in (*PRESETS, *RACE_PRESETS)}
+    pictures = {}
+    for name in (*PRESETS, *RACE_PRESETS):
+        try:
+            pictures[name] = thumbnail(store, name)
+        except Exception:  # a picture is a nicety: the page and its buttons must still show
+            _LOG.exception("welcome: no thumbnail for %s", name)
+            pictures[name] = None
+    return pictures
 
 
-def thumbnails() -> dict[str, str | None]:
-    """Every demo's thumbnail HTML (None: not stored yet), cached for the store's state."""
+def thumbnails() -> dict[str, Thumbnail | None]:
+    """Every demo's thumbnail (None: not stored yet), cached for the store's state."""
     store = run_store()
     signature = store_signature(store, (*PRESETS, *RACE_PRESETS))
     return _thumbnails(str(store.directory), signature)
 
 
-def demo_thumbnail(container, name: str, pictures: dict[str, str | None]) -> None:
+def demo_thumbnail(container, name: str, pictures: dict[str, Thumbnail | None]) -> None:
     """Under a demo's button: its thumbnail, or the sentence that it comes later."""
-    html = pictures.get(name)
-    if html is None:
+    picture = pictures.get(name)
+    if picture is None:
         container.caption(NOT_YET)
-    else:
-        container.html(html)
+        return
+    container.image(picture.svg, width=THUMBNAIL_MAX_PX, alt=picture.title)
+    container.caption(picture.legend, unsafe_allow_html=True)

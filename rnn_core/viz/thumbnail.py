@@ -67,18 +67,18 @@ def loss_thumbnail_svg(curves, baseline: float | None, title: str) -> str:
 
     def px(x):
         span = x_max - x_min
-        return PAD + (WIDTH - 2 * PAD) * ((x - x_min) / span if span > 0 else 0.0)
+        where = (np.asarray(x, dtype=np.float64) - x_min) / span if span > 0 else 0.0 * x
+        return PAD + (WIDTH - 2 * PAD) * where
 
     def py(y):
         y = np.minimum(y, top)
         return HEIGHT - PAD - (HEIGHT - 2 * PAD) * (y - y_floor) / (top - y_floor)
 
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
-        f'width="100%" role="img" preserveAspectRatio="none" '
-        f'style="display:block;max-height:7rem;background:#fff;'
-        f'border:1px solid #d0d4dc;border-radius:4px">',
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img">',
         f"<title>{escape(title)}</title>",
+        f'<rect x="0.5" y="0.5" width="{WIDTH - 1}" height="{HEIGHT - 1}" rx="4" fill="#ffffff" '
+        f'stroke="#d0d4dc"/>',
     ]
     if has_baseline:
         y = py(baseline)
