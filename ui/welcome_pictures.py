@@ -31,9 +31,10 @@ _LOG = logging.getLogger(__name__)
 DIAGRAM_DIR = Path(__file__).resolve().parent.parent / "assets" / "diagrams"
 _SVG = "{http://www.w3.org/2000/svg}"
 
-# The widest a diagram is drawn. Its viewBox is 960 units wide with labels of 24-36
-# units, so they stay 16 px or more down to a 640 px column (a 1024 x 768 screen with
-# the sidebar open) and no larger than about 1.1x their design size on a projector.
+# The widest a diagram is drawn. Its viewBox is 960 units wide with labels of 29-40
+# units, so they stay 16 px or more down to a 530 px column (the main column of a
+# 1024 x 768 screen with the sidebar open is about 535 px) and about 1.5x that on a
+# projector.
 DIAGRAM_MAX_PX = 860
 CELL_DIAGRAM_MAX_PX = 760  # the cells are taller (960 x 660): keep them within a screen
 
@@ -42,7 +43,7 @@ CELL_DIAGRAM_MAX_PX = 760  # the cells are taller (960 x 660): keep them within 
 # visit anyway; the TTL only bounds how long an unused set of pictures is kept.
 THUMBNAIL_TTL_S = 600
 
-THUMBNAIL_MAX_PX = 420  # a 240 x 96 viewBox: at most 168 px tall on a wide screen
+THUMBNAIL_MAX_PX = 320  # a 240 x 96 viewBox: at most 128 px tall on a wide screen
 
 NOT_YET = "Its picture appears here once it has been trained on this server."
 
@@ -150,3 +151,10 @@ def demo_thumbnail(container, name: str, pictures: dict[str, Thumbnail | None]) 
         return
     container.image(picture.svg, width=THUMBNAIL_MAX_PX, alt=picture.title)
     container.caption(picture.legend, unsafe_allow_html=True)
+
+
+def demo_columns(count: int) -> int:
+    """Columns for a section's ``count`` demos: four side by side leave a button about
+    125 px wide on a 1024 x 768 screen (its title wraps to five lines), so four go in
+    two rows of two."""
+    return 2 if count == 4 else count

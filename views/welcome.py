@@ -5,7 +5,7 @@ import streamlit as st
 from rnn_core.presets import PRESETS, RACE_PRESETS
 from ui.race import RACE
 from ui.run import RUN
-from ui.welcome_pictures import demo_thumbnail, section_picture, thumbnails
+from ui.welcome_pictures import demo_columns, demo_thumbnail, section_picture, thumbnails
 
 st.title("RNN Explorer")
 st.markdown(
@@ -83,8 +83,9 @@ for heading, text, preset_names in SECTIONS:
     st.subheader(heading)
     st.markdown(text)
     section_picture(heading)
-    cols = st.columns(len(preset_names))
-    for col, name in zip(cols, preset_names, strict=True):
+    cols = st.columns(demo_columns(len(preset_names)))
+    for i, name in enumerate(preset_names):
+        col = cols[i % len(cols)]
         runs = RUN if name in PRESETS else RACE
         preset = runs.presets[name]
         if col.button(
