@@ -95,8 +95,10 @@ def test_a_long_history_is_drawn_with_few_points_following_its_trend():
 
 
 # ---------------------------------------------------------------- the diagrams
-def test_there_are_the_three_diagrams():
+def test_there_are_the_three_diagrams_each_in_provenance():
     assert {p.name for p in DIAGRAMS} >= {"rnn_unrolled.svg", "lstm_cell.svg", "gru_cell.svg"}
+    provenance = (ROOT / "assets" / "PROVENANCE.md").read_text(encoding="utf-8")
+    assert all(f"diagrams/{p.name}" in provenance for p in DIAGRAMS)
 
 
 @pytest.mark.parametrize("path", DIAGRAMS, ids=lambda p: p.name)
