@@ -136,6 +136,11 @@ def _thumbnails(store_dir: str, signature: tuple[int, ...]) -> dict[str, Thumbna
     return pictures
 
 
+def forget_thumbnails() -> None:
+    """Draw every thumbnail again at the next ``thumbnails()`` (a cold start, for timing)."""
+    _thumbnails.clear()
+
+
 def thumbnails() -> dict[str, Thumbnail | None]:
     """Every demo's thumbnail (None: not stored yet), cached for the store's state."""
     store = run_store()
