@@ -45,7 +45,8 @@ def export_menu(fig: go.Figure, key: str) -> None:
         return
     stem = _file_stem(key)
     with menu:
-        st.download_button(
+        row = st.container(horizontal=True, gap="small")
+        row.download_button(
             "HTML (interactive)",
             data=lambda: figure_files.html_bytes(fig),
             file_name=f"{stem}.html",
@@ -64,7 +65,7 @@ def export_menu(fig: go.Figure, key: str) -> None:
                 ("png", "image/png", ":material/image:"),
                 ("svg", "image/svg+xml", ":material/draw:"),
             ):
-                st.download_button(
+                row.download_button(
                     fmt.upper(),
                     data=lambda fmt=fmt: figure_files.image_bytes(fig, fmt),
                     file_name=f"{stem}.{fmt}",

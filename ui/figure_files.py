@@ -18,6 +18,7 @@ import asyncio
 import copy
 import io
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterator
 from functools import cache
@@ -58,9 +59,11 @@ def chromium_path() -> str | None:
     except ImportError:  # kaleido (and its choreographer) not installed
         return None
     try:
-        return Chromium.find_browser(skip_local=False)
+        path = Chromium.find_browser(skip_local=False)
     except Exception:  # noqa: BLE001 - a lookup that fails means no browser to use
         return None
+    # BROWSER_PATH is returned as set, even when nothing is there.
+    return path if path and os.path.isfile(path) and os.access(path, os.X_OK) else None
 
 
 def frame_count(fig: go.Figure) -> int:
