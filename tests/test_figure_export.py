@@ -62,9 +62,8 @@ def test_html_is_a_whole_offline_page_with_the_figures_data():
 
 def test_html_of_an_animated_figure_holds_every_frame():
     fig = heatmap_over_training(4)
-    page = (
-        figure_files.html_bytes(fig).decode("utf-8").replace("\\u002f", "/")
-    )  # escaped in <script>
+    # plotly writes "/" as \u002f inside its <script>
+    page = figure_files.html_bytes(fig).decode("utf-8").replace("\\u002f", "/")
     for frame in fig.frames:  # each frame's cells, as plotly sends numpy arrays (base64)
         z = np.asarray(frame.data[0].z)
         assert base64.b64encode(z.tobytes()).decode() in page
