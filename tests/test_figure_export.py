@@ -131,6 +131,8 @@ def test_gif_has_one_image_per_snapshot_and_they_differ():
     assert len(images) == 5
     assert all(not np.array_equal(a, b) for a, b in zip(images, images[1:], strict=False))
     assert seen == [(k, 5) for k in range(1, 6)]
+    play = fig.layout.updatemenus[0].buttons[0].args[1]
+    assert gif.info["duration"] == play["frame"]["duration"]  # the app's pace
 
 
 @needs_chromium

@@ -88,7 +88,7 @@ def _gif_part(fig: go.Figure, menu_key: str, gif_key: str, stem: str) -> None:
     shown = len(figure_files.gif_frame_indices(n))
     width, height = figure_files.image_size(fig)
     cap = figure_files.MAX_GIF_FRAMES
-    of = f"all {n}" if shown == n else f"{shown} of the {n}, evenly spaced (at most {cap})"
+    noun = figure_files.frame_noun(fig)
     if figure_files.chromium_path() is None:
         st.caption("A GIF of the animation needs Chromium too.")
         return
@@ -96,8 +96,14 @@ def _gif_part(fig: go.Figure, menu_key: str, gif_key: str, stem: str) -> None:
         f"Make a GIF ({shown} frames)",
         key=f"{menu_key}.make_gif",
         icon=":material/animated_images:",
-        help=f"One image per training snapshot: {of}; {width}×{height} px, "
-        f"{figure_files.FRAME_MS} ms each, looping.",
+        help=f"One image per {noun}, {width}×{height} px, "
+        f"{figure_files.frame_ms(fig)} ms each, looping.",
+    )
+    st.caption(
+        f"One image per {noun}: all {n}."
+        if shown == n
+        else f"At most {cap} images: {shown} of the {n} {noun}s, evenly spaced, with the "
+        "first and the last."
     )
     if pressed:
         bar = st.progress(0.0, text=f"Drawing frame 1 of {shown}…")
@@ -106,16 +112,20 @@ def _gif_part(fig: go.Figure, menu_key: str, gif_key: str, stem: str) -> None:
             bar.progress(done / total, text=f"Drew frame {done} of {total}")
 
         try:
-            st.session_state[gif_key] = (n, figure_files.gif_bytes(fig, progress=progress))
+            st.session_state[gif_key] = (
+                shown,
+                noun,
+                figure_files.gif_bytes(fig, progress=progress),
+            )
         except figure_files.ImageExportError as exc:
             st.session_state.pop(gif_key, None)
             st.warning(f"No GIF: {exc}.")
         bar.empty()
     made = st.session_state.get(gif_key)
     if made is not None:
-        snapshots, data = made
+        frames, noun, data = made
         st.download_button(
-            f"GIF of {snapshots} snapshots ({len(data) / 2**20:.1f} MB)",
+            f"GIF of {frames} {noun}s ({len(data) / 2**20:.1f} MB)",
             data=data,
             file_name=f"{stem}.gif",
             mime="image/gif",

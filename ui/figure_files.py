@@ -34,7 +34,7 @@ MAX_WIDTH, MAX_HEIGHT = 1600, 1200
 PNG_SCALE = 2  # a PNG for a paper or a slide: twice the layout's pixels
 GIF_SCALE = 1
 MAX_GIF_FRAMES = 60
-FRAME_MS = 300  # one GIF frame per this many ms: the Play button's pace (rnn_core/viz)
+FRAME_MS = 300  # ms a GIF frame, where the figure's Play button says none
 IDLE_SECONDS = 120.0
 OPEN_TIMEOUT = 60.0  # Chromium's first start on a busy two-core machine
 RENDER_TIMEOUT = 60.0
@@ -68,6 +68,24 @@ def chromium_path() -> str | None:
 
 def frame_count(fig: go.Figure) -> int:
     return len(fig.frames or ())
+
+
+def frame_ms(fig: go.Figure) -> int:
+    """How long the app's Play button shows each frame (rnn_core/viz/playback.py), so the
+    GIF plays at the app's pace; ``FRAME_MS`` for a figure without one."""
+    try:
+        play = fig.layout.updatemenus[0].buttons[0].args[1]
+        return int(play["frame"]["duration"]) or FRAME_MS
+    except (IndexError, KeyError, TypeError, ValueError):
+        return FRAME_MS
+
+
+def frame_noun(fig: go.Figure) -> str:
+    """What one frame is: a training snapshot for the charts over training (their slider
+    reads "training step N"), else a frame (the per-time-step bars)."""
+    sliders = fig.layout.sliders
+    prefix = (sliders[0].currentvalue.prefix or "") if sliders else ""
+    return "snapshot" if prefix.startswith("training step") else "frame"
 
 
 def image_size(fig: go.Figure) -> tuple[int, int]:
@@ -211,9 +229,9 @@ def gif_bytes(
     cap: int = MAX_GIF_FRAMES,
 ) -> bytes:
     """An animated figure as a looping GIF: one image per plotly frame (at most ``cap``,
-    evenly spaced), ``FRAME_MS`` each. ``progress(done, total)`` after each image.
-    Raises ValueError for a figure without frames, ImageExportError when Chromium
-    cannot draw."""
+    evenly spaced), each shown as long as the app's Play button shows it.
+    ``progress(done, total)`` after each image. Raises ValueError for a figure without
+    frames, ImageExportError when Chromium cannot draw."""
     from PIL import Image
 
     n = frame_count(fig)
@@ -227,11 +245,11 @@ def gif_bytes(
         images.append(Image.open(io.BytesIO(png)).convert("RGB"))
         if progress is not None:
             progress(done, len(indices))
-    return encode_gif(images)
+    return encode_gif(images, frame_ms(fig))
 
 
-def encode_gif(images) -> bytes:
-    """PIL images (or H x W x 3 uint8 arrays) as a looping GIF, ``FRAME_MS`` a frame.
+def encode_gif(images, ms: int = FRAME_MS) -> bytes:
+    """PIL images (or H x W x 3 uint8 arrays) as a looping GIF, ``ms`` a frame.
     Pillow folds an image identical to the one before it into that one (a longer
     duration); the stills of ``still_figures`` never are, since each shows its own slider
     position, so the GIF holds one image per frame."""
@@ -245,7 +263,7 @@ def encode_gif(images) -> bytes:
         format="GIF",
         save_all=True,
         append_images=pictures[1:],
-        duration=FRAME_MS,
+        duration=ms,
         loop=0,
         optimize=False,
         disposal=1,
