@@ -79,7 +79,7 @@ def export_menu(fig: go.Figure, key: str) -> None:
                 f"The chart as it stands ({width}×{height} px; the PNG at {scale}× that), "
                 "drawn by Chromium on the server: the first takes a few seconds."
             )
-        if figure_files.frame_count(fig):
+        if figure_files.frame_count(fig) > 1:  # a single frame is the PNG
             _gif_part(fig, menu_key, gif_key, stem)
 
 
