@@ -104,7 +104,7 @@ def main() -> None:
 
     stills = list(figure_files.still_figures(heatmap))
     pngs, render_s = timed(
-        lambda: [figure_files._render(f, "png", width, height, 1) for f in stills[:10]]
+        lambda: [figure_files.render_dict(f, "png", width, height, 1) for f in stills[:10]]
     )
     _, encode_s = timed(
         lambda: figure_files.encode_gif([Image.open(io.BytesIO(p)).convert("RGB") for p in pngs])

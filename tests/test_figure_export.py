@@ -174,7 +174,7 @@ def _downloads(at: AppTest) -> dict[str, str]:
 
 def test_an_open_menu_renders_no_image_until_a_button_is_pressed(monkeypatch):
     drawn = []
-    monkeypatch.setattr(figure_files, "_render", lambda *a, **k: drawn.append(a) or b"")
+    monkeypatch.setattr(figure_files, "render_dict", lambda *a, **k: drawn.append(a) or b"")
     at = _open_menu("test.heatmap")
     at.run()  # a rerun (a live fragment's tick) with the menu open
     assert not at.exception, at.exception

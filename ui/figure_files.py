@@ -162,7 +162,8 @@ class _Chromium:
 _CHROMIUM = _Chromium()
 
 
-def _render(fig_dict: dict, fmt: str, width: int, height: int, scale: float) -> bytes:
+def render_dict(fig_dict: dict, fmt: str, width: int, height: int, scale: float) -> bytes:
+    """A figure given as a plotly dict drawn by the shared browser, in format ``fmt``."""
     if chromium_path() is None:
         raise ImageExportError("no Chromium is installed on this server")
     opts = {"format": fmt, "width": width, "height": height, "scale": scale}
@@ -190,7 +191,7 @@ def image_bytes(fig: go.Figure, fmt: str) -> bytes:
     still.pop("frames", None)  # the base data already shows the last frame
     still["layout"].pop("updatemenus", None)  # Play/Pause: a picture cannot be pressed
     width, height = image_size(fig)
-    return _render(still, fmt, width, height, PNG_SCALE if fmt == "png" else 1)
+    return render_dict(still, fmt, width, height, PNG_SCALE if fmt == "png" else 1)
 
 
 def gif_frame_indices(n_frames: int, cap: int = MAX_GIF_FRAMES) -> list[int]:
@@ -241,7 +242,7 @@ def gif_bytes(
     width, height = image_size(fig)
     images = []
     for done, still in enumerate(still_figures(fig, indices), start=1):
-        png = _render(still, "png", width, height, GIF_SCALE)
+        png = render_dict(still, "png", width, height, GIF_SCALE)
         images.append(Image.open(io.BytesIO(png)).convert("RGB"))
         if progress is not None:
             progress(done, len(indices))
