@@ -17,7 +17,7 @@ import streamlit as st
 from rnn_core import viz
 from rnn_core.jobs import Job, JobBusyError, JobState
 from rnn_core.train import full_probes
-from ui import session
+from ui import figure_export, session
 from ui.live_view import REFRESH_SECONDS, LiveView
 from ui.run_set import RunSet
 from ui.text import escape_markdown
@@ -309,9 +309,11 @@ def ask(job: Job, question: str, **kwargs):
 
 
 def chart(fig, key: str, how_to_read: str) -> None:
-    """Every chart: a namespaced key and a one-line 'how to read this' caption."""
+    """Every chart: a namespaced key, a one-line 'how to read this' caption and an Export
+    menu (ui.figure_export)."""
     st.plotly_chart(fig, key=key, config={"displaylogo": False, "responsive": True})
     st.caption(f"How to read this: {how_to_read}")
+    figure_export.export_menu(fig, key)
 
 
 def throttled(key: str, token, seconds: float, build, *, exact=None):
