@@ -13,6 +13,7 @@ from rnn_core.config import DEFAULT_LR, field_names
 from rnn_core.models import MODEL_TITLES, RECURRENT
 from rnn_core.seq2seq import ATTENTION_TITLES
 from rnn_core.tasks.base import ENCODER_DECODERS
+from ui import private_data
 from ui.run import MAX_ALONGSIDE, RUN
 from ui.text import escape_markdown
 
@@ -62,9 +63,18 @@ def _fit_length_to_task() -> None:
     allows: the digits are read in 8 or 64 steps, the stock series holds 24. Otherwise
     the pick was refused ("Not applied") until the visitor found the range by hand."""
     s = st.session_state
-    task = TASKS[s[PREFIX + "task"]]
+    task = _chosen_task()
     high = task.max_seq_len or int(LIMITS["seq_len"][1])
     s[PREFIX + "seq_len"] = min(max(int(s[PREFIX + "seq_len"]), task.min_seq_len), high)
+
+
+def _chosen_task():
+    """The task picked in the sidebar, with the session's uploaded data when it is the
+    run's task and the run trains on that data."""
+    name, cfg = st.session_state[PREFIX + "task"], RUN.config()
+    if name == cfg.task:
+        return private_data.task_of(cfg)
+    return TASKS[name]
 
 
 def config_sidebar() -> None:
@@ -81,7 +91,9 @@ def config_sidebar() -> None:
             key=PREFIX + "task",
             on_change=_fit_length_to_task,
         )
-        task = TASKS[s[PREFIX + "task"]]
+        task = _chosen_task()
+        if task is not TASKS[task.name]:
+            st.caption("Data: **your upload** (in this session only; never stored or shared).")
         encoder_decoder = task.architecture in ENCODER_DECODERS
         if task.min_seq_len == task.max_seq_len:
             # A task of one length (digits, translation): nothing to choose.
@@ -176,9 +188,15 @@ def config_sidebar() -> None:
                 seed=int(s[PREFIX + "seed"]),
                 attention=s[PREFIX + "attention"] if encoder_decoder else "off",
                 param_budget=budget if budget is not None and s[PREFIX + "use_budget"] else None,
+                # another task than the run's has no upload here: its own data
+                data=RUN.config().data if s[PREFIX + "task"] == RUN.config().task else "default",
             )
         except ConfigError as err:
             st.error(f"Not applied: {escape_markdown(str(err))}")
+            return
+        short = private_data.length_problem(new)
+        if short:
+            st.error(f"Not applied: {escape_markdown(short)}")
             return
         alongside = tuple(m for m in s[PREFIX + "alongside"] if m != new.model)
         RUN.apply(new, alongside, "Settings changed: the run was reset.")

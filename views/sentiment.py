@@ -4,10 +4,10 @@ words, and the classic negation test."""
 import numpy as np
 import streamlit as st
 
-from rnn_core import TASKS, sentiment, viz
+from rnn_core import sentiment, viz
 from rnn_core.models import MODEL_TITLES
 from rnn_core.tasks.sentiment import NEGATION_PAIRS
-from ui import application, controls
+from ui import application, controls, private_data
 from ui.live_view import LiveView
 from ui.run import RUN
 from ui.text import escape_markdown
@@ -27,7 +27,7 @@ application.open_or_explain(
 )
 cfg = RUN.config()
 
-task = TASKS[cfg.task]
+task = private_data.task_of(cfg)
 index = task.word_index()
 bow = sentiment.bag_of_words_for(task)
 test_codes, test_labels = task.split_words("test")
