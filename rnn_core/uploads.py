@@ -82,8 +82,9 @@ class UploadError(ValueError):
 
 def neutralise(cell: str) -> str:
     """A cell as it may be shown or exported: one a spreadsheet would read as a formula
-    gets a leading quote, so it stays text."""
-    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
+    gets a leading quote, so it stays text (a plain signed number, -0.75, stays as it is)."""
+    formula = cell.startswith(FORMULA_STARTS) and not _NUMBER.fullmatch(cell)
+    return "'" + cell if formula else cell
 
 
 def neutralised(frame: pd.DataFrame) -> pd.DataFrame:
@@ -382,7 +383,13 @@ def series_from_table(
                 f"resampling (daily, weekly or monthly mean) to combine them."
             )
         else:
-            step_name = "step"
+            # name the step by the typical spacing of the dates (for the page's labels)
+            days = float(
+                np.median(np.diff(frame.index.to_numpy(dtype="datetime64[s]")).astype(float))
+            )
+            days /= 86400
+            spacing = {"day": (0.9, 1.1), "week": (6.5, 7.5), "month": (27.5, 31.5)}
+            step_name = next((n for n, (lo, hi) in spacing.items() if lo <= days <= hi), "step")
         where = [str(d.date()) for d in frame.index]
         days = frame.index.to_numpy(dtype="datetime64[s]").astype(np.float64) / 86400
         times, time_name = 1970 + days / 365.2425, "year"

@@ -170,6 +170,7 @@ def test_a_formula_cell_is_refused_in_a_number_column_and_never_evaluated():
 
 
 def test_negative_and_signed_numbers_are_numbers_not_formulas():
+    assert [uploads.neutralise(c) for c in ("-0.757", "+3", "-1e-3")] == ["-0.757", "+3", "-1e-3"]
     cells = [f"{v:+.4f}" for v in SERIES]  # "+0.1987", "-0.3894"
     series = uploads.parse_series(_series_csv(cells), columns=["value"])
     assert series.values[:, 0] == pytest.approx(SERIES, abs=1e-4)

@@ -192,7 +192,7 @@ def _private_jobs():
 def _upload(at: AppTest, kind: str, name: str, data: bytes, mime: str = "text/csv") -> None:
     at.switch_page(PAGES["your_data"]).run()
     at.radio(key="data.kind").set_value(kind).run()
-    at.file_uploader(key=f"data.file.{kind}").set_value((name, data, mime)).run()
+    at.file_uploader(key="data.file").set_value((name, data, mime)).run()
 
 
 def test_an_uploaded_series_trains_privately_and_its_link_opens_the_default_data():
@@ -209,7 +209,17 @@ def test_an_uploaded_series_trains_privately_and_its_link_opens_the_default_data
     assert (cfg.task, cfg.data) == ("co2", "private")
     assert at.title[0].value == "Playground"
     at.switch_page(PAGES["playground"])  # AppTest's next run is of its own page, not the switch's
+    assert any("your upload" in c.value for c in at.sidebar.caption)
+    # a length the upload cannot give is refused, saying why (the held-out part is 20%
+    # of 732 months: windows of at most 146 steps, though co2 itself allows 456)
+    at.sidebar.number_input(key="cfg.seq_len").set_value(300).run()
+    assert not at.exception, at.exception
+    (refused,) = at.sidebar.error
+    assert "your uploaded data gives sequences of 1 to 146 steps, not 300" in refused.value
+    assert at.session_state["run.state.config"].seq_len == cfg.seq_len
+    at.sidebar.number_input(key="cfg.seq_len").set_value(cfg.seq_len)
     at.sidebar.number_input(key="cfg.hidden_size").set_value(8).run()
+    assert not at.sidebar.error
     at.button(key="train_step").click().run()
     deadline = time.monotonic() + 30
     while _steps(at) < 10 and time.monotonic() < deadline:
@@ -270,3 +280,44 @@ def test_a_bad_upload_gives_one_message_while_another_session_trains_on(kind, da
         time.sleep(0.2)
     assert _steps(watcher) > before
     watcher.button(key="train_toggle").click().run()  # Pause
+
+
+def _text_file() -> bytes:
+    return (
+        Path(__file__).resolve().parents[1] / "assets" / "corpus" / "python_stdlib.txt"
+    ).read_bytes()[:6000]
+
+
+def _labelled_file() -> bytes:
+    words = ("good", "great", "bad", "awful")
+    rows = [f"the film was {'not ' * (i % 3 == 0)}{words[i % 4]},{i % 2}" for i in range(120)]
+    return ("text,label\n" + "\n".join(rows) + "\n").encode()
+
+
+@pytest.mark.parametrize(
+    ("kind", "data", "pages"),
+    [
+        ("anomaly", _elnino_csv(), ("series", "hidden_states")),
+        ("text", _text_file(), ("hidden_states", "inside_cell")),
+        ("labelled", _labelled_file(), ("sentiment", "gradients")),
+    ],
+    ids=["anomaly", "text", "labelled"],
+)
+def test_every_kind_of_upload_trains_and_its_pages_show_it(kind, data, pages):
+    at = _app({"hidden_size": "8", "batch_size": "8"})
+    _upload(at, kind, f"mine.{'txt' if kind == 'text' else 'csv'}", data)
+    assert not at.exception and not at.error, (at.exception, at.error)
+    at.button(key="data.train").click().run()
+    at.switch_page(PAGES["playground"]).run()
+    cfg = at.session_state["run.state.config"]
+    assert cfg.data == "private" and not at.exception, at.exception
+    assert "your" in at.markdown[0].value.lower()  # the Playground names the upload
+    at.button(key="train_step").click().run()
+    deadline = time.monotonic() + 30
+    while _steps(at) < 10 and time.monotonic() < deadline:
+        time.sleep(0.2)
+        at.run()
+    assert _steps(at) == 10
+    for page in pages:
+        at.switch_page(PAGES[page]).run()
+        assert not at.exception, (page, at.exception)

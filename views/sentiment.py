@@ -170,11 +170,15 @@ def live() -> None:
         height=36 * (len(table) + 1) + 24,  # every row, no inner scroll bar
     )
     gap = np.abs(bow_pairs[0::2] - bow_pairs[1::2]).max()
+    weight = {w: bow.weights[index[w]] for w in ("not", "but", "good") if w in index}
     st.caption(
-        f"Bag of words: within a pair the two scores differ by at most {gap:.2f}. "
-        f"'not' weighs {bow.weights[index['not']]:+.2f} and 'but' "
-        f"{bow.weights[index['but']]:+.2f} in its score, against "
-        f"{bow.weights[index['good']]:+.2f} for 'good'."
+        f"Bag of words: within a pair the two scores differ by at most {gap:.2f}."
+        + (  # an uploaded vocabulary may lack these words
+            f" 'not' weighs {weight['not']:+.2f} and 'but' {weight['but']:+.2f} in its "
+            f"score, against {weight['good']:+.2f} for 'good'."
+            if len(weight) == 3
+            else ""
+        )
     )
 
     fig = controls.loss_figure_with_alongside(

@@ -28,7 +28,7 @@ KIND_TITLES = {
     "text": "Text: character model",
     "labelled": "Labelled sentences: classification",
 }
-FILE_TYPES = {"forecast": "csv", "anomaly": "csv", "text": "txt", "labelled": "csv"}
+FILE_TYPES = {"forecast": "CSV", "anomaly": "CSV", "text": "text", "labelled": "CSV"}
 NONE = "(none)"
 PREVIEW_ROWS = 8
 
@@ -47,7 +47,23 @@ st.info(
     "Closing the tab discards it.",
     icon=":material/lock:",
 )
-st.markdown(
+
+kind = st.radio(
+    "What is in your file?",
+    list(KIND_TITLES),
+    format_func=KIND_TITLES.get,
+    key="data.kind",
+    horizontal=True,
+)
+# One uploader for every kind, so a file stays when the kind changes (Streamlit forgets
+# a widget that a run does not draw).
+upload = st.file_uploader(
+    f"Your {FILE_TYPES[kind]} file",
+    type=["csv", "txt", "tsv"],
+    key="data.file",
+    help=f"At most {uploads.MAX_BYTES / 10**6:g} MB.",
+)
+st.caption(
     f"**Limits:** files up to **{uploads.MAX_BYTES / 10**6:g} MB** (the server refuses "
     f"uploads over {uploads.MAX_UPLOAD_MB} MB too); CSV files up to "
     f"**{uploads.MAX_ROWS:,} rows** and **{uploads.MAX_COLUMNS} columns**; a series needs "
@@ -59,16 +75,6 @@ st.markdown(
     f"are the vocabulary). UTF-8 text only. Nothing in a file is ever evaluated: a cell "
     f"that starts like a spreadsheet formula (=, +, -, @) is shown with a leading quote."
 )
-
-kind = st.radio(
-    "What is in your file?", list(KIND_TITLES), format_func=KIND_TITLES.get, key="data.kind"
-)
-upload = st.file_uploader(
-    f"Your {FILE_TYPES[kind].upper()} file",
-    type=[FILE_TYPES[kind]],
-    key=f"data.file.{kind}",
-    help=f"At most {uploads.MAX_BYTES / 10**6:g} MB.",
-)
 if upload is None:
     st.stop()
 
@@ -76,8 +82,8 @@ if upload is None:
 def _table(upload, min_rows: int) -> uploads.Table:
     """The upload's table, parsed once per file (kept in this session only)."""
     held = st.session_state.get("data.table")
-    if held is None or held[0] != upload.file_id:
-        held = (upload.file_id, uploads.read_table(upload.getvalue(), min_rows=min_rows))
+    if held is None or held[0] != (upload.file_id, min_rows):
+        held = ((upload.file_id, min_rows), uploads.read_table(upload.getvalue(), min_rows))
         st.session_state["data.table"] = held
     return held[1]
 
@@ -152,7 +158,12 @@ def series_task(table: uploads.Table):
     times = np.concatenate([task.times("train")[0], task.times("test")[0]])
     controls.chart(
         viz.upload_series_figure(
-            times, shown, series.names, float(times[len(train)]), time_name=series.time_name
+            times,
+            shown,
+            series.names,
+            float(times[len(train)]),
+            time_name=series.time_name,
+            unit=task.unit,
         ),
         "data.series",
         "your series as the network reads it (after the choices above); the shaded part "

@@ -12,7 +12,7 @@ HELD_OUT_FILL = "rgba(0, 114, 178, 0.10)"
 
 
 def upload_series_figure(
-    times, values, names: list[str], held_out_from: float, *, time_name: str
+    times, values, names: list[str], held_out_from: float, *, time_name: str, unit: str
 ) -> go.Figure:
     """``values`` (N, C) at ``times`` (N,), one line per column, the held-out part (from
     ``held_out_from`` on) shaded: what the net is scored on."""
@@ -31,7 +31,7 @@ def upload_series_figure(
         annotation_text="held out",
         annotation_position="top left",
     )
-    return style_figure(fig, "Your series", time_name, "value", height=340, showlegend=True)
+    return style_figure(fig, "Your series", time_name, unit, height=340, showlegend=True)
 
 
 def label_counts_figure(class_names: list[str], counts) -> go.Figure:

@@ -25,7 +25,7 @@ def test_an_uploaded_csv_trains_on_the_playground(open_app, tmp_path, artifacts_
     upload.write_text("\n".join(lines) + "\n")
 
     page = open_app("your_data?hidden_size=8&batch_size=16")
-    page.locator(".st-key-data-file-forecast input[type=file]").set_input_files(str(upload))
+    page.locator(".st-key-data-file input[type=file]").set_input_files(str(upload))
     page.locator(".st-key-data-series .js-plotly-plot").wait_for(timeout=30_000)  # the preview
     page.screenshot(path=str(artifacts_dir / "your_data-uploaded.png"), full_page=True)
     page.locator(".st-key-data-train button").click()
