@@ -145,8 +145,9 @@ def test_training_on_an_uploaded_real_series_beats_persistence_on_its_held_out_p
     trainer = Trainer(cfg, task=task, probe_every=10**9, eval_every=50)
     trainer.step(300)
     last = trainer.history.dropna(subset=["test_loss"]).iloc[-1]
-    assert last["test_loss"] < 0.5 * trainer.test_baseline_loss  # the trivial baseline
-    assert last["test_metric"] > 0.1  # skill against persistence on the held-out years
+    # measured 0.056 against the baseline's 0.874, and a skill of 0.81 (README)
+    assert last["test_loss"] < 0.2 * trainer.test_baseline_loss  # the trivial baseline
+    assert last["test_metric"] > 0.5  # skill against persistence on the held-out years
 
 
 # ------------------------------------------------------------------ the page
