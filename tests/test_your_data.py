@@ -210,7 +210,7 @@ def test_an_uploaded_series_trains_privately_and_its_link_opens_the_default_data
     assert (cfg.task, cfg.data) == ("co2", "private")
     assert at.title[0].value == "Playground"
     at.switch_page(PAGES["playground"])  # AppTest's next run is of its own page, not the switch's
-    assert any("your upload" in c.value for c in at.sidebar.caption)
+    assert at.sidebar.radio(key="cfg.data").value == "private"
     # a length the upload cannot give is refused, saying why (the held-out part is 20%
     # of 732 months: windows of at most 146 steps, though co2 itself allows 456)
     at.sidebar.number_input(key="cfg.seq_len").set_value(300).run()
@@ -248,6 +248,11 @@ def test_an_uploaded_series_trains_privately_and_its_link_opens_the_default_data
     other.switch_page(PAGES["playground"]).run()
     assert "Mauna Loa" in other.markdown[0].value  # the task's own data
     assert _private_jobs() == [job]  # the other session got a job of its own, not this
+    # the sidebar switches between the upload (kept in the session) and the task's data
+    at.sidebar.radio(key="cfg.data").set_value("default").run()
+    assert at.session_state["run.state.config"] == cfg.replace(data="default")
+    at.sidebar.radio(key="cfg.data").set_value("private").run()
+    assert at.session_state["run.state.config"] == cfg and not at.exception
 
 
 def _zip() -> bytes:

@@ -24,6 +24,7 @@ INIT_TITLES = {
     "orthogonal": "orthogonal",
     "identity": "identity (IRNN)",
 }
+DATA_TITLES = {"private": "your upload", "default": "the task's own"}
 OPTIMIZER_TITLES = {"adam": "Adam", "sgd": "SGD (momentum 0.9)", "rmsprop": "RMSprop"}
 
 
@@ -68,12 +69,18 @@ def _fit_length_to_task() -> None:
     s[PREFIX + "seq_len"] = min(max(int(s[PREFIX + "seq_len"]), task.min_seq_len), high)
 
 
+def _chosen_data() -> str:
+    """The data picked in the sidebar: "private" only for a task this session uploaded."""
+    s = st.session_state
+    uploaded = s[PREFIX + "task"] in private_data.private_tasks()
+    return s.get(PREFIX + "data", "default") if uploaded else "default"
+
+
 def _chosen_task():
-    """The task picked in the sidebar, with the session's uploaded data when it is the
-    run's task and the run trains on that data."""
-    name, cfg = st.session_state[PREFIX + "task"], RUN.config()
-    if name == cfg.task:
-        return private_data.task_of(cfg)
+    """The task picked in the sidebar, on the session's upload when that is picked."""
+    name = st.session_state[PREFIX + "task"]
+    if _chosen_data() == "private":
+        return private_data.private_tasks()[name]
     return TASKS[name]
 
 
@@ -91,9 +98,16 @@ def config_sidebar() -> None:
             key=PREFIX + "task",
             on_change=_fit_length_to_task,
         )
+        if s[PREFIX + "task"] in private_data.private_tasks():
+            st.radio(
+                "Data",
+                ("private", "default"),
+                format_func=DATA_TITLES.get,
+                key=PREFIX + "data",
+                on_change=_fit_length_to_task,
+                help="Your upload stays in this session only: never stored or shared.",
+            )
         task = _chosen_task()
-        if task is not TASKS[task.name]:
-            st.caption("Data: **your upload** (in this session only; never stored or shared).")
         encoder_decoder = task.architecture in ENCODER_DECODERS
         if task.min_seq_len == task.max_seq_len:
             # A task of one length (digits, translation): nothing to choose.
@@ -188,8 +202,7 @@ def config_sidebar() -> None:
                 seed=int(s[PREFIX + "seed"]),
                 attention=s[PREFIX + "attention"] if encoder_decoder else "off",
                 param_budget=budget if budget is not None and s[PREFIX + "use_budget"] else None,
-                # another task than the run's has no upload here: its own data
-                data=RUN.config().data if s[PREFIX + "task"] == RUN.config().task else "default",
+                data=_chosen_data(),
             )
         except ConfigError as err:
             st.error(f"Not applied: {escape_markdown(str(err))}")
