@@ -23,8 +23,8 @@ import torch
 from rnn_core.skill import skill
 from rnn_core.tasks.forecast import ECGTask, LabelledRecord, SeriesTask
 from rnn_core.tasks.review_grammar import MAX_WORDS, UNKNOWN
-from rnn_core.tasks.sentiment import SentimentTask, _Reviews
-from rnn_core.tasks.text import CharLMTask, _Corpus
+from rnn_core.tasks.sentiment import SentimentTask
+from rnn_core.tasks.text import CharLMTask
 from rnn_core.uploads import (
     MAX_HORIZON,
     MAX_VOCABULARY,
@@ -213,11 +213,7 @@ class UploadedTextTask(_Uploaded, CharLMTask):
         self._build()
 
     def _load(self):
-        alphabet = sorted(set(self.text))
-        index = {c: i for i, c in enumerate(alphabet)}
-        symbols = torch.tensor([index[c] for c in self.text], dtype=torch.long)
-        cut = int(self.train_fraction * len(self.text))
-        return _Corpus(alphabet, index, {"train": symbols[:cut], "test": symbols[cut:]})
+        return self._corpus_of(self.text)
 
     def held_out_text(self, length):
         if "\n" in self._corpus().index:
@@ -257,21 +253,12 @@ class UploadedLabelledTask(_Uploaded, SentimentTask):
         counts = Counter(w for i in chosen["train"] for w in self.upload.words[i])
         common = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_VOCABULARY]
         vocabulary = [UNKNOWN] + sorted(w for w, _ in common if w != UNKNOWN)
-        index = {w: i for i, w in enumerate(vocabulary)}
-        words, lengths, labels, sentences = {}, {}, {}, {}
-        for split, rows in chosen.items():
-            labels[split] = self.upload.labels[rows]
-            if len(np.unique(labels[split])) < 2:
+        labels = {split: self.upload.labels[rows] for split, rows in chosen.items()}
+        for split, split_labels in labels.items():
+            if len(np.unique(split_labels)) < 2:
                 raise UploadError(
                     f"The {'held-out' if split == 'test' else 'training'} rows have only "
                     f"one label: upload more rows of the rarer label."
                 )
-            codes = np.full((len(rows), MAX_WORDS), -1, dtype=np.int64)
-            texts = []
-            for row, i in zip(codes, rows, strict=True):
-                tokens = self.upload.words[i]
-                row[: len(tokens)] = [index.get(t, 0) for t in tokens]
-                texts.append(" ".join(tokens))
-            words[split], sentences[split] = codes, texts
-            lengths[split] = (codes >= 0).sum(axis=1)
-        return _Reviews(vocabulary, index, words, lengths, labels, sentences)
+        tokens = {s: [self.upload.words[i] for i in rows] for s, rows in chosen.items()}
+        return self._reviews_of(vocabulary, tokens, labels)
