@@ -97,6 +97,14 @@ def neutralised(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def shown_name(text: str, at_most: int = 30) -> str:
+    """A visitor's column or label name as the app's titles may hold it: word characters,
+    spaces and a little punctuation only, so it stays inert wherever a title is drawn
+    (markdown, a chart), and short."""
+    plain = re.sub(r"[^\w .,%()/+-]", "", str(text)).strip()[:at_most]
+    return plain or "unnamed"
+
+
 def _short(text: str, at_most: int = 24) -> str:
     text = str(text).replace("\n", " ")
     return repr(text if len(text) <= at_most else text[: at_most - 1] + "…")

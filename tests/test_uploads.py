@@ -248,3 +248,16 @@ def test_the_page_states_the_limit_streamlit_enforces():
     # ours is the smaller of the two megabytes: whatever Streamlit lets through that is
     # over our limit still gets our sentence, not a bare refusal
     assert server_mb * 2**20 >= uploads.MAX_BYTES
+
+
+def test_names_from_a_file_are_inert_in_titles():
+    from rnn_core.tasks.uploaded import UploadedSeriesTask
+
+    hostile = "![x](http://evil/t.png) <b>*temp*</b>"
+    rows = [f"{i},{np.sin(i / 5):.3f}" for i in range(80)]
+    series = uploads.parse_series(_csv(f"t,{hostile}", rows), columns=[hostile])
+    task = UploadedSeriesTask(series)
+    for text in (task.title, task.description):
+        assert not set("![]<>*`") & set(text), text
+    assert task.labels() == [uploads.shown_name(hostile)]  # legends too (plotly reads <a>)
+    assert series.names == [hostile]  # the parsed data keeps the file's own name

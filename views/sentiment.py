@@ -36,11 +36,18 @@ majority = float(max(test_labels.mean(), 1 - test_labels.mean()))
 
 st.markdown(
     f"**{MODEL_TITLES[cfg.model]}** (hidden size {cfg.hidden_size}, seed {cfg.seed}) reads "
-    f"review sentences one word at a time and says, after the last word, whether the "
-    f"sentence is positive or negative. The sentences are **generated** from the "
-    f"adjectives of the VADER sentiment lexicon with a small grammar (negation, "
-    f"intensifiers, contrast), not taken from real reviews: no labelled corpus that may be "
-    f"redistributed ships with the packages this app can install."
+    + (
+        f"**your uploaded sentences** one word at a time and says, after the last word, "
+        f"which label a sentence has: here 'positive' is "
+        f"'{escape_markdown(task.class_names[1])}' and 'negative' "
+        f"'{escape_markdown(task.class_names[0])}'."
+        if cfg.data == "private"  # ui.private_data: the session's own labelled rows
+        else "review sentences one word at a time and says, after the last word, whether "
+        "the sentence is positive or negative. The sentences are **generated** from the "
+        "adjectives of the VADER sentiment lexicon with a small grammar (negation, "
+        "intensifiers, contrast), not taken from real reviews: no labelled corpus that "
+        "may be redistributed ships with the packages this app can install."
+    )
 )
 with st.expander("About this task", expanded=False):
     st.markdown(task.description)

@@ -160,7 +160,7 @@ def series_task(table: uploads.Table):
         viz.upload_series_figure(
             times,
             shown,
-            series.names,
+            task.labels(),
             float(times[len(train)]),
             time_name=series.time_name,
             unit=task.unit,

@@ -31,6 +31,7 @@ from rnn_core.uploads import (
     Labelled,
     Series,
     UploadError,
+    shown_name,
 )
 
 # What each kind of upload replaces: the registered task whose pages it runs on.
@@ -68,7 +69,7 @@ class UploadedSeriesTask(_Uploaded, SeriesTask):
         if not 1 <= horizon <= MAX_HORIZON:
             raise UploadError(f"The horizon must be 1 to {MAX_HORIZON} steps.")
         self.upload, self.horizon, self.normalise = series, int(horizon), normalise
-        names = ", ".join(series.names)
+        names = ", ".join(shown_name(n) for n in series.names)
         self.title = f"Your series ({names})"
         self.step_name, self.time_name = series.step_name, series.time_name
         self.unit = "z-score" if normalise else "your units"
@@ -98,7 +99,8 @@ class UploadedSeriesTask(_Uploaded, SeriesTask):
         return {"train": [c[:cut] for c in columns], "test": [c[cut:] for c in columns]}
 
     def labels(self):
-        return list(self.upload.names)
+        # shown in charts' legends, where plotly reads some HTML (<a href>): cleaned
+        return [shown_name(n) for n in self.upload.names]
 
     def series(self, split: str = "train") -> np.ndarray:
         return self._splits()[split][0].copy()
@@ -162,11 +164,12 @@ class UploadedRecordTask(_Uploaded, ECGTask):
         if series.values.shape[1] != 1:
             raise UploadError("Anomaly detection reads one column: choose only one.")
         self.upload = series
-        self.title = f"Your series ({series.names[0]}): anomaly detection"
+        name = shown_name(series.names[0])
+        self.title = f"Your series ({name}): anomaly detection"
         self.step_name, self.time_name = series.step_name, series.time_name
         self.unit = "your units"
         self.description = (
-            f"Your uploaded series ({series.names[0]}, {len(series.values):,} values). The "
+            f"Your uploaded series ({name}, {len(series.values):,} values). The "
             f"network forecasts the next value; it trains on the first 60%, the next 20% "
             f"is held out (its errors set the thresholds), and the last 20% is watched: a "
             f"forecast that goes badly wrong there is flagged. This data lives only in your "
@@ -235,7 +238,7 @@ class UploadedLabelledTask(_Uploaded, SentimentTask):
         self.upload, self.split_seed = labelled, seed
         self.class_names = list(labelled.class_names)
         self.title = "Sentence classification (your labelled text)"
-        a, b = labelled.class_names
+        a, b = (shown_name(c) for c in labelled.class_names)
         self.description = (
             f"Your {len(labelled.labels):,} uploaded sentences, labelled {a!r} or {b!r}, "
             f"read one word a step (the first {MAX_WORDS} words) and classified after the "
