@@ -68,7 +68,9 @@ if labelled:
         "by construction, for either detector.",
     )
     window = c2.slider(
-        "Smoothing window (samples, 90 a second)",
+        "Smoothing window (samples, 90 a second)"
+        if cfg.data == "default"
+        else "Smoothing window (steps)",  # an upload (ui.private_data) has its own rate
         1,
         90,
         DEFAULT_WINDOW,
@@ -208,9 +210,15 @@ def live() -> None:
             "series.anomaly",
             "the shaded stretch is labelled abnormal. Right of the dotted line is the "
             "watched part, where precision (flags that are right) and recall (abnormal "
-            "points flagged) are counted; left of it, normal beats the net never trained "
-            "on, which set the thresholds (the net trained on the 12.5 s before them). "
-            "Below, each detector's smoothed score divided by its threshold: above 1 "
+            "points flagged) are counted; left of it, normal "
+            + (
+                "beats the net never trained on, which set the thresholds (the net "
+                "trained on the 12.5 s before them). "
+                if cfg.data == "default"
+                else "values the net never trained on, which set the thresholds (the net "
+                "trained on the part before them). "
+            )
+            + "Below, each detector's smoothed score divided by its threshold: above 1 "
             "is a flag.",
         )
     elif labelled and quantile is None:
