@@ -17,7 +17,7 @@ import streamlit as st
 from rnn_core import viz
 from rnn_core.jobs import Job, JobBusyError, JobState
 from rnn_core.train import full_probes
-from ui import session
+from ui import presenter, session
 from ui.live_view import REFRESH_SECONDS, LiveView
 from ui.run_set import RunSet
 from ui.text import escape_markdown
@@ -316,6 +316,7 @@ def ask(job: Job, question: str, **kwargs):
 
 def chart(fig, key: str, how_to_read: str) -> None:
     """Every chart: a namespaced key and a one-line 'how to read this' caption."""
+    fig = presenter.for_screen(fig)  # presenter mode's larger type (ui/presenter.py)
     st.plotly_chart(fig, key=key, config={"displaylogo": False, "responsive": True})
     st.caption(f"How to read this: {how_to_read}")
 

@@ -11,7 +11,9 @@ next rerun. The state and its URL live in ui.page_params.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import plotly.graph_objects as go
 import streamlit as st
 
 from ui import page_params, talk_bar
@@ -24,6 +26,86 @@ SHORTCUTS = (
     "Keys: Space start or pause, S step ×10, 0 reset to step 0, "
     "← → the talk's previous and next demo."
 )
+
+
+# Figures: plotly sizes text in pixels, so the CSS above does not reach it. Fonts,
+# margins and the figure's size grow by SCALE; text and axis lines turn black and the
+# grid darker (the figures' own, rnn_core/viz/look.py, are pale on a projector).
+FONT_KEYS = ("font", "textfont", "tickfont", "insidetextfont", "outsidetextfont")
+PLOTLY_FONT_SIZE = 12  # plotly.js's default, for a figure that sets none
+PLOTLY_HEIGHT = 450  # plotly.js's default height
+INK, GRID = "#000000", "#9a9a9a"
+
+
+def _scale_fonts(node: Any, scale: float) -> None:
+    """Every font size set anywhere in a figure's dict (titles, legends, ticks, slider
+    labels, annotations, trace text), times ``scale``, in place. Arrays are leaves."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in FONT_KEYS and isinstance(value, dict):
+                if isinstance(value.get("size"), int | float):
+                    value["size"] = value["size"] * scale
+                if key == "font" and "color" in value:
+                    value["color"] = INK
+            _scale_fonts(value, scale)
+    elif isinstance(node, list):
+        for item in node:
+            _scale_fonts(item, scale)
+
+
+def projector_spec(spec: dict, scale: float = SCALE) -> dict:
+    """A figure's dict (``Figure.to_dict()``) for a projector, changed in place: fonts,
+    margins, height and a set width times ``scale``; black text and axes, a darker grid."""
+    layout = spec.setdefault("layout", {})
+    font = layout.setdefault("font", {})
+    font.setdefault("size", PLOTLY_FONT_SIZE)
+    font["color"] = INK
+    _scale_fonts(spec, scale)
+    layout["height"] = (layout.get("height") or PLOTLY_HEIGHT) * scale
+    if "width" in layout:
+        layout["width"] = layout["width"] * scale
+    margin = layout.get("margin", {})
+    for side in ("l", "r", "t", "b"):
+        if isinstance(margin.get(side), int | float):
+            margin[side] = margin[side] * scale
+    # What a figure leaves unset, Streamlit's chart theme sets in grey at its own small
+    # size (ticks, axis titles, legends, colour bars): set here, in black at the base size.
+    size = font["size"]
+
+    def ink(holder: dict, key: str = "font") -> None:
+        holder[key] = {"size": size, **holder.get(key, {}), "color": INK}
+
+    for name, axis in layout.items():
+        if name.startswith(("xaxis", "yaxis")) and isinstance(axis, dict):
+            axis.update(gridcolor=GRID, linecolor=INK, zerolinecolor=GRID)
+            ink(axis, "tickfont")
+            if isinstance(axis.get("title"), dict):
+                ink(axis["title"])
+    ink(layout.setdefault("legend", {}))
+    for trace in spec.get("data", []):
+        if "colorbar" in trace or trace.get("type") == "heatmap":
+            ink(trace.setdefault("colorbar", {}), "tickfont")
+    return spec
+
+
+class ProjectorFigure(go.Figure):
+    """``fig`` as st.plotly_chart reads it in presenter mode. Streamlit reads a figure
+    only through ``to_dict()`` (a deep copy, streamlit/elements/plotly_chart.py), so the
+    projector's changes are made to that copy: the figure itself is shared by every
+    viewer of a run (ui.live_view) and must not change, and copying it as a Figure costs
+    30-200 ms (plotly validates every value) where this costs a walk over its dict."""
+
+    def __init__(self, fig: go.Figure):  # noqa: D107 - go.Figure's own state is unused
+        self._shown = fig
+
+    def to_dict(self) -> dict:
+        return projector_spec(self._shown.to_dict())
+
+
+def for_screen(fig: go.Figure) -> go.Figure:
+    """The figure as the screen should show it: ``fig``, or in presenter mode its
+    projector form (``ProjectorFigure``)."""
+    return ProjectorFigure(fig) if page_params.presenting() else fig
 
 
 def _css() -> str:
@@ -69,14 +151,16 @@ def presenter_frame() -> None:
     _show_url_warnings()
     if on:
         st.html(_css())
-        note, leave = st.columns([5, 1], vertical_alignment="center")
-        note.caption(SHORTCUTS)
-        leave.button(
-            "Leave presenter mode",
-            key="presenter.leave",
-            on_click=_leave,
-            icon=":material/close_fullscreen:",
-            type="tertiary",
-            width="stretch",
-        )
-    talk_bar.talk_bar()
+    talk_bar.talk_bar(_leave_button if on else None)
+
+
+def _leave_button() -> None:
+    # The sidebar's toggle is hidden with the sidebar: this takes its place.
+    st.button(
+        "Leave presenter mode",
+        key="presenter.leave",
+        on_click=_leave,
+        icon=":material/close_fullscreen:",
+        type="tertiary",
+        help=SHORTCUTS,
+    )

@@ -9,6 +9,8 @@ page). Where the speaker is lives in ``ui.page_params`` and in every page's URL
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 
 from rnn_core.talks import neighbour
@@ -38,34 +40,41 @@ def open_linked_demo(first_run: bool, url_path: str) -> None:
         go(at)
 
 
-def talk_bar() -> None:
-    """Previous, where the talk is, next; nothing when no talk is loaded."""
+def talk_bar(extra: Callable[[], None] | None = None) -> None:
+    """Previous, next and where the talk is, then ``extra()`` (more buttons for the same
+    row); without a talk, ``extra()`` alone."""
     names, at = page_params.talk()
     if not names:
+        if extra is not None:
+            with st.container(horizontal=True, key="talk.bar"):
+                extra()
         return
     preset = _runs(names[at]).presets[names[at]]
-    back, here, forward = st.columns([1, 4, 1], vertical_alignment="center")
     previous = neighbour(at, -1, len(names))
     following = neighbour(at, +1, len(names))
-    pressed_back = back.button(
-        "Previous",
-        key="talk.previous",
-        shortcut="Left",
-        disabled=previous is None,
-        icon=":material/arrow_back:",
-        width="stretch",
-        help="The talk's previous demo (left arrow key).",
-    )
-    here.markdown(f"**Talk: {page_params.position()}** · {escape_markdown(preset.title)}")
-    pressed_forward = forward.button(
-        "Next",
-        key="talk.next",
-        shortcut="Right",
-        disabled=following is None,
-        icon=":material/arrow_forward:",
-        width="stretch",
-        help="The talk's next demo (right arrow key).",
-    )
+    # One row that wraps on a narrow screen: the buttons keep their labels whole.
+    with st.container(horizontal=True, vertical_alignment="center", key="talk.bar"):
+        pressed_back = st.button(
+            "Previous",
+            key="talk.previous",
+            shortcut="Left",
+            disabled=previous is None,
+            help="The talk's previous demo (left arrow key).",
+        )
+        pressed_forward = st.button(
+            "Next",
+            key="talk.next",
+            shortcut="Right",
+            disabled=following is None,
+            type="primary",
+            help="The talk's next demo (right arrow key).",
+        )
+        st.markdown(
+            f"**Talk: {page_params.position()}** · {escape_markdown(preset.title)}",
+            width="stretch",
+        )
+        if extra is not None:
+            extra()
     if pressed_back and previous is not None:
         go(previous)
     if pressed_forward and following is not None:
