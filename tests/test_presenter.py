@@ -95,8 +95,12 @@ def test_a_bad_talk_list_gives_one_warning_naming_what_was_dropped(raw, said, ma
 
 
 def test_presenter_mode_from_the_url_is_kept_on_every_page_and_left_with_its_button():
-    at = _app({"present": "1"}, page="playground")
+    at = _app({"present": "1", "hidden_size": "8", "seq_len": "12"}, page="playground")
     assert _styled(at)
+    at.button(key="train_step").click().run()
+    assert not at.exception, at.exception
+    charts = at.get("plotly_chart")
+    assert charts and '"size":22.4' in charts[0].proto.spec  # 16 px fonts at 1.4x
     assert at.query_params["present"] == "1"
     at.switch_page(PAGES["gradients"]).run()  # the sidebar's page list clears the URL
     assert _styled(at) and at.query_params["present"] == "1"
