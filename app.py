@@ -48,6 +48,7 @@ if page.url_path == "" and linked in race.RACE.presets:
 elif page.url_path == "" and linked in run.RUN.presets:
     run.RUN.go_to_preset(linked)
 talk_bar.open_linked_demo(first_run, page.url_path)
+presenter.presenter_frame()  # its toggle above the run settings, the talk's bar on top
 if page.url_path == race.URL_PATH:
     # The race has its own settings on its page and its own URL; the run sidebar would
     # describe the Playground's run, not what this page shows.
@@ -58,5 +59,4 @@ else:
     run.RUN.show_url_warnings()
     sidebar.config_sidebar()
     run.RUN.sync_url()
-presenter.presenter_frame()
 page.run()
