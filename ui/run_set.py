@@ -28,7 +28,7 @@ from rnn_core.jobs import Job, JobBusyError
 from rnn_core.models import MODEL_TITLES
 from rnn_core.replay import open_run
 from rnn_core.tasks import Task
-from ui import private_data, session
+from ui import page_params, private_data, session
 from ui.text import escape_markdown
 
 Settings = tuple[RunConfig, tuple[str, ...]]
@@ -160,7 +160,7 @@ class RunSet:
 
     def sync_url(self) -> None:
         """Make the address bar describe this set's settings (a no-op when it does)."""
-        wanted = self.to_query(*self.settings())
+        wanted = {**self.to_query(*self.settings()), **page_params.url_params()}
         if st.query_params.to_dict() != wanted:
             st.query_params.from_dict(wanted)
 
@@ -175,7 +175,9 @@ class RunSet:
     def go_to_preset(self, name: str) -> None:
         cfg, models, page = self.preset_settings(self.presets[name])
         self.set(cfg, models)
-        st.switch_page(page, query_params=self.to_query(cfg, models))
+        st.switch_page(
+            page, query_params={**self.to_query(cfg, models), **page_params.url_params()}
+        )
 
     # ------------------------------------------------------------------ settings form
     def widgets_follow(
