@@ -103,5 +103,8 @@ st.divider()
 st.caption(
     "Short links for talks: add `?preset=NAME` to this page's address, with NAME one "
     f"of {', '.join(f'`{n}`' for n in PRESETS)}; or to the CNN vs RNN page's address, "
-    f"with NAME one of {', '.join(f'`{n}`' for n in RACE_PRESETS)}."
+    f"with NAME one of {', '.join(f'`{n}`' for n in RACE_PRESETS)}. A whole talk is a list "
+    "of them, `?talk=vanishing,exploding,gates,race_copy` (← and → move through it), and "
+    "`?present=1` (or *Presenter mode* in the sidebar) is the projector layout: larger type, "
+    "no sidebar; Space starts and pauses, S steps, 0 resets."
 )
