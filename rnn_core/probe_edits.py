@@ -228,7 +228,7 @@ def prediction_text(task: Task, inputs: np.ndarray, outputs: np.ndarray) -> str:
         read = np.asarray(inputs).argmax(axis=1)
         right = (guesses[:-1] == read[1:]).mean() if len(read) > 1 else float("nan")
         return (
-            f"after the last character it predicts {task.alphabet[guesses[-1]]!r}; "
-            f"{right:.0%} of its next-character guesses in the text are right"
+            f"predicts {task.alphabet[guesses[-1]]!r} after the last character, and "
+            f"{right:.0%} of its next-character guesses within the text are right"
         )
     return f"its output at the last step is {np.array2string(outputs[-1], precision=3)}"

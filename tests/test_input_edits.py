@@ -242,6 +242,14 @@ def test_the_difference_figure_is_edited_minus_original_centred_on_zero():
     assert z[1, 3] == 0.5 and z[1, 4] == -0.25 and (z[[0, 2]] == 0).all()
     assert fig.data[0].zmin == -0.5 and fig.data[0].zmax == 0.5
     assert [s.x0 for s in fig.layout.shapes] == [3]
+    typed = viz.difference_figure(
+        edited, original, title="d", colorbar_title="h", changed_steps=np.arange(2, 5)
+    )
+    assert [s.x0 for s in typed.layout.shapes] == [2, 3, 4]
+    many = viz.difference_figure(
+        edited, original, title="d", colorbar_title="h", changed_steps=np.arange(1, 40)
+    )
+    assert [s.x0 for s in many.layout.shapes] == [1]  # a typed string: its first edit only
     assert "0.5" in fig.layout.title.text
     flat = viz.difference_figure(original, original, title="d", colorbar_title="h")
     assert flat.data[0].zmax > 0  # nothing changed: a valid scale, all white

@@ -182,7 +182,7 @@ def hidden_states_section(job, task, cfg, x0: np.ndarray, layer: int) -> None:
         ),
         "hidden.edit.states",
         "rows are units, columns time steps, for the model as it is now; dashed lines "
-        "mark the steps you edited.",
+        "mark the steps you edited (the first one, when there are many).",
     )
     controls.chart(
         viz.difference_figure(
@@ -218,10 +218,14 @@ def inside_cell_section(job, task, cfg, x0: np.ndarray, t: int, units: int) -> N
     edited = step_breakdown(cfg.model, pair, seq=1, t=t, units=units).table.T
     original = step_breakdown(cfg.model, pair, seq=0, t=t, units=units).table.T
     first = int(changed[0]) if len(changed) else None
-    st.caption(
-        f"Step t = {t} on the edited sequence"
-        + (f" (the first edited step is {first})." if first is not None else ".")
-    )
+    if first is not None and t < first:
+        note = (
+            f" The first edited step is {first}: a recurrent net has not read it yet at "
+            f"step {t}, so nothing differs. Move t to {first} or later."
+        )
+    else:
+        note = "" if first is None else f" The first edited step is {first}."
+    st.caption(f"Step t = {t} on the edited sequence.{note}")
     for table, label in ((edited, "on the edit"), (edited - original, "edited minus original")):
         st.markdown(f"**{label}**")
         table.columns = [f"unit\N{NO-BREAK SPACE}{unit}" for unit in table.columns]

@@ -3,7 +3,8 @@ difference (edited minus original) on one colour scale centred at 0.
 
 Arrays are (T, H) per sequence, as a Probe holds them; the figures draw units as rows
 and time steps as columns, as the Hidden states page's heatmaps do. The steps whose
-input was edited are marked with dashed lines, so the eye finds where a change starts.
+input was edited are marked with dashed lines (the first only, when there are many), so
+the eye finds where a change starts.
 """
 
 from __future__ import annotations
@@ -13,13 +14,15 @@ import plotly.graph_objects as go
 
 from rnn_core.viz.look import DIVERGING, INK, SEQUENTIAL, style_figure
 
-MAX_MARKED_STEPS = 40  # more dashed lines than this hide the heatmap under them
+MAX_MARKED_STEPS = 5  # more dashed lines than this hide the heatmap under them
 
 
 def _mark_steps(fig: go.Figure, steps) -> None:
+    """Dashed lines at the edited steps; at the first one only when there are many (a
+    typed string): nothing can change before it."""
     steps = np.asarray(steps, dtype=int)
-    if 0 < len(steps) <= MAX_MARKED_STEPS:
-        for t in steps:
+    if len(steps):
+        for t in steps if len(steps) <= MAX_MARKED_STEPS else steps[:1]:
             fig.add_vline(x=int(t), line={"color": "#000000", "width": 1, "dash": "dash"})
 
 
