@@ -20,11 +20,17 @@ import numpy as np
 import torch
 
 from rnn_core.models import RecurrentModel
-from rnn_core.probes import Probe, _np, last_layer_weights
+from rnn_core.probes import Probe, last_layer_weights
 from rnn_core.tasks.base import LastStepClassification, Task
 from rnn_core.unrolled import unroll
 
 MAX_SEQUENCES = 8  # a page compares an edit with the original: two are enough
+
+
+def _np(t: torch.Tensor) -> np.ndarray:
+    """A tensor as numpy: float32 for floating point (as probes hold them), else as is."""
+    a = t.detach().cpu().numpy()
+    return a.astype(np.float32) if t.is_floating_point() else a
 
 
 def _symbol_task(task: Task) -> bool:
