@@ -167,6 +167,18 @@ def image_inputs(x: np.ndarray, text: str, shape: tuple[int, int]) -> np.ndarray
     return image.reshape(x.shape)
 
 
+def toggle_pixel(text: str, row: int, col: int) -> str:
+    """The drawing ``text`` (``image_text``'s lines) with one pixel toggled: ink (5 and
+    up) becomes blank, anything lighter full ink. A drawing that is not a grid of digits
+    comes back as it was (the page already says what is wrong with it)."""
+    rows = text.strip().splitlines()
+    if not (0 <= row < len(rows) and 0 <= col < len(rows[row])) or not rows[row][col].isdigit():
+        return text
+    flipped = "0" if int(rows[row][col]) >= 5 else str(IMAGE_LEVELS)
+    rows[row] = rows[row][:col] + flipped + rows[row][col + 1 :]
+    return "\n".join(rows)
+
+
 # ---------------------------------------------------------------- values (one channel)
 MAX_VALUE = 1e3  # a typed value's bound: the series are normalised to a few units
 

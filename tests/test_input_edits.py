@@ -262,3 +262,16 @@ def test_the_edited_states_figure_scales_gates_and_states():
     free = viz.edited_states_figure(states, title="c", colorbar_title="c")
     assert (free.data[0].zmin, free.data[0].zmax) == (-3.0, 3.0)
     np.testing.assert_array_equal(np.asarray(free.data[0].z), states.T.astype(np.float32))
+
+
+def test_clicking_a_pixel_toggles_it_in_the_drawing():
+    text = "\n".join(["00000000"] * 3 + ["00070000"] + ["00000000"] * 4)
+    inked = pe.toggle_pixel(text, 2, 5)
+    assert inked.splitlines()[2] == "00000900" and inked.count("9") == 1
+    assert pe.toggle_pixel(inked, 2, 5) == text  # twice: as it was
+    assert pe.toggle_pixel(text, 3, 3).splitlines()[3] == "00000000"  # 7 is ink: blanked
+    assert pe.toggle_pixel("bad", 5, 5) == "bad"  # not a drawing: left for the warning
+    fig = viz.image_figure(np.eye(8), title="d")
+    clickable = fig.data[1]  # a marker per pixel, at (column, row)
+    assert len(clickable.x) == 64 and (clickable.x[9], clickable.y[9]) == (1, 1)
+    assert clickable.customdata[9] == 1.0 and clickable.customdata[1] == 0.0

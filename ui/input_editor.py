@@ -44,6 +44,31 @@ def _reset(prefix: str, values: dict[str, object]) -> None:
         st.session_state[f"{prefix}.edit.{name}"] = value
 
 
+def _toggle_clicked(prefix: str) -> None:
+    """The drawing's callback: toggle the clicked pixel in the text the visitor edits."""
+    points = st.session_state[f"{prefix}.edit.image"]["selection"]["points"]
+    key = f"{prefix}.edit.text"
+    for point in points[-1:]:  # the pixel just clicked
+        st.session_state[key] = probe_edits.toggle_pixel(
+            st.session_state[key], int(point["y"]), int(point["x"])
+        )
+
+
+def _drawing(prefix: str, image: np.ndarray) -> None:
+    """The drawn digit; clicking a pixel toggles it (ink to blank, blank to ink)."""
+    st.plotly_chart(
+        viz.image_figure(image, title="The drawn digit (click a pixel)"),
+        key=f"{prefix}.edit.image",
+        on_select=lambda: _toggle_clicked(prefix),
+        selection_mode="points",
+        config={"displaylogo": False, "responsive": True},
+    )
+    st.caption(
+        "How to read this: the image as the network reads it, row by row from the top; "
+        "click a pixel to ink or blank it, or type in the grid."
+    )
+
+
 def _editor(prefix: str, task, x0: np.ndarray, run_id: str) -> np.ndarray | None:
     """The task's editor, started from ``x0``; the edited inputs, or None with the
     reason on the page."""
@@ -92,11 +117,7 @@ def _editor(prefix: str, task, x0: np.ndarray, run_id: str) -> np.ndarray | None
             )
             edited = probe_edits.image_inputs(x0, text, task.image_shape)
             with picture:
-                controls.chart(
-                    viz.image_figure(edited.reshape(task.image_shape), title="The drawn digit"),
-                    f"{prefix}.edit.image",
-                    "the image as the network reads it, row by row from the top.",
-                )
+                _drawing(prefix, edited.reshape(task.image_shape))
         else:
             text = st.text_area(
                 f"One value a step, separated by commas (up to {T})", key=key + "text"

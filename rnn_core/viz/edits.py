@@ -86,18 +86,36 @@ def difference_figure(
 
 
 def image_figure(image, *, title: str) -> go.Figure:
-    """A small digit image (height, width) in [0, 1], ink dark, row 0 at the top."""
+    """A small digit image (height, width) in [0, 1], ink dark, row 0 at the top, with
+    an invisible marker on every pixel (trace 1): a heatmap's cells cannot be selected,
+    markers can, so a page that selects points learns which pixel was clicked."""
     image = np.asarray(image, dtype=np.float64)
+    height, width = image.shape
+    rows, cols = np.mgrid[0:height, 0:width]
     fig = go.Figure(
-        go.Heatmap(
-            z=image.astype(np.float32),
-            zmin=0.0,
-            zmax=1.0,
-            colorscale=INK,
-            showscale=False,
-            hovertemplate="row %{y}, column %{x}: %{z:.2f}<extra></extra>",
-        )
+        [
+            go.Heatmap(
+                z=image.astype(np.float32),
+                zmin=0.0,
+                zmax=1.0,
+                colorscale=INK,
+                showscale=False,
+                hoverinfo="skip",
+            ),
+            go.Scatter(
+                x=cols.ravel(),
+                y=rows.ravel(),
+                mode="markers",
+                marker={"symbol": "square", "size": 18, "color": "rgba(0, 0, 0, 0)"},
+                customdata=image.ravel().astype(np.float32),
+                hovertemplate="row %{y}, column %{x}: %{customdata:.2f}<extra></extra>",
+                showlegend=False,
+            ),
+        ]
     )
-    style_figure(fig, title, "column", "row", bottom=40, height=320)
-    fig.update_yaxes(autorange="reversed", scaleanchor="x")
+    style_figure(fig, title, "column", "row", bottom=40, height=340)
+    fig.update_xaxes(range=[-0.5, width - 0.5], constrain="domain", showgrid=False)
+    fig.update_yaxes(
+        range=[height - 0.5, -0.5], scaleanchor="x", constrain="domain", showgrid=False
+    )
     return fig
