@@ -61,7 +61,8 @@ def _drawing(prefix: str, image: np.ndarray) -> None:
         key=f"{prefix}.edit.image",
         on_select=lambda: _toggle_clicked(prefix),
         selection_mode="points",
-        config={"displaylogo": False, "responsive": True},
+        # no mode bar: its buttons covered the title in a 1024 px window
+        config={"displayModeBar": False, "responsive": True},
     )
     st.caption(
         "How to read this: the image as the network reads it, row by row from the top; "
