@@ -151,11 +151,10 @@ def image_text(x: np.ndarray, shape: tuple[int, int]) -> str:
 
 
 def image_inputs(x: np.ndarray, text: str, shape: tuple[int, int]) -> np.ndarray:
-    """The inputs of a drawn image: ``text`` as ``image_text`` writes it. A drawing left
-    as ``image_text`` of the original gives the original's exact pixels."""
+    """The inputs of a drawn image: ``text`` as ``image_text`` writes it. Only the pixels
+    whose digit differs from the original's are redrawn (at digit / 9); the others keep
+    the original's exact values, so one changed pixel changes one step."""
     x = np.asarray(x, dtype=np.float32)
-    if text.strip() == image_text(x, shape):
-        return x.copy()
     height, width = shape
     rows = [line.strip() for line in text.strip().splitlines()]
     if len(rows) != height or any(len(r) != width for r in rows):
@@ -163,7 +162,9 @@ def image_inputs(x: np.ndarray, text: str, shape: tuple[int, int]) -> np.ndarray
     wrong = sorted({c for r in rows for c in r if c not in "0123456789"})
     if wrong:
         raise EditError(f"Use the digits 0 (blank) to 9 (full ink) only, not {' '.join(wrong)}.")
-    image = np.array([[int(c) for c in r] for r in rows], dtype=np.float32) / IMAGE_LEVELS
+    levels = np.array([[int(c) for c in r] for r in rows]).ravel()
+    was = np.rint(x.astype(np.float64).ravel() * IMAGE_LEVELS).astype(int)
+    image = np.where(levels == was, x.ravel(), levels / IMAGE_LEVELS).astype(np.float32)
     return image.reshape(x.shape)
 
 
@@ -188,11 +189,9 @@ def values_text(x: np.ndarray) -> str:
 
 
 def values_inputs(x: np.ndarray, text: str, max_len: int) -> np.ndarray:
-    """One value a step, separated by commas; the text ``values_text`` wrote for the
-    original gives the original exactly (its values are rounded in the text)."""
+    """One value a step, separated by commas. A value typed as ``values_text`` wrote the
+    original's at that step keeps the original's exact value (the text rounds it)."""
     x = np.asarray(x, dtype=np.float32)
-    if text.strip() == values_text(x):
-        return x.copy()
     parts = [p.strip() for p in text.replace("\n", ",").split(",") if p.strip()]
     try:
         values = np.array([float(p) for p in parts], dtype=np.float64)
@@ -204,7 +203,12 @@ def values_inputs(x: np.ndarray, text: str, max_len: int) -> np.ndarray:
         )
     if not np.isfinite(values).all() or (np.abs(values) > MAX_VALUE).any():
         raise EditError(f"Each value must be a number between {-MAX_VALUE:g} and {MAX_VALUE:g}.")
-    return values.astype(np.float32)[:, None]
+    edited = values.astype(np.float32)[:, None]
+    shown = values_text(x).split(", ")
+    for t, part in enumerate(parts[: len(x)]):
+        if part == shown[t]:
+            edited[t] = x[t]
+    return edited
 
 
 # ---------------------------------------------------------------- what the model says

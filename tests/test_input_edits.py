@@ -113,7 +113,7 @@ def test_a_drawn_digit_round_trips_exactly_and_bad_drawings_are_refused():
     rows = text.splitlines()
     rows[0] = "9" + rows[0][1:]
     edited = pe.image_inputs(x0, "\n".join(rows), task.image_shape)
-    assert edited[0, 0] == 1.0 and list(pe.changed_steps(x0, edited))[0] == 0
+    assert edited[0, 0] == 1.0 and list(pe.changed_steps(x0, edited)) == [0]  # that pixel only
     with pytest.raises(EditError, match="8 lines of 8"):
         pe.image_inputs(x0, "\n".join(rows[:7]), task.image_shape)
     with pytest.raises(EditError, match="not x"):
@@ -124,6 +124,8 @@ def test_typed_values_round_trip_and_bad_ones_are_refused():
     x0 = np.array([[0.123456], [-1.5], [2.0]], dtype=np.float32)
     assert pe.values_inputs(x0, pe.values_text(x0), 3).tobytes() == x0.tobytes()
     assert pe.values_inputs(x0, "1, 2", 3)[:, 0].tolist() == [1.0, 2.0]
+    one = pe.values_inputs(x0, pe.values_text(x0).replace("-1.5", "7"), 3)
+    assert list(pe.changed_steps(x0, one)) == [1] and one[0, 0] == x0[0, 0]
     for bad, words in (("1, x", "numbers"), ("1, nan", "between"), ("1,2,3,4", "1 to 3")):
         with pytest.raises(EditError, match=words):
             pe.values_inputs(x0, bad, 3)
