@@ -34,6 +34,7 @@ pages = {
         st.Page(run.PAGES["series"], title="Time series", icon=":material/show_chart:"),
         st.Page(run.PAGES["sentiment"], title="Sentiment", icon=":material/sentiment_satisfied:"),
         st.Page(run.PAGES["captions"], title="Captions", icon=":material/image:"),
+        st.Page(run.PAGES["your_data"], title="Your data", icon=":material/upload_file:"),
     ],
 }
 page = st.navigation(pages)

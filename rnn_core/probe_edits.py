@@ -14,6 +14,8 @@ import numpy as np
 
 from rnn_core import sentiment
 from rnn_core.tasks.base import Task
+from rnn_core.tasks.memory import AddingTask, CopyMemoryTask
+from rnn_core.tasks.sentiment import SentimentTask
 
 IMAGE_LEVELS = 9  # a drawn pixel is a digit 0 (blank) to 9 (full ink)
 
@@ -24,11 +26,13 @@ class EditError(ValueError):
 
 def editor_kind(task: Task) -> str | None:
     """Which editor a task's probe sequence gets (None: no editor for it)."""
-    if task.name == "adding":
+    # by family, so a task on a visitor's own data (rnn_core/tasks/uploaded.py) gets its
+    # family's editor
+    if isinstance(task, AddingTask):
         return "adding"
-    if task.name == "copy_memory":
+    if isinstance(task, CopyMemoryTask):
         return "copy"
-    if task.name == "sentiment":
+    if isinstance(task, SentimentTask):
         return "sentence"
     if task.image_shape is not None:
         return "image"

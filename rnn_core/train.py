@@ -48,12 +48,13 @@ from rnn_core.config import RunConfig
 from rnn_core.generate import sample_text
 from rnn_core.models import RECURRENT, RecurrentModel, build_model, count_parameters
 from rnn_core.probes import Probe, take_light_probe, take_probe
-from rnn_core.tasks import TASKS
+from rnn_core.tasks import TASKS, Task
 from rnn_core.unrolled import unroll
 
 # Independent streams derived from the run's seed (fixed offsets keep them apart and
 # reproducible; Python's hash() of a string is salted per process, so not that).
 _DATA_STREAM, _PROBE_STREAM, _EVAL_STREAM = 1_000_003, 2_000_029, 3_000_061
+DATA_STREAM = _DATA_STREAM  # the training batches' offset, which exported scripts restate
 
 HISTORY_COLUMNS = (
     "step",
@@ -128,9 +129,10 @@ class Trainer:
         eval_every: int = 25,
         eval_batch: int = 64,
         light_probes: bool = False,
+        task: Task | None = None,
     ):
         self.config = config
-        self.task = TASKS[config.task]
+        self.task = task_for(config, task)
         self.shape = config.shape  # widths (from the parameter budget, if any)
         self.model = build_model(
             config, self.task.input_size, self.task.output_size, self.shape.kwargs
@@ -358,7 +360,7 @@ class Trainer:
         defaults = {
             name: p.default
             for name, p in inspect.signature(cls.__init__).parameters.items()
-            if p.kind is p.KEYWORD_ONLY
+            if p.kind is p.KEYWORD_ONLY and name != "task"  # the data, not an option
         }
         unknown = set(given) - set(defaults)
         if unknown:
@@ -595,6 +597,18 @@ class Trainer:
             ):
                 self.probe_every *= 2
                 self._snapshots = [p for p in self._snapshots if p.step % self.probe_every == 0]
+
+
+def task_for(config: RunConfig, task: Task | None = None) -> Task:
+    """The task a run trains on: the registered one, or on private data the one given
+    (a visitor's upload, rnn_core.tasks.uploaded), which must be of the config's task."""
+    if config.data == "default":
+        if task is not None and task is not TASKS[config.task]:
+            raise ValueError("a run on the default data takes the registered task")
+        return TASKS[config.task]
+    if task is None or task.name != config.task:
+        raise ValueError(f"a run on private data needs its own {config.task} task")
+    return task
 
 
 def full_probes(config: RunConfig) -> bool:

@@ -17,7 +17,7 @@ import streamlit as st
 from rnn_core import viz
 from rnn_core.jobs import Job, JobBusyError, JobState
 from rnn_core.train import full_probes
-from ui import session
+from ui import figure_export, session
 from ui.live_view import REFRESH_SECONDS, LiveView
 from ui.run_set import RunSet
 from ui.text import escape_markdown
@@ -243,7 +243,9 @@ def steps_per_second(job: Job) -> str:
 
 def downloads(job: Job, key: str) -> None:
     """An expander with the run's history as CSV and its configuration as JSON (exact,
-    re-loadable)."""
+    re-loadable), its training script and its weights (ui.exports)."""
+    from ui import exports  # it uses this module's answer_or_note
+
     cfg = job.config
     with st.expander("Download this run"):
         c1, c2 = st.columns(2)
@@ -265,6 +267,7 @@ def downloads(job: Job, key: str) -> None:
             icon=":material/download:",
             on_click="ignore",
         )
+        exports.take_it_with_you(job, key)
 
 
 def answer_or_note(job: Job, question: str, **kwargs) -> tuple[object, tuple[str, str] | None]:
@@ -306,9 +309,11 @@ def ask(job: Job, question: str, **kwargs):
 
 
 def chart(fig, key: str, how_to_read: str) -> None:
-    """Every chart: a namespaced key and a one-line 'how to read this' caption."""
+    """Every chart: a namespaced key, a one-line 'how to read this' caption and an Export
+    menu (ui.figure_export)."""
     st.plotly_chart(fig, key=key, config={"displaylogo": False, "responsive": True})
     st.caption(f"How to read this: {how_to_read}")
+    figure_export.export_menu(fig, key)
 
 
 def throttled(key: str, token, seconds: float, build, *, exact=None):

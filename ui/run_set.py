@@ -23,12 +23,12 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from rnn_core import TASKS, ConfigError, RunConfig, Trainer
+from rnn_core import ConfigError, RunConfig, Trainer
 from rnn_core.jobs import Job, JobBusyError
 from rnn_core.models import MODEL_TITLES
 from rnn_core.replay import open_run
 from rnn_core.tasks import Task
-from ui import session
+from ui import private_data, session
 from ui.text import escape_markdown
 
 Settings = tuple[RunConfig, tuple[str, ...]]
@@ -133,6 +133,7 @@ class RunSet:
             )
             cfg, models, more = self.parse_query(query)
             problems += more
+        cfg, problems = private_data.from_link(cfg, problems)
         self.set(cfg, models)
         st.session_state[self._key("url_warnings")] = problems
 
@@ -222,10 +223,11 @@ class RunSet:
             except ConfigError as err:
                 held.notes.append(self.not_trained.format(title=label, error=err))
                 continue
-            if private:
-                held.jobs[model] = manager.submit(
-                    Trainer(model_cfg, **options), owner=owner, label=label
-                )
+            if private or model_cfg.data == "private":
+                # A run on the visitor's upload is always the session's own: never in
+                # the shared registry (nobody else may attach) nor in the store.
+                trainer = Trainer(model_cfg, task=private_data.run_task(model_cfg), **options)
+                held.jobs[model] = manager.submit(trainer, owner=owner, label=label)
             else:
                 # Keyed and built by the store's own terms, so a backend that trains
                 # elsewhere can name the run by its key and build it there.
@@ -287,7 +289,7 @@ class RunSet:
         (a page of it is open, so its idle timer restarts)."""
         cfg, job = self.config(), self.main_job()
         job.touch()
-        return cfg, TASKS[cfg.task], job
+        return cfg, private_data.task_of(cfg), job
 
     def notes(self) -> list[str]:
         self.jobs()

@@ -5,6 +5,7 @@ import streamlit as st
 from rnn_core.presets import PRESETS, RACE_PRESETS
 from ui.race import RACE
 from ui.run import RUN
+from ui.welcome_pictures import demo_columns, demo_thumbnail, section_picture, thumbnails
 
 st.title("RNN Explorer")
 st.markdown(
@@ -77,11 +78,14 @@ SECTIONS = [
     ),
 ]
 
+pictures = thumbnails()
 for heading, text, preset_names in SECTIONS:
     st.subheader(heading)
     st.markdown(text)
-    cols = st.columns(len(preset_names))
-    for col, name in zip(cols, preset_names, strict=True):
+    section_picture(heading)
+    cols = st.columns(demo_columns(len(preset_names)))
+    for i, name in enumerate(preset_names):
+        col = cols[i % len(cols)]
         runs = RUN if name in PRESETS else RACE
         preset = runs.presets[name]
         if col.button(
@@ -93,6 +97,7 @@ for heading, text, preset_names in SECTIONS:
             width="stretch",
         ):
             runs.go_to_preset(name)
+        demo_thumbnail(col, name, pictures)
 
 st.divider()
 st.caption(

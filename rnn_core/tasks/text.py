@@ -60,12 +60,16 @@ class CharLMTask(SymbolTask, BundledDataTask):
         return self._loaded()
 
     def _load(self) -> _Corpus:
-        text = self._path.read_bytes().decode("ascii")
+        return self._corpus_of(self._path.read_bytes().decode("ascii"))
+
+    def _corpus_of(self, text: str) -> _Corpus:
+        """A text's corpus: its alphabet (the characters it holds, in code point order)
+        and its splits (the last ``1 - train_fraction`` held out)."""
         alphabet = sorted(set(text))
         index = {c: i for i, c in enumerate(alphabet)}
-        lookup = np.zeros(128, dtype=np.int64)
-        lookup[[ord(c) for c in alphabet]] = np.arange(len(alphabet))
-        symbols = torch.from_numpy(lookup[np.frombuffer(text.encode("ascii"), dtype=np.uint8)])
+        points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+        ordered = np.array([ord(c) for c in alphabet], dtype=np.uint32)
+        symbols = torch.from_numpy(np.searchsorted(ordered, points).astype(np.int64))
         cut = int(self.train_fraction * len(text))
         return _Corpus(alphabet, index, {"train": symbols[:cut], "test": symbols[cut:]})
 

@@ -20,6 +20,7 @@ the training history, and render what comes back. The modules:
   confusion matrix, accuracy by frames heard.
 - ``series``: a held-out forecast against the naive forecasts; anomaly flags and labels.
 - ``sentiment``: the running sentiment of one sentence, beside a bag of words.
+- ``uploads``: previews of a visitor's uploaded series and labels.
 
 This module re-exports the builders and the colours, so ``viz.loss_figure(...)`` and
 ``viz.race_figure(...)`` need only ``from rnn_core import viz``.
@@ -58,6 +59,7 @@ from rnn_core.viz.states import (
     time_step_bars,
 )
 from rnn_core.viz.training import loss_figure
+from rnn_core.viz.uploads import label_counts_figure, upload_series_figure
 
 __all__ = [
     "DIVERGING",
@@ -81,6 +83,7 @@ __all__ = [
     "grad_heatmap",
     "image_figure",
     "grad_norm_figure",
+    "label_counts_figure",
     "loss_figure",
     "model_colours",
     "overlay_grad_norms",
@@ -95,5 +98,6 @@ __all__ = [
     "spectra_figure",
     "sweep_figure",
     "time_step_bars",
+    "upload_series_figure",
     "utterance_figure",
 ]
