@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rnn_core import text_units
+from rnn_core import input_probe, text_units
 from rnn_core.checkpoint import (
     CHECKPOINT_VERSION,
     OPTION_NAMES,
@@ -233,7 +233,7 @@ class Trainer:
     # What a page may ask of the model, by name (``answer``): a run in another thread or
     # process can only be asked, and every answer is plain data (numpy, str, numbers; a
     # checkpoint's tensors, which torch.load reads back with weights_only=True).
-    QUESTIONS = ("probe", "sample", "track_units", "checkpoint", "outputs")
+    QUESTIONS = ("probe", "sample", "track_units", "checkpoint", "outputs", "probe_inputs")
 
     def answer(self, question: str, **kwargs):
         """The answer to one of ``QUESTIONS`` (ValueError for any other name).
@@ -253,6 +253,18 @@ class Trainer:
         step). Waits for a ``step()`` in progress to return."""
         with self._step_lock, denormals_flushed():
             return self._take_probe(sequences, target_step)
+
+    def probe_inputs(self, x: np.ndarray | None = None) -> Probe:
+        """A probe without gradients of the current weights on inputs ``x`` (B, T,
+        input_size) a page sends (an edited sequence; ``rnn_core.input_probe``), or, with
+        None, on the run's probe sequence #1 and its own targets. ValueError, in one
+        sentence for the page, for inputs that do not fit the task."""
+        if x is not None:
+            x = input_probe.checked_inputs(self.task, x, self.task.total_len(self.config.seq_len))
+        with self._step_lock, denormals_flushed():
+            own = self._probe_y[:1] if x is None else None
+            x = self._probe_x[:1] if x is None else x
+            return input_probe.probe_on_inputs(self.model, self.task, x, self.steps_done, own)
 
     MAX_OUTPUT_CELLS = 4_000_000  # inputs a page may send at once (B * T * I values)
 

@@ -7,7 +7,7 @@ from rnn_core import text_units, viz
 from rnn_core.models import MODEL_TITLES
 from rnn_core.probes import carrier_units
 from rnn_core.viz.translation import mark_decoder_start
-from ui import controls
+from ui import controls, input_editor
 from ui.run import RUN
 
 cfg, task, job = RUN.page_run()
@@ -238,5 +238,7 @@ if task.name == "char_lm":
             f"±{scale:.2g}), on the first {len(tracking.excerpt)} characters of that "
             f"held-out text."
         )
+
+input_editor.hidden_states_section(job, task, cfg, last.inputs[0], layer)
 
 controls.downloads(job, "hidden.download")

@@ -26,6 +26,7 @@ from rnn_core.tasks.base import (
 )
 
 CORPUS_PATH = ASSETS_DIR / "corpus" / "python_stdlib.txt"
+NO_TARGET = -100  # torch.nn.functional.cross_entropy's default ignore_index
 
 
 class _Corpus(NamedTuple):
@@ -123,6 +124,13 @@ class CharLMTask(SymbolTask, BundledDataTask):
     def metric(self, outputs, y, split="train"):
         with torch.no_grad():
             return sequence_cross_entropy(outputs, y).item() / math.log(2)
+
+    def targets_for(self, x):
+        # Each step's target is the next character read; the last step's is not in x:
+        # -100, the index cross_entropy ignores, so loss and metric cover the rest.
+        y = torch.full(x.shape[:2], NO_TARGET, dtype=torch.long)
+        y[:, :-1] = x[:, 1:].argmax(dim=-1)
+        return y
 
     def baseline_loss(self, seq_len, split="train"):
         self._check_request(seq_len, split)

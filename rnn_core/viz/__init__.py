@@ -11,6 +11,7 @@ the training history, and render what comes back. The modules:
 - ``sequence``: one probe sequence (inputs, targets, outputs).
 - ``states``: hidden states and gates (animated heatmap, time-step bars, saturation,
   PCA trajectory).
+- ``edits``: an edited probe sequence's states, and their difference from the original.
 - ``gradients``: gradients through time and the recurrent weights' spectra.
 - ``race``: the CNN vs RNN race page (race curves, saliency, attention, receptive
   field, memory-horizon sweep, digit readings, model colours).
@@ -26,6 +27,7 @@ This module re-exports the builders and the colours, so ``viz.loss_figure(...)``
 """
 
 from rnn_core.viz.activation_text import activation_html
+from rnn_core.viz.edits import difference_figure, edited_states_figure, image_figure
 from rnn_core.viz.gradients import (
     GRAD_LABEL,
     carry_figure,
@@ -73,10 +75,13 @@ __all__ = [
     "attention_figure",
     "carry_figure",
     "confusion_figure",
+    "difference_figure",
     "digit_readings_figure",
+    "edited_states_figure",
     "forecast_figure",
     "gate_over_training",
     "grad_heatmap",
+    "image_figure",
     "grad_norm_figure",
     "label_counts_figure",
     "loss_figure",
