@@ -234,10 +234,11 @@ def describe(weights: dict[str, torch.Tensor]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def model_shapes(config) -> dict[str, tuple[int, ...]]:
+def model_shapes(config, task=None) -> dict[str, tuple[int, ...]]:
     """The state_dict layout (name -> shape) of ``config``'s model, built on the meta
-    device (no memory, no weights drawn)."""
-    task = TASKS[config.task]
+    device (no memory, no weights drawn). ``task``: the task object the run trains on when
+    it is not the registered one (uploaded data may have other input widths)."""
+    task = TASKS[config.task] if task is None else task
     builder = builder_for(config.model, task, config.attention)
     model = builder(task.input_size, task.output_size, device="meta", **config.shape.kwargs)
     return {name: tuple(t.shape) for name, t in model.state_dict().items()}

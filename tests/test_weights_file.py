@@ -186,3 +186,13 @@ def test_the_playground_offers_the_downloads_and_inspects_an_upload():
     at.run()
     assert not at.exception, at.exception
     assert len(at.error) == 1 and "would run code" in at.error[0].value
+
+
+def test_the_layout_follows_the_task_the_run_trains_on():
+    """A run on uploaded data keeps a registered task's name but has its own input width:
+    the layout a weights file is checked against must come from the task it trains on."""
+    cfg = RunConfig(task="char_lm", hidden_size=8)
+    own = model_shapes(cfg)
+    other = model_shapes(cfg, TASKS["adding"])
+    assert own["rnn.weight_ih_l0"] == (4 * 8, TASKS["char_lm"].input_size)
+    assert other["rnn.weight_ih_l0"] == (4 * 8, TASKS["adding"].input_size)

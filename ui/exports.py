@@ -17,7 +17,6 @@ from rnn_core.config import RunConfig
 from rnn_core.export_script import export_refusal, file_name, script_for
 from rnn_core.jobs import Job
 from rnn_core.models import MODEL_TITLES
-from rnn_core.tasks import TASKS
 from rnn_core.weights_file import (
     MAX_FILE_MB,
     WeightsFileError,
@@ -28,6 +27,7 @@ from rnn_core.weights_file import (
     shape_problems,
     weights_bytes,
 )
+from ui import private_data
 from ui.controls import answer_or_note, show_note
 from ui.text import escape_markdown
 
@@ -129,8 +129,9 @@ def weights_inspector(cfg: RunConfig, key: str) -> None:
                 **{c: st.column_config.NumberColumn(format="%.4g") for c in ("norm", "min", "max")},
             },
         )
-        problems = shape_problems(weights, model_shapes(cfg))
-        title = f"this session's run ({MODEL_TITLES[cfg.model]} on {TASKS[cfg.task].title})"
+        task = private_data.task_of(cfg)
+        problems = shape_problems(weights, model_shapes(cfg, task))
+        title = f"this session's run ({MODEL_TITLES[cfg.model]} on {task.title})"
         if problems:
             st.info(
                 escape_markdown(f"These weights do not fit {title}: {'; '.join(problems)}."),
