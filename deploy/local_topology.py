@@ -54,6 +54,15 @@ FAST_NODE_FAILURE_ENV = {
 }
 
 
+# Ray 2.60 turns token authentication on for a node it starts whenever the machine has a
+# token file (~/.ray/auth_token, left by `ray get-auth-token --generate` or an earlier
+# session), while `ray status` and clients follow RAY_AUTH_MODE, "disabled" by default:
+# then nothing can reach the head. This topology binds loopback only, so every Ray process
+# it starts or queries, and its replicas, run with authentication off, whatever the
+# machine holds.
+RAY_AUTH_ENV = {"RAY_AUTH_MODE": "disabled"}
+
+
 class TopologyError(RuntimeError):
     """A part of the topology did not start; the message carries its log."""
 
@@ -249,7 +258,7 @@ class LocalTopology:
         ]  # fmt: skip
 
     def _start_ray_node(self, head: bool, index: int) -> None:
-        env = {**os.environ, **(FAST_NODE_FAILURE_ENV if head else {})}
+        env = {**os.environ, **RAY_AUTH_ENV, **(FAST_NODE_FAILURE_ENV if head else {})}
         name = "ray-head" if head else f"ray-worker{index}"
         log = self.workdir / "logs" / f"{name}.log"
         proc = Proc(name, self._ray_node_cmd(head, index), log, env=env, leader_stops_group=True)
@@ -262,6 +271,7 @@ class LocalTopology:
         """How many nodes `ray status` lists as active (0 when it cannot reach the head)."""
         result = subprocess.run(
             [shutil.which("ray") or "ray", "status", "--address", self.ray_address],
+            env={**os.environ, **RAY_AUTH_ENV},
             capture_output=True,
             text=True,
             timeout=60,
@@ -287,6 +297,7 @@ class LocalTopology:
     def replica_env(self) -> dict[str, str]:
         env = {
             **os.environ,
+            **RAY_AUTH_ENV,
             "RNN_EXPLORER_RUN_STORE": str(self.store),
             # The sweep cache beside the store, shared like it (its writes are atomic), not
             # cache/ in the checkout.
