@@ -124,8 +124,16 @@ def test_a_private_run_is_never_kept_in_the_store(tmp_path, elnino_upload):
         for job in jobs:
             job.request_steps(25)
         deadline = time.monotonic() + 30
-        # the keeper saves a run when it stops training: wait for the public one's save
-        while store.steps(public.config, public.options) < 25 and time.monotonic() < deadline:
+
+        def settled() -> bool:
+            # both runs done and stopped (the keeper is called as a run stops), and the
+            # public one's save written
+            return (
+                all(j.steps_done == 25 and not j.state.active for j in jobs)
+                and store.steps(public.config, public.options) == 25
+            )
+
+        while not settled() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert [j.steps_done for j in jobs] == [25, 25]
         # the public run was kept (so keeping works here); the private one never
