@@ -107,16 +107,16 @@ def slider(runs: RunSet, key: str, *, play_key: str | None = None) -> Replay:
     can = main.steps_done > 0 and not runs.active()
     steps = _steps(main) if can else []
     shared = f"{runs.name}.replay.step"
+    column = st.container()  # the slider above the switch: side by side, it clipped the label
     if play_key is not None:
-        column, play_column = st.columns([4, 1.3], vertical_alignment="bottom")
-        playing = play_column.toggle(
+        playing = st.toggle(
             "Replay at training speed",
             key=play_key,
             disabled=not can,
             help="Draw this run's curve again as fast as it trained (nothing is trained).",
         )
     else:
-        column, playing = st.container(), False
+        playing = False
     if not (playing and can):
         st.session_state.pop(f"{play_key}.start", None)
     if len(steps) < 2:

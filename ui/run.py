@@ -97,7 +97,7 @@ def gradient_curves(
         snaps = main_snapshots if job is main else upto(job.snapshots)
         if snaps:
             last = snaps[-1]
-            curves[f"{labels.get(member, job.label)} (step {last.step})"] = (
+            curves[f"{labels.get(member, job.label)} (now, step {last.step})"] = (
                 last.grad_norm if whole else last.connectivity
             )
     for record in RUN.previous():
