@@ -295,8 +295,9 @@ if len(runs) > 1:
     )
 else:
     st.caption(
-        "Train another cell alongside (sidebar) or change a setting to compare runs "
-        "side by side here (runs on the same task and length are overlaid)."
+        "Train another run alongside (sidebar: another cell, or other settings) or "
+        "change a setting to compare runs side by side here (runs on the same task and "
+        "length are overlaid)."
     )
 
 controls.downloads(job, "grad.download")
