@@ -92,10 +92,11 @@ def _steps(job: Job) -> list[int]:
     return sorted({s.step for s in job.snapshots} | {job.steps_done})
 
 
-def _follow(key: str, shared: str, now: int) -> None:
-    """Keep the pick for every page of the set; "now" as None, so it follows the run."""
+def _follow(key: str, shared: str, job_id: str, now: int) -> None:
+    """Keep the pick for every page of the set, for this run only (another run, or a
+    reset, opens at now); "now" as None, so it follows the run."""
     picked = st.session_state[key]
-    st.session_state[shared] = None if picked == now else picked
+    st.session_state[shared] = (job_id, None if picked == now else picked)
 
 
 def slider(runs: RunSet, key: str, *, play_key: str | None = None) -> Replay:
@@ -127,7 +128,8 @@ def slider(runs: RunSet, key: str, *, play_key: str | None = None) -> Replay:
             column.caption("Replaying at training speed: the slider is back at its step after.")
             return Replay(started=start)
     now = steps[-1]
-    chosen = st.session_state.get(shared)
+    job_id, chosen = st.session_state.get(shared, (None, None))
+    chosen = chosen if job_id == main.id else None
     # A step no longer kept (the snapshots thinned) or a choice of "now" follows the run.
     st.session_state[key] = chosen if chosen in steps else now
     picked = column.select_slider(
@@ -135,7 +137,7 @@ def slider(runs: RunSet, key: str, *, play_key: str | None = None) -> Replay:
         steps,
         key=key,
         on_change=_follow,
-        args=(key, shared, now),
+        args=(key, shared, main.id, now),
         format_func=lambda s: f"{s:,} (now)" if s == now else f"{s:,}",
         help="Show the run as it was at one of its snapshots: the charts end at that "
         "step and the inside views show the snapshot taken there. The snapshots thin "
