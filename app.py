@@ -8,7 +8,7 @@ mode, running the page file without this script (no sidebar, no URL state).
 
 import streamlit as st
 
-from ui import race, run, session, sidebar
+from ui import page_params, presenter, race, run, session, sidebar, talk_bar
 
 st.set_page_config(page_title="RNN Explorer", page_icon=":material/cycle:", layout="wide")
 
@@ -34,11 +34,13 @@ pages = {
         st.Page(run.PAGES["series"], title="Time series", icon=":material/show_chart:"),
         st.Page(run.PAGES["sentiment"], title="Sentiment", icon=":material/sentiment_satisfied:"),
         st.Page(run.PAGES["captions"], title="Captions", icon=":material/image:"),
+        st.Page(run.PAGES["your_data"], title="Your data", icon=":material/upload_file:"),
     ],
 }
 page = st.navigation(pages)
 
 session.job_manager()  # process-wide: sets torch threads once, bounds concurrent jobs
+first_run = page_params.init_from_url()  # ?present=1, ?talk=...&at=...
 # A short link for a talk is the site's address with ?preset=NAME: it opens the preset on
 # its own page, as the preset's button on the welcome page does.
 linked = st.query_params.get("preset")
@@ -46,6 +48,8 @@ if page.url_path == "" and linked in race.RACE.presets:
     race.RACE.go_to_preset(linked)
 elif page.url_path == "" and linked in run.RUN.presets:
     run.RUN.go_to_preset(linked)
+talk_bar.open_linked_demo(first_run, page.url_path)
+presenter.presenter_frame()  # its toggle above the run settings, the talk's bar on top
 if page.url_path == race.URL_PATH:
     # The race has its own settings on its page and its own URL; the run sidebar would
     # describe the Playground's run, not what this page shows.

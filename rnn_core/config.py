@@ -18,6 +18,7 @@ from rnn_core.budget import ModelShape, model_shape, within_budget
 from rnn_core.models import MODEL_TITLES, MODELS, RECURRENT  # noqa: F401 - re-exported
 from rnn_core.tasks import TASKS
 from rnn_core.tasks.base import ENCODER_DECODERS
+from rnn_core.tasks.uploaded import KIND_TASKS
 
 CHOICES: dict[str, tuple[str, ...]] = {
     # Recurrent cells first: the run pages offer only these (RECURRENT); the race page
@@ -28,6 +29,9 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "init": ("default", "orthogonal", "identity"),
     # Encoder-decoder tasks only (Task.architecture in ENCODER_DECODERS).
     "attention": ("off", "luong"),
+    # "private": the task's data is the visitor's own upload (rnn_core.tasks.uploaded),
+    # which lives in their session only: such a run is never stored or shared.
+    "data": ("default", "private"),
 }
 
 # Inclusive (min, max) per numeric field. Optional fields (lr, clip, recurrent_scale,
@@ -123,7 +127,9 @@ class RunConfig:
     that asks for an encoder-decoder (translation), ``model`` is the encoder's and the
     decoder's cell and ``attention`` says whether the decoder attends to the encoder's
     states ("luong") or reads only its own ("off", the only value other tasks take).
-    ``init`` and ``recurrent_scale`` apply to recurrent models only.
+    ``init`` and ``recurrent_scale`` apply to recurrent models only. ``data="private"``
+    says the task's data is a visitor's upload (a task of ``KIND_TASKS``), which the
+    Trainer must be given (``Trainer(config, task=...)``): such a run is never stored.
     """
 
     model: str = "lstm"
@@ -144,6 +150,7 @@ class RunConfig:
     attn_heads: int = 2
     attn_layers: int = 2
     attention: str = "off"
+    data: str = "default"
 
     def __post_init__(self) -> None:
         for name in field_names():
@@ -173,9 +180,11 @@ class RunConfig:
     # ------------------------------------------------------------------- URL round trip
     def to_query(self) -> dict[str, str]:
         """Every field as a string (None as "none"), so a link stays exact even if
-        the defaults change later."""
+        the defaults change later; ``data`` only when it is not the default."""
         out = {}
         for name in field_names():
+            if name == "data" and self.data == "default":
+                continue  # the usual data: links, store keys and checkpoints as before
             value = getattr(self, name)
             out[name] = (
                 "none"
@@ -317,6 +326,12 @@ def check_seq_len(task: str, seq_len: Any) -> None:
 
 def _check_joint(cfg: RunConfig) -> None:
     check_seq_len(cfg.task, cfg.seq_len)
+    if cfg.data != "default" and cfg.task not in KIND_TASKS.values():
+        raise ConfigError(
+            "data",
+            f"data: task {cfg.task} takes no uploaded data (these do: "
+            f"{', '.join(KIND_TASKS.values())}).",
+        )
     task = TASKS[cfg.task]
     encoder_decoder = task.architecture in ENCODER_DECODERS
     if encoder_decoder and cfg.model not in RECURRENT:

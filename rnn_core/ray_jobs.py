@@ -478,8 +478,10 @@ class RayJobManager:
         return int(ray.cluster_resources().get("CPU", 0))
 
     def submit(self, trainer: Steppable, owner: str, label: str = ""):
-        """A private run: a new actor (named by the job id) gets the trainer's state."""
-        if not hasattr(trainer, "resume_point"):
+        """A private run: a new actor (named by the job id) gets the trainer's state. A
+        run on a visitor's uploaded data trains here: an actor rebuilds its run from the
+        store, and such a run never goes there."""
+        if not hasattr(trainer, "resume_point") or trainer.config.data != "default":
             return self.local.submit(trainer, owner, label)
         return self._add(RayJob(self, trainer, owner, label, f"run-{uuid.uuid4().hex}", True))
 

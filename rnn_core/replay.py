@@ -33,8 +33,8 @@ def open_run(store: RunStore, config: RunConfig, **options) -> Trainer:
 def keep_run(store: RunStore, trainer) -> None:
     """Store ``trainer``'s run as it is now (a checkpoint, its history and snapshots of
     one step); anything that is not a run's Trainer (a sweep) is left alone."""
-    if not hasattr(trainer, "resume_point"):
-        return
+    if not hasattr(trainer, "resume_point") or trainer.config.data != "default":
+        return  # not a run, or a run on a visitor's private data (never stored)
     checkpoint, history, snapshots = trainer.resume_point()
     store.save(
         trainer.config,

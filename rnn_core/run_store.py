@@ -228,6 +228,37 @@ class RunStore:
         except (OSError, EntryError):
             return 0
 
+    def history(self, config, options: dict) -> pd.DataFrame | None:
+        """The stored run's history alone, or None: reads meta.json and history.npz
+        (checked against its sha256), never the snapshots or the checkpoint, so a page
+        can draw many runs' curves cheaply. Not a use for eviction; never raises on a bad
+        entry and leaves removing it to ``load``."""
+        key = self.key(config, options)
+        try:
+            dir_fd = os.open(self.directory / key[:PREFIX_HEX], os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            return None
+        try:
+            meta = self._check_meta(
+                _read_at(dir_fd, "meta.json", _META_MAX_BYTES), key, config, options
+            )
+            expected = meta["files"]["history.npz"]
+            raw = _read_at(dir_fd, "history.npz", expected["bytes"])
+            if len(raw) != expected["bytes"] or (
+                hashlib.sha256(raw).hexdigest() != expected["sha256"]
+            ):
+                raise EntryError("history.npz does not match meta.json")
+            return decode_history(
+                npz_arrays(raw, "history.npz"),
+                meta["history"]["columns"],
+                meta["history"]["rows"],
+            )
+        except Exception as error:  # anything on disk may be wrong; never raise
+            logger.debug("run store: no history from %s: %s", key[:PREFIX_HEX], one_line(error))
+            return None
+        finally:
+            os.close(dir_fd)
+
     def load(self, config, options: dict) -> StoredRun | None:
         """The stored run, or None when there is none or it cannot be trusted (then one
         WARNING line names the entry and why, and the entry is removed). Never raises

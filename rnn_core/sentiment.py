@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,12 +51,7 @@ def tokenize(text: str) -> list[str]:
             f"That is {len(text):,} characters: type at most {MAX_CHARS} (the training "
             f"sentences have at most 16 words)."
         )
-    tokens = []
-    for token in _TOKEN.findall(text.lower()):
-        if token.endswith("n't") and len(token) > 3:
-            tokens += [_CONTRACTED.get(token, token[:-3]), "not"]
-        else:
-            tokens.append(token)
+    tokens = tokenize_loosely(text)
     if not tokens:
         raise SentenceError("There is no word to read: type a sentence.")
     if len(tokens) > MAX_TYPED_WORDS:
@@ -63,6 +59,17 @@ def tokenize(text: str) -> list[str]:
             f"That is {len(tokens)} words and marks: type at most {MAX_TYPED_WORDS} (the "
             f"training sentences have at most 16)."
         )
+    return tokens
+
+
+def tokenize_loosely(text: str) -> list[str]:
+    """``tokenize``'s tokens with no limit (an uploaded sentence: rnn_core.uploads)."""
+    tokens = []
+    for token in _TOKEN.findall(text.lower()):
+        if token.endswith("n't") and len(token) > 3:
+            tokens += [_CONTRACTED.get(token, token[:-3]), "not"]
+        else:
+            tokens.append(token)
     return tokens
 
 
@@ -168,7 +175,9 @@ def fit_bag_of_words(
     return BagOfWords(theta[:-1].copy(), float(theta[-1]))
 
 
-_FITTED: dict[int, BagOfWords] = {}
+# By task object, weakly: a visitor's uploaded task (rnn_core.tasks.uploaded) is dropped
+# with its session, and a new one must never find an old one's model under a reused id.
+_FITTED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _FIT_LOCK = threading.Lock()
 
 
@@ -176,11 +185,10 @@ def bag_of_words_for(task) -> BagOfWords:
     """The bag-of-words model of the sentiment task's training split, fitted once per
     task object (pages of every session share it)."""
     with _FIT_LOCK:
-        key = id(task)
-        if key not in _FITTED:
+        if task not in _FITTED:
             codes, labels = task.split_words("train")
-            _FITTED[key] = fit_bag_of_words(codes, labels, task.input_size)
-        return _FITTED[key]
+            _FITTED[task] = fit_bag_of_words(codes, labels, task.input_size)
+        return _FITTED[task]
 
 
 def accuracy(positive: np.ndarray, labels: np.ndarray) -> float:

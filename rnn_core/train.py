@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rnn_core import text_units
+from rnn_core import input_probe, text_units
 from rnn_core.checkpoint import (
     CHECKPOINT_VERSION,
     OPTION_NAMES,
@@ -48,12 +48,13 @@ from rnn_core.config import RunConfig
 from rnn_core.generate import sample_text
 from rnn_core.models import RECURRENT, RecurrentModel, build_model, count_parameters
 from rnn_core.probes import Probe, take_light_probe, take_probe
-from rnn_core.tasks import TASKS
+from rnn_core.tasks import TASKS, Task
 from rnn_core.unrolled import unroll
 
 # Independent streams derived from the run's seed (fixed offsets keep them apart and
 # reproducible; Python's hash() of a string is salted per process, so not that).
 _DATA_STREAM, _PROBE_STREAM, _EVAL_STREAM = 1_000_003, 2_000_029, 3_000_061
+DATA_STREAM = _DATA_STREAM  # the training batches' offset, which exported scripts restate
 
 HISTORY_COLUMNS = (
     "step",
@@ -128,9 +129,10 @@ class Trainer:
         eval_every: int = 25,
         eval_batch: int = 64,
         light_probes: bool = False,
+        task: Task | None = None,
     ):
         self.config = config
-        self.task = TASKS[config.task]
+        self.task = task_for(config, task)
         self.shape = config.shape  # widths (from the parameter budget, if any)
         self.model = build_model(
             config, self.task.input_size, self.task.output_size, self.shape.kwargs
@@ -231,7 +233,7 @@ class Trainer:
     # What a page may ask of the model, by name (``answer``): a run in another thread or
     # process can only be asked, and every answer is plain data (numpy, str, numbers; a
     # checkpoint's tensors, which torch.load reads back with weights_only=True).
-    QUESTIONS = ("probe", "sample", "track_units", "checkpoint", "outputs")
+    QUESTIONS = ("probe", "sample", "track_units", "checkpoint", "outputs", "probe_inputs")
 
     def answer(self, question: str, **kwargs):
         """The answer to one of ``QUESTIONS`` (ValueError for any other name).
@@ -251,6 +253,18 @@ class Trainer:
         step). Waits for a ``step()`` in progress to return."""
         with self._step_lock, denormals_flushed():
             return self._take_probe(sequences, target_step)
+
+    def probe_inputs(self, x: np.ndarray | None = None) -> Probe:
+        """A probe without gradients of the current weights on inputs ``x`` (B, T,
+        input_size) a page sends (an edited sequence; ``rnn_core.input_probe``), or, with
+        None, on the run's probe sequence #1 and its own targets. ValueError, in one
+        sentence for the page, for inputs that do not fit the task."""
+        if x is not None:
+            x = input_probe.checked_inputs(self.task, x, self.task.total_len(self.config.seq_len))
+        with self._step_lock, denormals_flushed():
+            own = self._probe_y[:1] if x is None else None
+            x = self._probe_x[:1] if x is None else x
+            return input_probe.probe_on_inputs(self.model, self.task, x, self.steps_done, own)
 
     MAX_OUTPUT_CELLS = 4_000_000  # inputs a page may send at once (B * T * I values)
 
@@ -346,7 +360,7 @@ class Trainer:
         defaults = {
             name: p.default
             for name, p in inspect.signature(cls.__init__).parameters.items()
-            if p.kind is p.KEYWORD_ONLY
+            if p.kind is p.KEYWORD_ONLY and name != "task"  # the data, not an option
         }
         unknown = set(given) - set(defaults)
         if unknown:
@@ -583,6 +597,18 @@ class Trainer:
             ):
                 self.probe_every *= 2
                 self._snapshots = [p for p in self._snapshots if p.step % self.probe_every == 0]
+
+
+def task_for(config: RunConfig, task: Task | None = None) -> Task:
+    """The task a run trains on: the registered one, or on private data the one given
+    (a visitor's upload, rnn_core.tasks.uploaded), which must be of the config's task."""
+    if config.data == "default":
+        if task is not None and task is not TASKS[config.task]:
+            raise ValueError("a run on the default data takes the registered task")
+        return TASKS[config.task]
+    if task is None or task.name != config.task:
+        raise ValueError(f"a run on private data needs its own {config.task} task")
+    return task
 
 
 def full_probes(config: RunConfig) -> bool:

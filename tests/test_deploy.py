@@ -28,6 +28,9 @@ sys.path.insert(0, str(REPO / "deploy"))
 import local_topology  # noqa: E402
 from local_topology import LocalTopology, TopologyError, render_nginx_conf  # noqa: E402
 
+# Starts a Ray cluster, app replicas and nginx: run apart from the parallel part of .ci/run.
+pytestmark = pytest.mark.cluster
+
 DEPLOY = REPO / "deploy"
 FRESH_REQUESTS = 20
 

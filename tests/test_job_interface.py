@@ -27,6 +27,9 @@ from rnn_core.run_store import RunStore
 from rnn_core.shared_jobs import SharedJobs
 from rnn_core.train import Trainer, history_digest
 
+# Starts Ray clusters: run apart from the parallel part of .ci/run.
+pytestmark = pytest.mark.cluster
+
 REPO = Path(__file__).resolve().parents[1]
 SMALL = RunConfig(hidden_size=8, batch_size=8, seq_len=12)
 OTHER = RunConfig(hidden_size=8, batch_size=8, seq_len=12, seed=7)

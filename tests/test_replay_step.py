@@ -3,6 +3,7 @@ and the history of the step the slider picks; a training run has no slider."""
 
 from __future__ import annotations
 
+import gc
 import json
 import time
 from pathlib import Path
@@ -22,9 +23,12 @@ SMALL = {"model": "gru", "hidden_size": "8", "seq_len": "12", "batch_size": "16"
 
 @pytest.fixture(autouse=True)
 def _stop_jobs():
-    """Each test starts and ends with no jobs (the JobManager is process-wide)."""
+    """Each test starts and ends with no jobs (the JobManager is process-wide). The
+    test's sessions are collected first: a session released later (by the garbage
+    collector) would stop and keep its runs in the next test's run store."""
     job_manager().shutdown()
     yield
+    gc.collect()
     job_manager().shutdown()
 
 

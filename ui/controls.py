@@ -17,12 +17,16 @@ import streamlit as st
 from rnn_core import viz
 from rnn_core.jobs import Job, JobBusyError, JobState
 from rnn_core.train import full_probes
-from ui import session
+from ui import figure_export, page_params, presenter, session
 from ui.live_view import REFRESH_SECONDS, LiveView
 from ui.run_set import RunSet
 from ui.text import escape_markdown
 
 STEP_CHUNK = 10  # the Step button's steps
+# Keys for Start/Pause, Step and Reset (Streamlit keeps R and C for itself, so Reset is 0:
+# back to step 0). A key pressed while typing in a text box types; Streamlit does not fire
+# the button.
+SHORTCUTS = {"toggle": "Space", "step": "S", "reset": "0"}
 _LOG = logging.getLogger(__name__)
 
 
@@ -50,8 +54,10 @@ def _step(runs: RunSet) -> None:
 def run_controls(runs: RunSet, key_prefix: str = "") -> None:
     """Start/Pause, Step and Reset for every job of a run set, and the notes on models
     that could not train. ``key_prefix`` keeps a second set's buttons on one page apart
-    (the first set's keys are the testing contract above)."""
+    (the first set's keys are the testing contract above, and only its buttons take the
+    keyboard shortcuts: two buttons with one shortcut would both fire)."""
     active = runs.active()
+    keys = {} if key_prefix else SHORTCUTS
     c1, c2, c3 = st.columns(3)
     c1.button(
         "Pause" if active else "Start",
@@ -61,6 +67,7 @@ def run_controls(runs: RunSet, key_prefix: str = "") -> None:
         type="primary",
         icon=":material/pause:" if active else ":material/play_arrow:",
         width="stretch",
+        shortcut=keys.get("toggle"),
     )
     c2.button(
         f"Step ×{STEP_CHUNK}",
@@ -70,6 +77,7 @@ def run_controls(runs: RunSet, key_prefix: str = "") -> None:
         icon=":material/skip_next:",
         width="stretch",
         help="Run 10 optimizer steps, then pause. Works before Start.",
+        shortcut=keys.get("step"),
     )
     c3.button(
         "Reset",
@@ -78,6 +86,7 @@ def run_controls(runs: RunSet, key_prefix: str = "") -> None:
         icon=":material/restart_alt:",
         width="stretch",
         help="Back to step 0 with the same seed.",
+        shortcut=keys.get("reset"),
     )
     for note in runs.notes():
         st.info(escape_markdown(note))
@@ -212,7 +221,9 @@ def steps_per_second(job: Job) -> str:
 
 def downloads(job: Job, key: str) -> None:
     """An expander with the run's history as CSV and its configuration as JSON (exact,
-    re-loadable)."""
+    re-loadable), its training script and its weights (ui.exports)."""
+    from ui import exports  # it uses this module's answer_or_note
+
     cfg = job.config
     with st.expander("Download this run"):
         c1, c2 = st.columns(2)
@@ -234,6 +245,7 @@ def downloads(job: Job, key: str) -> None:
             icon=":material/download:",
             on_click="ignore",
         )
+        exports.take_it_with_you(job, key)
 
 
 def answer_or_note(job: Job, question: str, **kwargs) -> tuple[object, tuple[str, str] | None]:
@@ -275,9 +287,14 @@ def ask(job: Job, question: str, **kwargs):
 
 
 def chart(fig, key: str, how_to_read: str) -> None:
-    """Every chart: a namespaced key and a one-line 'how to read this' caption."""
-    st.plotly_chart(fig, key=key, config={"displaylogo": False, "responsive": True})
+    """Every chart: a namespaced key, a one-line 'how to read this' caption and an Export
+    menu (ui.figure_export; not in presenter mode, which keeps only a speaker's controls).
+    Presenter mode enlarges the copy sent to the browser; an export is of ``fig`` itself."""
+    shown = presenter.for_screen(fig)  # presenter mode's larger type (ui/presenter.py)
+    st.plotly_chart(shown, key=key, config={"displaylogo": False, "responsive": True})
     st.caption(f"How to read this: {how_to_read}")
+    if not page_params.presenting():
+        figure_export.export_menu(fig, key)
 
 
 def throttled(key: str, token, seconds: float, build, *, exact=None):

@@ -46,7 +46,7 @@ def race_form() -> None:
     """Draw the race's settings; apply a valid change, explain an invalid one."""
     cfg, _ = RACE.widgets_follow(_widget_values)
     s = st.session_state
-    with st.container(border=True):
+    with st.container(border=True, key="race.settings"):
         c1, c2, c3 = st.columns([2, 1, 2])
         c1.selectbox(
             "Task",

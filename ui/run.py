@@ -30,6 +30,7 @@ PAGES = {
     "translation": "views/translation.py",
     "captions": "views/captions.py",
     "sentiment": "views/sentiment.py",
+    "your_data": "views/your_data.py",
 }
 MAX_ALONGSIDE = 3
 MAX_PREVIOUS = 4  # replaced runs kept per session for overlays (small arrays only)

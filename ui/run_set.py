@@ -23,12 +23,12 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from rnn_core import TASKS, ConfigError, RunConfig, Trainer
+from rnn_core import ConfigError, RunConfig, Trainer
 from rnn_core.jobs import Job, JobBusyError
 from rnn_core.models import MODEL_TITLES
 from rnn_core.replay import open_run
 from rnn_core.tasks import Task
-from ui import session
+from ui import page_params, private_data, session
 from ui.text import escape_markdown
 
 Settings = tuple[RunConfig, tuple[str, ...]]
@@ -136,6 +136,7 @@ class RunSet:
             )
             cfg, models, more = self.parse_query(query)
             problems += more
+        cfg, problems = private_data.from_link(cfg, problems)
         self.set(cfg, models)
         st.session_state[self._key("url_warnings")] = problems
 
@@ -162,7 +163,7 @@ class RunSet:
 
     def sync_url(self) -> None:
         """Make the address bar describe this set's settings (a no-op when it does)."""
-        wanted = self.to_query(*self.settings())
+        wanted = {**self.to_query(*self.settings()), **page_params.url_params()}
         if st.query_params.to_dict() != wanted:
             st.query_params.from_dict(wanted)
 
@@ -177,7 +178,9 @@ class RunSet:
     def go_to_preset(self, name: str) -> None:
         cfg, models, page = self.preset_settings(self.presets[name])
         self.set(cfg, models)
-        st.switch_page(page, query_params=self.to_query(cfg, models))
+        st.switch_page(
+            page, query_params={**self.to_query(cfg, models), **page_params.url_params()}
+        )
 
     # ------------------------------------------------------------------ settings form
     def widgets_follow(
@@ -225,10 +228,11 @@ class RunSet:
             except ConfigError as err:
                 held.notes.append(self.not_trained.format(title=label, error=err))
                 continue
-            if private:
-                held.jobs[model] = manager.submit(
-                    Trainer(model_cfg, **options), owner=owner, label=label
-                )
+            if private or model_cfg.data == "private":
+                # A run on the visitor's upload is always the session's own: never in
+                # the shared registry (nobody else may attach) nor in the store.
+                trainer = Trainer(model_cfg, task=private_data.run_task(model_cfg), **options)
+                held.jobs[model] = manager.submit(trainer, owner=owner, label=label)
             else:
                 # Keyed and built by the store's own terms, so a backend that trains
                 # elsewhere can name the run by its key and build it there.
@@ -290,7 +294,7 @@ class RunSet:
         (a page of it is open, so its idle timer restarts)."""
         cfg, job = self.config(), self.main_job()
         job.touch()
-        return cfg, TASKS[cfg.task], job
+        return cfg, private_data.task_of(cfg), job
 
     def labels(self) -> dict[str, str]:
         """Each member's title for the current settings (what charts and status lines

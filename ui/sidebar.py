@@ -14,6 +14,7 @@ from rnn_core.config import DEFAULT_LR, field_names
 from rnn_core.models import MODEL_TITLES, RECURRENT
 from rnn_core.seq2seq import ATTENTION_TITLES
 from rnn_core.tasks.base import ENCODER_DECODERS
+from ui import private_data
 from ui.alongside_form import alongside_form
 from ui.run import MAX_ALONGSIDE, RUN
 from ui.text import escape_markdown
@@ -25,6 +26,7 @@ INIT_TITLES = {
     "orthogonal": "orthogonal",
     "identity": "identity (IRNN)",
 }
+DATA_TITLES = {"private": "your upload", "default": "the task's own"}
 OPTIMIZER_TITLES = {"adam": "Adam", "sgd": "SGD (momentum 0.9)", "rmsprop": "RMSprop"}
 
 
@@ -63,9 +65,24 @@ def _fit_length_to_task() -> None:
     allows: the digits are read in 8 or 64 steps, the stock series holds 24. Otherwise
     the pick was refused ("Not applied") until the visitor found the range by hand."""
     s = st.session_state
-    task = TASKS[s[PREFIX + "task"]]
+    task = _chosen_task()
     high = task.max_seq_len or int(LIMITS["seq_len"][1])
     s[PREFIX + "seq_len"] = min(max(int(s[PREFIX + "seq_len"]), task.min_seq_len), high)
+
+
+def _chosen_data() -> str:
+    """The data picked in the sidebar: "private" only for a task this session uploaded."""
+    s = st.session_state
+    uploaded = s[PREFIX + "task"] in private_data.private_tasks()
+    return s.get(PREFIX + "data", "default") if uploaded else "default"
+
+
+def _chosen_task():
+    """The task picked in the sidebar, on the session's upload when that is picked."""
+    name = st.session_state[PREFIX + "task"]
+    if _chosen_data() == "private":
+        return private_data.private_tasks()[name]
+    return TASKS[name]
 
 
 def config_sidebar() -> None:
@@ -82,7 +99,16 @@ def config_sidebar() -> None:
             key=PREFIX + "task",
             on_change=_fit_length_to_task,
         )
-        task = TASKS[s[PREFIX + "task"]]
+        if s[PREFIX + "task"] in private_data.private_tasks():
+            st.radio(
+                "Data",
+                ("private", "default"),
+                format_func=DATA_TITLES.get,
+                key=PREFIX + "data",
+                on_change=_fit_length_to_task,
+                help="Your upload stays in this session only: never stored or shared.",
+            )
+        task = _chosen_task()
         encoder_decoder = task.architecture in ENCODER_DECODERS
         if task.min_seq_len == task.max_seq_len:
             # A task of one length (digits, translation): nothing to choose.
@@ -171,9 +197,14 @@ def config_sidebar() -> None:
                 seed=int(s[PREFIX + "seed"]),
                 attention=s[PREFIX + "attention"] if encoder_decoder else "off",
                 param_budget=budget if budget is not None and s[PREFIX + "use_budget"] else None,
+                data=_chosen_data(),
             )
         except ConfigError as err:
             st.error(f"Not applied: {escape_markdown(str(err))}")
+            return
+        short = private_data.length_problem(new)
+        if short:
+            st.error(f"Not applied: {escape_markdown(short)}")
             return
         # The runs alongside keep the settings they change; one that now equals the
         # main run (its cell picked as the main one, say) is left out.

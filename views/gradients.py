@@ -3,17 +3,17 @@
 import numpy as np
 import streamlit as st
 
-from rnn_core import TASKS, viz
+from rnn_core import viz
 from rnn_core.models import MODEL_TITLES
 from rnn_core.probes import CARRY_GATES, carry_products, spectra_over_training
 from rnn_core.tasks.base import LastStepClassification
 from rnn_core.viz.translation import mark_decoder_start
-from ui import controls, replay_step
+from ui import controls, private_data, replay_step
 from ui.live_view import of_snapshots
 from ui.run import RUN, gradient_curves
 
 cfg = RUN.config()
-task = TASKS[cfg.task]
+task = private_data.task_of(cfg)
 job = RUN.main_job()
 
 st.title("Gradients through time")

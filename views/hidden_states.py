@@ -7,7 +7,7 @@ from rnn_core import text_units, viz
 from rnn_core.models import MODEL_TITLES
 from rnn_core.probes import carrier_units
 from rnn_core.viz.translation import mark_decoder_start
-from ui import controls, replay_step
+from ui import controls, input_editor, replay_step
 from ui.run import RUN
 
 cfg, task, job = RUN.page_run()
@@ -240,5 +240,8 @@ if task.name == "char_lm":
             f"±{scale:.2g}), on the first {len(tracking.excerpt)} characters of that "
             f"held-out text."
         )
+
+input_editor.hidden_states_section(job, task, cfg, last.inputs[0], layer)
+replay.live_note("The edited input (and its unedited twin)")
 
 controls.downloads(job, "hidden.download")

@@ -5,7 +5,7 @@ import streamlit as st
 
 from rnn_core.cell_step import step_breakdown
 from rnn_core.models import MODEL_TITLES
-from ui import controls, replay_step
+from ui import controls, input_editor, replay_step
 from ui.run import RUN
 
 SHOWN_UNITS = 8
@@ -103,5 +103,8 @@ terms = breakdown.table.T
 # A no-break space: the row labels wrap when the table is narrow, not these headers.
 terms.columns = [f"unit\N{NO-BREAK SPACE}{unit}" for unit in terms.columns]
 st.table(terms.style.format("{:.3f}"))
+
+input_editor.inside_cell_section(job, task, cfg, probe.inputs[0], t, SHOWN_UNITS)
+replay.live_note("The edited input (and its unedited twin)")
 
 controls.downloads(job, "cell.download")

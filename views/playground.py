@@ -2,13 +2,13 @@
 
 import streamlit as st
 
-from rnn_core import TASKS, viz
+from rnn_core import viz
 from rnn_core.models import MODEL_TITLES
-from ui import controls, replay_step, session
+from ui import controls, exports, private_data, replay_step, session
 from ui.run import RUN
 
 cfg = RUN.config()
-task = TASKS[cfg.task]
+task = private_data.task_of(cfg)
 manager = session.job_manager()
 
 st.title("Playground")
@@ -156,3 +156,4 @@ def live() -> None:
 
 live()
 controls.downloads(RUN.main_job(), "play.download")
+exports.weights_inspector(cfg, "play.weights")

@@ -4,10 +4,10 @@ words, and the classic negation test."""
 import numpy as np
 import streamlit as st
 
-from rnn_core import TASKS, sentiment, viz
+from rnn_core import sentiment, viz
 from rnn_core.models import MODEL_TITLES
 from rnn_core.tasks.sentiment import NEGATION_PAIRS
-from ui import application, controls, replay_step
+from ui import application, controls, private_data, replay_step
 from ui.run import RUN
 from ui.text import escape_markdown
 
@@ -26,7 +26,7 @@ application.open_or_explain(
 )
 cfg = RUN.config()
 
-task = TASKS[cfg.task]
+task = private_data.task_of(cfg)
 index = task.word_index()
 bow = sentiment.bag_of_words_for(task)
 test_codes, test_labels = task.split_words("test")
@@ -35,11 +35,18 @@ majority = float(max(test_labels.mean(), 1 - test_labels.mean()))
 
 st.markdown(
     f"**{MODEL_TITLES[cfg.model]}** (hidden size {cfg.hidden_size}, seed {cfg.seed}) reads "
-    f"review sentences one word at a time and says, after the last word, whether the "
-    f"sentence is positive or negative. The sentences are **generated** from the "
-    f"adjectives of the VADER sentiment lexicon with a small grammar (negation, "
-    f"intensifiers, contrast), not taken from real reviews: no labelled corpus that may be "
-    f"redistributed ships with the packages this app can install."
+    + (
+        f"**your uploaded sentences** one word at a time and says, after the last word, "
+        f"which label a sentence has: here 'positive' is "
+        f"'{escape_markdown(task.class_names[1])}' and 'negative' "
+        f"'{escape_markdown(task.class_names[0])}'."
+        if cfg.data == "private"  # ui.private_data: the session's own labelled rows
+        else "review sentences one word at a time and says, after the last word, whether "
+        "the sentence is positive or negative. The sentences are **generated** from the "
+        "adjectives of the VADER sentiment lexicon with a small grammar (negation, "
+        "intensifiers, contrast), not taken from real reviews: no labelled corpus that "
+        "may be redistributed ships with the packages this app can install."
+    )
 )
 with st.expander("About this task", expanded=False):
     st.markdown(task.description)
@@ -171,11 +178,15 @@ def live() -> None:
         height=36 * (len(table) + 1) + 24,  # every row, no inner scroll bar
     )
     gap = np.abs(bow_pairs[0::2] - bow_pairs[1::2]).max()
+    weight = {w: bow.weights[index[w]] for w in ("not", "but", "good") if w in index}
     st.caption(
-        f"Bag of words: within a pair the two scores differ by at most {gap:.2f}. "
-        f"'not' weighs {bow.weights[index['not']]:+.2f} and 'but' "
-        f"{bow.weights[index['but']]:+.2f} in its score, against "
-        f"{bow.weights[index['good']]:+.2f} for 'good'."
+        f"Bag of words: within a pair the two scores differ by at most {gap:.2f}."
+        + (  # an uploaded vocabulary may lack these words
+            f" 'not' weighs {weight['not']:+.2f} and 'but' {weight['but']:+.2f} in its "
+            f"score, against {weight['good']:+.2f} for 'good'."
+            if len(weight) == 3
+            else ""
+        )
     )
 
     fig = controls.loss_figure_with_alongside(

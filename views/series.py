@@ -9,7 +9,7 @@ from rnn_core.held_out_series import record_detections, record_inputs, stitch, t
 from rnn_core.models import MODEL_TITLES
 from rnn_core.skill import forecast_skills
 from rnn_core.tasks import SeriesTask
-from ui import application, controls, replay_step
+from ui import application, controls, private_data, replay_step
 from ui.run import RUN
 from ui.text import escape_markdown
 
@@ -18,7 +18,7 @@ DEFAULT_PERCENTILE = "99"
 DEFAULT_WINDOW = 30  # ECG samples (1/3 s at 90 a second): about one QRS complex and after
 
 cfg = RUN.config()
-task = TASKS[cfg.task]
+task = private_data.task_of(cfg)
 
 st.title("Time series")
 
@@ -41,6 +41,14 @@ st.markdown(
 with st.expander("About this series", expanded=False):
     st.markdown(task.description)
 controls.run_controls(RUN)
+if getattr(task, "horizon", 1) > 1:  # an upload forecast further ahead (ui.private_data)
+    st.info(
+        f"This run forecasts {task.horizon} steps ahead; the charts here draw one-step "
+        "forecasts, so they are left out. The Playground shows its held-out skill "
+        "against persistence at that horizon.",
+        icon=":material/info:",
+    )
+    st.stop()
 replay = replay_step.slider(RUN, "series.step")
 
 names = task.labels()
@@ -60,7 +68,9 @@ if labelled:
         "by construction, for either detector.",
     )
     window = c2.slider(
-        "Smoothing window (samples, 90 a second)",
+        "Smoothing window (samples, 90 a second)"
+        if cfg.data == "default"
+        else "Smoothing window (steps)",  # an upload (ui.private_data) has its own rate
         1,
         90,
         DEFAULT_WINDOW,
@@ -201,9 +211,15 @@ def live() -> None:
             "series.anomaly",
             "the shaded stretch is labelled abnormal. Right of the dotted line is the "
             "watched part, where precision (flags that are right) and recall (abnormal "
-            "points flagged) are counted; left of it, normal beats the net never trained "
-            "on, which set the thresholds (the net trained on the 12.5 s before them). "
-            "Below, each detector's smoothed score divided by its threshold: above 1 "
+            "points flagged) are counted; left of it, normal "
+            + (
+                "beats the net never trained on, which set the thresholds (the net "
+                "trained on the 12.5 s before them). "
+                if cfg.data == "default"
+                else "values the net never trained on, which set the thresholds (the net "
+                "trained on the part before them). "
+            )
+            + "Below, each detector's smoothed score divided by its threshold: above 1 "
             "is a flag.",
         )
     elif labelled and quantile is None:

@@ -5,6 +5,7 @@ import streamlit as st
 from rnn_core.presets import PRESETS, RACE_PRESETS
 from ui.race import RACE
 from ui.run import RUN
+from ui.welcome_pictures import demo_columns, demo_thumbnail, section_picture, thumbnails
 
 st.title("RNN Explorer")
 st.markdown(
@@ -77,11 +78,14 @@ SECTIONS = [
     ),
 ]
 
+pictures = thumbnails()
 for heading, text, preset_names in SECTIONS:
     st.subheader(heading)
     st.markdown(text)
-    cols = st.columns(len(preset_names))
-    for col, name in zip(cols, preset_names, strict=True):
+    section_picture(heading)
+    cols = st.columns(demo_columns(len(preset_names)))
+    for i, name in enumerate(preset_names):
+        col = cols[i % len(cols)]
         runs = RUN if name in PRESETS else RACE
         preset = runs.presets[name]
         if col.button(
@@ -93,10 +97,14 @@ for heading, text, preset_names in SECTIONS:
             width="stretch",
         ):
             runs.go_to_preset(name)
+        demo_thumbnail(col, name, pictures)
 
 st.divider()
 st.caption(
     "Short links for talks: add `?preset=NAME` to this page's address, with NAME one "
     f"of {', '.join(f'`{n}`' for n in PRESETS)}; or to the CNN vs RNN page's address, "
-    f"with NAME one of {', '.join(f'`{n}`' for n in RACE_PRESETS)}."
+    f"with NAME one of {', '.join(f'`{n}`' for n in RACE_PRESETS)}. A whole talk is a list "
+    "of them, `?talk=vanishing,exploding,gates,race_copy` (← and → move through it), and "
+    "`?present=1` (or *Presenter mode* in the sidebar) is the projector layout: larger type, "
+    "no sidebar; Space starts and pauses, S steps, 0 resets."
 )

@@ -160,6 +160,13 @@ class Task:
     def baseline_loss(self, seq_len: int, split: str = "train") -> float:
         raise NotImplementedError
 
+    def targets_for(self, x: Tensor) -> Tensor | None:
+        """The targets ``sample`` would pair with inputs ``x`` (B, T, input_size), laid
+        out as its y, when the task's rule computes them from the inputs alone (an
+        edited probe sequence, ``rnn_core.input_probe``); None when it cannot (a digit's
+        label, a sentence's sentiment, a series' future)."""
+        return None
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"
 

@@ -64,6 +64,10 @@ class AddingTask(Task):
     def loss(self, outputs, y):
         return F.mse_loss(outputs[:, -1, 0], y[:, 0])
 
+    def targets_for(self, x):
+        # the rule of ``sample``: the sum of the values at the marked steps
+        return (x[..., 0] * (x[..., 1] > 0.5)).sum(dim=1, keepdim=True)
+
     def metric(self, outputs, y, split="train"):
         with torch.no_grad():
             error = (outputs[:, -1, 0] - y[:, 0]).abs()
@@ -112,6 +116,13 @@ class CopyMemoryTask(SymbolTask):
     def metric(self, outputs, y, split="train"):
         return accuracy(outputs[:, -self.n_digits :], y[:, -self.n_digits :])
 
+    def targets_for(self, x):
+        # blanks, then the first n symbols recalled at the last n steps (as ``sample``)
+        symbols = x.argmax(dim=-1)
+        y = torch.zeros_like(symbols)
+        y[:, -self.n_digits :] = symbols[:, : self.n_digits]
+        return y
+
     def memory_span(self, seq_len):
         # recalled digit i (output step seq_len + n + i) was shown at step i
         return seq_len + self.n_digits + 1
@@ -146,6 +157,9 @@ class ParityTask(SymbolTask):
 
     def metric(self, outputs, y, split="train"):
         return accuracy(outputs, y)
+
+    def targets_for(self, x):
+        return x.argmax(dim=-1).cumsum(dim=1) % 2
 
     def baseline_loss(self, seq_len, split="train"):
         self._check_request(seq_len, split)

@@ -97,7 +97,6 @@ class SentimentTask(LastStepClassification, BundledDataTask):
     def _load(self) -> _Reviews:
         grammar = ReviewGrammar(*read_lexicon(self._path))
         vocabulary = grammar.vocabulary
-        index = {w: i for i, w in enumerate(vocabulary)}
         # a private generator: the sentences are fixed and numpy's global RNG is left alone
         rng = np.random.default_rng(self.split_seed)
         made: dict[str, int] = {}
@@ -110,16 +109,31 @@ class SentimentTask(LastStepClassification, BundledDataTask):
         train = [i for i in order if texts[i] not in HELD_OUT_SENTENCES][: self.n_train]
         taken = set(train)
         test = [i for i in order if i not in taken][: self.n_test]
-        words, lengths, labels, sentences = {}, {}, {}, {}
-        for split, chosen in (("train", train), ("test", test)):
-            sentences[split] = [texts[i] for i in chosen]
-            labels[split] = np.array([made[texts[i]] for i in chosen], dtype=np.int64)
-            codes = np.full((len(chosen), MAX_WORDS), -1, dtype=np.int64)
-            for row, text in zip(codes, sentences[split], strict=True):
-                tokens = text.split(" ")
-                row[: len(tokens)] = [index[t] for t in tokens]
+        splits = {"train": train, "test": test}
+        return self._reviews_of(
+            vocabulary,
+            {split: [texts[i].split(" ") for i in chosen] for split, chosen in splits.items()},
+            {split: np.array([made[texts[i]] for i in chosen]) for split, chosen in splits.items()},
+        )
+
+    def _reviews_of(
+        self,
+        vocabulary: list[str],
+        tokens: dict[str, list[list[str]]],
+        labels: dict[str, np.ndarray],
+    ) -> _Reviews:
+        """The data of each split from its sentences' tokens (at most MAX_WORDS each; a
+        token outside ``vocabulary`` reads as ``UNKNOWN``) and labels (1 positive)."""
+        index = {w: i for i, w in enumerate(vocabulary)}
+        words, lengths, sentences = {}, {}, {}
+        for split, split_tokens in tokens.items():
+            sentences[split] = [" ".join(t) for t in split_tokens]
+            codes = np.full((len(split_tokens), MAX_WORDS), -1, dtype=np.int64)
+            for row, sentence in zip(codes, split_tokens, strict=True):
+                row[: len(sentence)] = [index.get(t, index[UNKNOWN]) for t in sentence]
             words[split] = codes
             lengths[split] = (codes >= 0).sum(axis=1)
+        labels = {split: np.asarray(v, dtype=np.int64) for split, v in labels.items()}
         return _Reviews(vocabulary, index, words, lengths, labels, sentences)
 
     @property

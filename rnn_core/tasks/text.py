@@ -26,6 +26,7 @@ from rnn_core.tasks.base import (
 )
 
 CORPUS_PATH = ASSETS_DIR / "corpus" / "python_stdlib.txt"
+NO_TARGET = -100  # torch.nn.functional.cross_entropy's default ignore_index
 
 
 class _Corpus(NamedTuple):
@@ -59,12 +60,16 @@ class CharLMTask(SymbolTask, BundledDataTask):
         return self._loaded()
 
     def _load(self) -> _Corpus:
-        text = self._path.read_bytes().decode("ascii")
+        return self._corpus_of(self._path.read_bytes().decode("ascii"))
+
+    def _corpus_of(self, text: str) -> _Corpus:
+        """A text's corpus: its alphabet (the characters it holds, in code point order)
+        and its splits (the last ``1 - train_fraction`` held out)."""
         alphabet = sorted(set(text))
         index = {c: i for i, c in enumerate(alphabet)}
-        lookup = np.zeros(128, dtype=np.int64)
-        lookup[[ord(c) for c in alphabet]] = np.arange(len(alphabet))
-        symbols = torch.from_numpy(lookup[np.frombuffer(text.encode("ascii"), dtype=np.uint8)])
+        points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+        ordered = np.array([ord(c) for c in alphabet], dtype=np.uint32)
+        symbols = torch.from_numpy(np.searchsorted(ordered, points).astype(np.int64))
         cut = int(self.train_fraction * len(text))
         return _Corpus(alphabet, index, {"train": symbols[:cut], "test": symbols[cut:]})
 
@@ -119,6 +124,13 @@ class CharLMTask(SymbolTask, BundledDataTask):
     def metric(self, outputs, y, split="train"):
         with torch.no_grad():
             return sequence_cross_entropy(outputs, y).item() / math.log(2)
+
+    def targets_for(self, x):
+        # Each step's target is the next character read; the last step's is not in x:
+        # -100, the index cross_entropy ignores, so loss and metric cover the rest.
+        y = torch.full(x.shape[:2], NO_TARGET, dtype=torch.long)
+        y[:, :-1] = x[:, 1:].argmax(dim=-1)
+        return y
 
     def baseline_loss(self, seq_len, split="train"):
         self._check_request(seq_len, split)

@@ -11,6 +11,7 @@ the training history, and render what comes back. The modules:
 - ``sequence``: one probe sequence (inputs, targets, outputs).
 - ``states``: hidden states and gates (animated heatmap, time-step bars, saturation,
   PCA trajectory).
+- ``edits``: an edited probe sequence's states, and their difference from the original.
 - ``gradients``: gradients through time and the recurrent weights' spectra.
 - ``race``: the CNN vs RNN race page (race curves, saliency, attention, receptive
   field, memory-horizon sweep, digit readings, model colours).
@@ -19,12 +20,14 @@ the training history, and render what comes back. The modules:
   confusion matrix, accuracy by frames heard.
 - ``series``: a held-out forecast against the naive forecasts; anomaly flags and labels.
 - ``sentiment``: the running sentiment of one sentence, beside a bag of words.
+- ``uploads``: previews of a visitor's uploaded series and labels.
 
 This module re-exports the builders and the colours, so ``viz.loss_figure(...)`` and
 ``viz.race_figure(...)`` need only ``from rnn_core import viz``.
 """
 
 from rnn_core.viz.activation_text import activation_html
+from rnn_core.viz.edits import difference_figure, edited_states_figure, image_figure
 from rnn_core.viz.gradients import (
     GRAD_LABEL,
     carry_figure,
@@ -56,6 +59,7 @@ from rnn_core.viz.states import (
     time_step_bars,
 )
 from rnn_core.viz.training import loss_figure
+from rnn_core.viz.uploads import label_counts_figure, upload_series_figure
 
 __all__ = [
     "DIVERGING",
@@ -71,11 +75,15 @@ __all__ = [
     "attention_figure",
     "carry_figure",
     "confusion_figure",
+    "difference_figure",
     "digit_readings_figure",
+    "edited_states_figure",
     "forecast_figure",
     "gate_over_training",
     "grad_heatmap",
+    "image_figure",
     "grad_norm_figure",
+    "label_counts_figure",
     "loss_figure",
     "model_colours",
     "overlay_grad_norms",
@@ -90,5 +98,6 @@ __all__ = [
     "spectra_figure",
     "sweep_figure",
     "time_step_bars",
+    "upload_series_figure",
     "utterance_figure",
 ]

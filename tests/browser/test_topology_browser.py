@@ -23,7 +23,7 @@ from rnn_core.train import Trainer
 from tests.browser.appserver import log_problems
 from tests.browser.pagetools import chart_script, wait_for
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.cluster]
 
 NAMESPACE = "browser-topology"
 STEP_CAP = 400

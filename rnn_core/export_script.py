@@ -1,0 +1,183 @@
+"""A run as a standalone PyTorch script: ``script_for(config)`` returns its source.
+
+The script imports only torch (and the standard library) and does what the Trainer does
+for the run: the same batches from a generator seeded with the run's data stream, the
+same model and initial weights, the same optimiser, clipping and divergence rule, so its
+losses are the run's history (tests/test_export_script.py runs scripts in an isolated
+interpreter and compares them with ``Trainer.step`` to 1e-6). It is assembled from the
+pieces in ``rnn_core.script_templates``: one per task and per model choice, so a script
+holds no branch for any other task or model.
+
+What is exported: every recurrent cell (tanh and ReLU RNN, LSTM, GRU) with any layers,
+width, batch, optimiser, learning rate, clipping, initialisation, recurrent scale and
+seed, on the tasks whose data is generated (``EXPORTABLE_TASKS``). Tasks on bundled data
+files, the encoder-decoders and the non-recurrent models are refused with a sentence
+(``ExportError``) saying which runs are exportable.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import torch
+
+from rnn_core import script_templates as tpl
+from rnn_core.config import RunConfig
+from rnn_core.models import MODEL_TITLES, RECURRENT
+from rnn_core.recurrent_layers import GATE_NAMES, RECURRENT_LAYERS
+from rnn_core.tasks import TASKS
+from rnn_core.tasks.base import ENCODER_DECODERS, BundledDataTask
+from rnn_core.train import DATA_STREAM
+
+DEFAULT_STEPS = 1000
+_WIDTH = 100  # the generated code's line length (this repository's, pyproject.toml)
+_OPTIMIZER_TITLES = {"adam": "Adam", "sgd": "SGD with momentum 0.9", "rmsprop": "RMSprop"}
+
+# The piece of script of each task whose batches are generated, from the task's constants.
+_TASK_PIECES = {
+    "adding": lambda task: tpl.TASK_ADDING.substitute(),
+    "copy_memory": lambda task: tpl.TASK_COPY_MEMORY.substitute(
+        n_digits=task.n_digits, n_symbols=task.n_symbols
+    ),
+    "parity": lambda task: tpl.TASK_PARITY.substitute(),
+    "sine": lambda task: tpl.TASK_SINE.substitute(
+        n_components=task.n_components,
+        freq_range=repr(tuple(task.freq_range)),
+        amp_range=repr(tuple(task.amp_range)),
+        noise_std=repr(task.noise_std),
+    ),
+}
+EXPORTABLE_TASKS = tuple(_TASK_PIECES)
+
+
+class ExportError(ValueError):
+    """A run that the script export does not cover; the message says which do."""
+
+
+def _exportable_sentence() -> str:
+    titles = [TASKS[name].title.lower() for name in EXPORTABLE_TASKS]
+    return (
+        f"Scripts cover the four recurrent cells on the generated tasks: "
+        f"{', '.join(titles[:-1])} and {titles[-1]}."
+    )
+
+
+def export_refusal(config: RunConfig) -> str | None:
+    """Why ``config``'s run cannot be exported as a script, in a sentence (None: it can)."""
+    task = TASKS[config.task]
+    if config.model not in RECURRENT:
+        reason = f"The {MODEL_TITLES[config.model]} is not exported as a script."
+    elif task.architecture in ENCODER_DECODERS:
+        reason = f"{task.title} trains an encoder-decoder, which the script does not cover."
+    elif isinstance(task, BundledDataTask):
+        reason = f"{task.title} reads bundled data, which the script does not include."
+    elif config.task not in EXPORTABLE_TASKS:
+        reason = f"{task.title} is not among the exported tasks."
+    else:
+        return None
+    return f"{reason} {_exportable_sentence()}"
+
+
+def file_name(config: RunConfig) -> str:
+    return f"rnn_explorer_{config.model}_{config.task}.py"
+
+
+def script_for(config: RunConfig, steps: int = DEFAULT_STEPS) -> str:
+    """The source of a standalone script that trains ``config``'s run (``steps`` by
+    default when run without ``--steps``). ExportError for a run it does not cover."""
+    refusal = export_refusal(config)
+    if refusal is not None:
+        raise ExportError(refusal)
+    # One blank line between the imports and the settings (isort's rule before code that
+    # is not a definition), two between the other pieces, as between definitions (PEP 8).
+    head = _header(config, steps).strip("\n") + "\n\n" + _settings(config).strip("\n")
+    parts = [
+        head,
+        _TASK_PIECES[config.task](TASKS[config.task]),
+        tpl.MODEL.substitute(title=MODEL_TITLES[config.model], layer=tpl.LAYERS[config.model]),
+        *_initialisation(config),
+        tpl.TRAIN.substitute(optimizer=tpl.OPTIMIZERS[config.optimizer], default_steps=steps),
+    ]
+    return "\n\n\n".join(part.strip("\n") for part in parts) + "\n"
+
+
+def _header(config: RunConfig, steps: int) -> str:
+    task = TASKS[config.task]
+    shape = config.shape.kwargs
+    clip = f"gradient clipping at {config.clip:g}" if config.clip is not None else "no clipping"
+    scale = (
+        f", recurrent blocks scaled to spectral radius {config.recurrent_scale:g}"
+        if config.recurrent_scale is not None
+        else ""
+    )
+    summary = (
+        f"{MODEL_TITLES[config.model]} on {task.title} (T = {config.seq_len}): hidden size "
+        f"{shape['hidden_size']}, {shape['num_layers']} layer(s), batch {config.batch_size}, "
+        f"{_OPTIMIZER_TITLES[config.optimizer]} at learning rate {config.learning_rate:g}, "
+        f"{clip}, {config.init} initialisation{scale}, seed {config.seed}."
+    )
+    query = "&".join(f"{k}={v}" for k, v in config.to_query().items())
+    return tpl.HEADER.substitute(
+        summary=textwrap.fill(summary, _WIDTH - len('"""')),
+        torch_version=torch.__version__,
+        file_name=file_name(config),
+        default_steps=steps,
+        query=query,
+    )
+
+
+def _settings(config: RunConfig) -> str:
+    task = TASKS[config.task]
+    shape = config.shape.kwargs
+    total = task.total_len(config.seq_len)
+    text = tpl.SETTINGS.substitute(
+        seq_len=config.seq_len,
+        seq_len_note="" if total == config.seq_len else f" (the sequences have {total} steps)",
+        batch_size=config.batch_size,
+        hidden_size=shape["hidden_size"],
+        num_layers=shape["num_layers"],
+        learning_rate=repr(float(config.learning_rate)),
+        max_grad_norm=(
+            repr(float(config.clip)) + tpl.CLIP_NOTE
+            if config.clip is not None
+            else "math.inf" + tpl.NO_CLIP_NOTE
+        ),
+        seed=config.seed,
+        data_stream=f"{DATA_STREAM:_}",
+        baseline=repr(task.baseline_loss(config.seq_len)),
+    )
+    if config.recurrent_scale is not None:
+        text += (
+            f"RECURRENT_SCALE = {float(config.recurrent_scale)!r}  "
+            f"# each initial recurrent block's spectral radius\n"
+        )
+    return text
+
+
+def _initialisation(config: RunConfig) -> list[str]:
+    """The pieces that set the initial weights: the helpers the recipe needs, then
+    ``initialise``."""
+    init, scale = config.init, config.recurrent_scale
+    helpers = []
+    if init != "default" or scale is not None:
+        gates = len(GATE_NAMES[RECURRENT_LAYERS[config.model][0]])
+        comment = tpl.GATE_COMMENTS[config.model]
+        helpers.append(tpl.BLOCKS.substitute(gates=gates, gate_comment=comment))
+    if init == "orthogonal":
+        helpers.append(tpl.ORTHOGONAL_HELPER)
+    recipe, recipe_doc = "", ""
+    if init != "default":
+        block = (
+            "torch.eye(HIDDEN_SIZE)"
+            if init == "identity"
+            else ("random_orthogonal(HIDDEN_SIZE, generator)")
+        )
+        recipe += tpl.RECIPE_BLOCKS.substitute(block_value=block)
+        recipe_doc += tpl.RECIPE_DOC[init]
+    if scale is not None:
+        recipe += tpl.RECIPE_SCALE
+        recipe_doc += tpl.RECIPE_DOC["scale"]
+    doc = textwrap.fill(
+        tpl.INIT_DOC + recipe_doc, _WIDTH, initial_indent="    ", subsequent_indent="    "
+    ).lstrip()
+    return [*helpers, tpl.INIT.substitute(recipe=recipe, doc=doc)]
