@@ -39,6 +39,7 @@ EQUATIONS = {
 
 # torch's block order inside an LSTM's weight_ih / weight_hh (i, f, g, o)
 LSTM_GATES = GATE_NAMES[nn.LSTM]
+BLOCKS = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}  # row blocks of weight_hh
 
 
 @dataclass
@@ -75,13 +76,17 @@ def step_breakdown(
     )
     layer = probe.hidden_layers.shape[0] - 1
     hsize = w_hh.shape[1]
-    shown = slice(0, min(units, hsize))
+    # A training snapshot keeps only the first units' rows of each gate block
+    # (probes.unit_rows): the units computed here are those whose rows are there.
+    kept = w_hh.shape[0] // BLOCKS[cell]
+    shown = slice(0, min(units, kept))
     layer_input = probe.inputs if layer == 0 else probe.hidden_layers[layer - 1]
     x_t = layer_input[seq, t].astype(np.float64)
     h_seq = probe.hidden_layers[layer][seq].astype(np.float64)  # (T, H)
     h_prev = h_seq[t - 1] if t > 0 else np.zeros(hsize)
-    xw = w_ih @ x_t + b_ih  # (G*H,)
-    hw = w_hh @ h_prev + b_hh
+    xw = w_ih @ x_t + b_ih  # (G*kept,)
+    hw = w_hh @ h_prev + b_hh  # every unit's h_{t-1} feeds each kept unit
+    h_prev = h_prev[:kept]
     cols: dict[str, np.ndarray] = {"h_{t-1}": h_prev}
     if cell in ("rnn_tanh", "rnn_relu"):
         pre = xw + hw
@@ -89,7 +94,7 @@ def step_breakdown(
         cols.update({"W_ih x_t + b_ih": xw, "W_hh h_{t-1} + b_hh": hw, "pre-activation": pre})
     elif cell == "lstm":
         c_seq = probe.cell[seq].astype(np.float64) if probe.cell is not None else None
-        c_prev = c_seq[t - 1] if t > 0 else np.zeros(hsize)
+        c_prev = c_seq[t - 1, :kept] if t > 0 else np.zeros(kept)
         acts = {}
         for name, xs, hs in zip(LSTM_GATES, np.split(xw, 4), np.split(hw, 4), strict=True):
             pre = xs + hs

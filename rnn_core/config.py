@@ -224,7 +224,10 @@ class RunConfig:
                 return cls(**values), errors
             except ConfigError as err:
                 errors.append(err)
-                values.pop(err.field, None)
+                # The blamed field may be a default the link did not set (?task=sentiment
+                # with the default length 50): then drop the link's last value instead, or
+                # this loop never ends.
+                values.pop(err.field if err.field in values else next(reversed(values)))
 
 
 def field_names() -> tuple[str, ...]:
@@ -263,6 +266,15 @@ def _parse(name: str, raw: Any) -> Any:
             name, f"{name}: {_show(raw)} is not a number; allowed {_range_text(name)}."
         )
     return float(text)
+
+
+def parse_value(name: str, raw: Any) -> Any:
+    """One URL value of the field ``name``, typed and checked on its own (ConfigError
+    when it is not a valid value of that field): for settings written apart from a
+    whole configuration (a run trained alongside another, ``rnn_core.alongside``)."""
+    value = _parse(name, raw)
+    check_field(name, value)
+    return value
 
 
 def check_field(name: str, value: Any, *, optional: bool | None = None) -> None:

@@ -10,11 +10,13 @@ and the cells trained alongside (``RUN_OPTIONS``), or each model of a race
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
 
+from rnn_core import alongside
 from rnn_core.config import ConfigError, RunConfig
 from rnn_core.models import MODEL_TITLES
 from rnn_core.presets import PRESETS, RACE_OPTIONS, RACE_PRESETS, RUN_OPTIONS
@@ -37,18 +39,24 @@ def preset_runs(name: str) -> tuple[tuple[str, RunConfig, dict], ...]:
     """(model title, config, Trainer options) of every run the preset ``name`` opens
     (cached: presets are constants; do not change the options dicts)."""
     if name in PRESETS:
+        # A talk preset's runs alongside may change other settings than the cell
+        # (rnn_core.alongside): each is built and named as the run pages do.
         preset = PRESETS[name]
         models, options = (preset.config.model, *preset.alongside), RUN_OPTIONS
+        build = functools.partial(alongside.member_config, preset.config)
+        name_of = functools.partial(alongside.title, preset.config, preset.alongside)
     else:
         preset = RACE_PRESETS[name]
         models, options = preset.models, RACE_OPTIONS
+        build = lambda model: preset.config.replace(model=model)  # noqa: E731
+        name_of = lambda model: MODEL_TITLES.get(model, model)  # noqa: E731
     runs = []
     for model in models:
         try:
-            cfg = preset.config.replace(model=model)
+            cfg = build(model)
         except ConfigError:
             continue
-        runs.append((MODEL_TITLES.get(model, model), cfg, Trainer.options_for(cfg, **options)))
+        runs.append((name_of(model), cfg, Trainer.options_for(cfg, **options)))
     return tuple(runs)
 
 

@@ -1,7 +1,8 @@
 """Talk presets: named configurations that reproduce the same curves every time.
 
-A preset is data (no streamlit): the page it opens, its RunConfig, and the models
-trained alongside it on the same task, data and seed. The app turns each into a
+A preset is data (no streamlit): the page it opens, its RunConfig, and the runs
+trained alongside it on the same task and length (rnn_core.alongside: another cell, or
+the same run with a few settings changed). The app turns each into a
 one-click button and a short link (``?preset=name``).
 
 Runs are deterministic, so a blurb is a promise about one run: every number and
@@ -31,7 +32,8 @@ class Preset:
     blurb: str  # one or two sentences: what to watch for
     page: str  # page key of ui/run.py PAGES: "playground", "gradients", "speech", ...
     config: RunConfig
-    alongside: tuple[str, ...] = field(default=())  # cells trained alongside: same everything else
+    # Runs trained alongside, as rnn_core.alongside writes them ("lstm", "clip:1").
+    alongside: tuple[str, ...] = field(default=())
 
 
 PRESETS: dict[str, Preset] = {
@@ -56,9 +58,9 @@ PRESETS: dict[str, Preset] = {
             blurb="Every active unit is multiplied by 1.5 at each step, so the gradient "
             "grows with distance from the loss: the first update's gradient norm is "
             "over a million, plain SGD throws the weights off, and the run diverges "
-            "at step 2. Clipping at norm 1 (one click on the Gradients page) stops "
-            "the divergence, but at this learning rate the run then learns little: "
-            "after 5,000 steps its loss is still about 85% of the baseline.",
+            "at step 2. The same run clipped at norm 1 trains alongside: clipping stops "
+            "the divergence, but at this learning rate that run learns little: after "
+            "5,000 steps its loss is still about 85% of the baseline.",
             page="gradients",
             # identity x 1.5: with default or orthogonal init a ReLU zeroes about half
             # the units and the effective gain (~1.06) explodes or vanishes by seed.
@@ -72,6 +74,7 @@ PRESETS: dict[str, Preset] = {
                 optimizer="sgd",
                 lr=0.01,
             ),
+            alongside=("clip:1",),
         ),
         Preset(
             name="irnn",
@@ -79,14 +82,16 @@ PRESETS: dict[str, Preset] = {
             blurb="Le, Jaitly & Hinton (2015): a ReLU RNN whose recurrent matrix starts at "
             "the identity can carry values across 100 steps. Here, with Adam and "
             "torch's uniform input weights, its loss falls below a tenth of the "
-            "baseline by about step 1,300. Then pick the default initialisation in "
-            "the sidebar: with this seed that run stays on the baseline for its first "
-            "1,500 steps and finds its way only later (a tenth of the baseline by "
-            "about step 2,900). The Gradients page overlays both runs.",
+            "baseline by about step 1,300. Alongside it, the same network with the "
+            "default initialisation stays on the baseline for its first 1,500 steps "
+            "with this seed and finds its way only later (a tenth of the baseline by "
+            "about step 2,900). Both curves share one chart; the Gradients page "
+            "overlays both runs' gradients.",
             page="playground",
             config=RunConfig(
                 model="rnn_relu", task="adding", seq_len=100, init="identity", lr=1e-3
             ),
+            alongside=("init:default",),
         ),
         Preset(
             name="memory",

@@ -2,7 +2,7 @@
 
     python3 -m rnn_core.warm_store [--steps 5000] [--jobs 2] [--store DIR]
 
-Each run of every talk preset (its cell and the cells trained alongside) and of every race
+Each run of every talk preset (its own and the runs trained alongside) and of every race
 preset (each model) is trained to ``--steps`` (the app's default cap per run) through a
 JobManager whose keeper stores it every 500 steps and when it stops, exactly as the app
 keeps runs, with the app's own Trainer options. Interrupted, it resumes from what it
@@ -19,6 +19,7 @@ from pathlib import Path
 
 import torch
 
+from rnn_core.alongside import member_config
 from rnn_core.config import ConfigError, RunConfig
 from rnn_core.jobs import JobManager, JobState
 from rnn_core.presets import PRESETS, RACE_OPTIONS, RACE_PRESETS, RUN_OPTIONS
@@ -39,8 +40,8 @@ def preset_runs() -> list[tuple[str, RunConfig, dict]]:
             runs.append((name, cfg, options))
 
     for name, preset in PRESETS.items():
-        for model in (preset.config.model, *preset.alongside):
-            add(name, preset.config.replace(model=model), RUN_OPTIONS)
+        for member in (preset.config.model, *preset.alongside):
+            add(name, member_config(preset.config, member), RUN_OPTIONS)
     for name, preset in RACE_PRESETS.items():
         for model in preset.models:
             try:

@@ -168,3 +168,26 @@ def test_step_breakdown_matches_torch_cells(cell, layers):
             )
         np.testing.assert_allclose(breakdown.table["h_t"], h_seq[t], atol=STATE_TOL)
         assert breakdown.max_error < STATE_TOL
+
+
+@pytest.mark.parametrize("cell", ["rnn_tanh", "lstm", "gru"])
+def test_a_training_snapshot_keeps_what_a_step_breakdown_needs(cell):
+    """A replayed step (ui/replay_step.py) reads a compact snapshot: it keeps the rows of
+    the first units' weights, so its breakdown of those units is the full probe's, up to
+    the snapshot's float16 states."""
+    from rnn_core.probes import SNAPSHOT_UNITS
+
+    cfg = RunConfig(model=cell, seq_len=SEQ_LEN, hidden_size=SNAPSHOT_UNITS + 4, batch_size=8)
+    trainer = Trainer(cfg, probe_every=5)
+    trainer.step(5)
+    snap = trainer.snapshots[-1]
+    full = trainer.probe()
+    assert snap.step == full.step == 5
+    blocks = {"rnn_tanh": 1, "lstm": 4, "gru": 3}[cell]
+    assert snap.weights["weight_hh"].shape == (blocks * SNAPSHOT_UNITS, cfg.hidden_size)
+    for t in (0, 3, SEQ_LEN - 1):
+        replayed = step_breakdown(cell, snap, seq=0, t=t, units=SNAPSHOT_UNITS)
+        fresh = step_breakdown(cell, full, seq=0, t=t, units=SNAPSHOT_UNITS)
+        assert replayed.table.shape == fresh.table.shape == (SNAPSHOT_UNITS, fresh.table.shape[1])
+        np.testing.assert_allclose(replayed.table.to_numpy(), fresh.table.to_numpy(), atol=5e-3)
+        assert replayed.max_error < 5e-3

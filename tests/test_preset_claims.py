@@ -12,7 +12,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from rnn_core import Trainer
+from rnn_core import RunConfig, Trainer
+from rnn_core.alongside import member_config
 from rnn_core.presets import PRESETS
 from rnn_core.probes import carrier_units
 
@@ -61,6 +62,13 @@ def test_vanishing():
     assert "within about 500 steps" in blurb("vanishing") and "all 5,000" in blurb("vanishing")
 
 
+def alongside_run(name: str) -> RunConfig:
+    """The config of the one run a preset trains alongside its own, as the app builds it."""
+    preset = PRESETS[name]
+    (spec,) = preset.alongside
+    return member_config(preset.config, spec)
+
+
 def test_exploding():
     cfg = PRESETS["exploding"].config
     g = Trainer(cfg).probe().grad_norm
@@ -68,11 +76,15 @@ def test_exploding():
     run = train(cfg, 100)
     assert run.history["grad_norm"].iloc[0] > 1e6  # "over a million"
     assert run.status == "diverged" and run.steps_done == 2  # "diverges at step 2"
-    clipped = train(cfg.replace(clip=1.0), STEP_CAP)
+    clipped_cfg = alongside_run("exploding")
+    # "The same run clipped at norm 1 trains alongside": only the clipping differs.
+    assert clipped_cfg.clip == 1.0 and clipped_cfg.replace(clip=None) == cfg
+    clipped = train(clipped_cfg, STEP_CAP)
     assert clipped.status == "ok"  # clipping stops the divergence
     final = windowed(clipped)[-1] / (1 / 6)
     assert 0.75 < final < 0.95  # "still about 85% of the baseline"
-    assert "at step 2" in blurb("exploding") and "about 85%" in blurb("exploding")
+    text = blurb("exploding")
+    assert "at step 2" in text and "about 85%" in text and "clipped at norm 1" in text
 
 
 def test_irnn():
@@ -80,7 +92,10 @@ def test_irnn():
     base = 1 / 6
     irnn = train(cfg, 1500)
     assert 1150 <= first_below(irnn, base / 10) <= 1450  # "by about step 1,300"
-    default = train(cfg.replace(init="default"), 3200)
+    default_cfg = alongside_run("irnn")
+    # "the same network with the default initialisation": only the init differs.
+    assert default_cfg.init == "default" and default_cfg.replace(init="identity") == cfg
+    default = train(default_cfg, 3200)
     assert windowed(default)[: 1500 - 99].min() > 0.9 * base  # on the baseline to 1,500
     assert 2600 <= first_below(default, base / 10) <= 3200  # "by about step 2,900"
     assert cfg.optimizer == "adam" and "with Adam" in blurb("irnn")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from rnn_core.alongside import member_config
 from rnn_core.presets import PRESETS, RACE_OPTIONS, RACE_PRESETS, RUN_OPTIONS
 from rnn_core.run_store import RunStore
 from rnn_core.train import Trainer
@@ -20,8 +21,9 @@ def test_every_preset_run_is_listed_once():
     keys = [(cfg, tuple(sorted(options.items()))) for _, cfg, options in runs]
     assert len(keys) == len(set(keys))
     for preset in PRESETS.values():  # (two presets may open one run: it is listed once)
-        for model in (preset.config.model, *preset.alongside):
-            assert (preset.config.replace(model=model), tuple(sorted(RUN_OPTIONS.items()))) in keys
+        for member in (preset.config.model, *preset.alongside):
+            cfg = member_config(preset.config, member)
+            assert (cfg, tuple(sorted(RUN_OPTIONS.items()))) in keys
     race_keys = {(cfg.task, cfg.seq_len, cfg.model) for _, cfg, o in runs if o == RACE_OPTIONS}
     for preset in RACE_PRESETS.values():
         for model in preset.models:

@@ -11,7 +11,7 @@ import streamlit as st
 from rnn_core import TASKS
 from rnn_core.tasks import Task
 from ui import controls
-from ui.live_view import LiveView
+from ui.replay_step import Replay
 from ui.run import RUN
 
 
@@ -48,21 +48,25 @@ def open_or_explain(
     st.stop()
 
 
-def live_exact_match(task: Task, held_out: str, key: str, how_to_read: str) -> None:
+def live_exact_match(
+    task: Task, held_out: str, key: str, how_to_read: str, replay: Replay | None = None
+) -> None:
     """The live part of a page whose run writes a sequence (translation, captions): the
     step, the held-out exact match (``held_out`` says of what: "{n}" is the held-out
-    count), the loss and its chart (``key``, ``how_to_read``), at the run's pace."""
+    count), the loss and its chart (``key``, ``how_to_read``), at the run's pace, or at
+    the step a ``replay`` shows."""
+    replay = replay or Replay()
     was = controls.phase(RUN.jobs().values())
 
     @st.fragment(run_every=controls.refresh_every(RUN))
     def live() -> None:
         job_map = controls.live_jobs(RUN)
         main = next(iter(job_map.values()))
-        view = LiveView(job_map.values())
+        view = replay.view(job_map.values())
         frame = view.history(main)
         _, value = controls.headline(task, frame)
         m1, m2, m3 = st.columns(3)
-        m1.metric("Step", f"{main.steps_done:,}")
+        m1.metric("Step", f"{replay.steps_done(main):,}")
         m2.metric(
             "Exact match (held out)",
             "–" if not np.isfinite(value) else f"{100 * value:.1f}%",
@@ -74,7 +78,7 @@ def live_exact_match(task: Task, held_out: str, key: str, how_to_read: str) -> N
             help=f"Trivial baseline: {main.baseline_loss:.4g}",
         )
         fig = controls.loss_figure_with_alongside(
-            view, job_map, smooth=0.6, with_test=True, title="Training loss"
+            view, job_map, smooth=0.6, with_test=True, title="Training loss", labels=RUN.labels()
         )
         controls.chart(fig, key, how_to_read)
         controls.rerun_on_change(was, controls.phase(job_map.values()))

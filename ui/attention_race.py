@@ -50,5 +50,5 @@ ATTENTION_RACE = RunSet(
     preset_settings=lambda preset: (preset.config, (), "views/translation.py"),
     options=RUN_OPTIONS,
     member_config=lambda cfg, attention: cfg.replace(attention=attention),
-    member_title=TITLES.__getitem__,
+    member_title=lambda cfg, models, attention: TITLES[attention],
 )

@@ -135,37 +135,6 @@ def refresh_every(runs: RunSet) -> float | None:
     return pace
 
 
-def replay_switch(runs: RunSet, key: str) -> bool:
-    """A "Replay at training speed" switch (for talks): a run that has trained and is not
-    training now is drawn again as it grew, by its own clock (the history's ``seconds``),
-    with no compute. True while a replay plays (``replay_seconds`` says how far)."""
-    main = runs.main_job()
-    can = main.steps_done > 0 and not runs.active()
-    on = st.toggle(
-        "Replay at training speed",
-        key=key,
-        disabled=not can,
-        help="Draw this run's curve again as fast as it trained (nothing is trained).",
-    )
-    if not (on and can):
-        st.session_state.pop(f"{key}.start", None)
-        return False
-    start = st.session_state.setdefault(f"{key}.start", time.monotonic())
-    return time.monotonic() - start <= float(main.history["seconds"].max())
-
-
-def replay_seconds(key: str) -> float | None:
-    """How many seconds of training the replay of ``replay_switch(..., key)`` has drawn
-    (None when no replay is on)."""
-    start = st.session_state.get(f"{key}.start")
-    return None if start is None else time.monotonic() - start
-
-
-def until(frame, seconds: float | None):
-    """The history ``frame`` up to ``seconds`` of training (all of it for None)."""
-    return frame if seconds is None else frame[frame["seconds"] <= seconds]
-
-
 def rerun_on_change(was, now) -> None:
     """In a live fragment: rerun the whole page when the jobs it watches changed phase
     since the page last ran (``was``, taken by the page itself, against ``now``: each a
@@ -345,11 +314,12 @@ def throttled(key: str, token, seconds: float, build, *, exact=None):
 def live_jobs(runs: RunSet, labels: dict[str, str] | None = None) -> dict[str, Job]:
     """For a live fragment: the run set's jobs, marked seen (a page is open, so the idle
     timer restarts), each with its status line (named by ``labels``, by member, where
-    given). Main job first."""
+    given, else as the run set names it). Main job first."""
     job_map = runs.jobs()
+    labels = runs.labels() if labels is None else labels
     for member, job in job_map.items():
         job.touch()
-        status_line(job, runs.viewers(job), (labels or {}).get(member))
+        status_line(job, runs.viewers(job), labels.get(member))
     return job_map
 
 
@@ -361,23 +331,22 @@ def loss_figure_with_alongside(
     title: str,
     log_y: bool = False,
     with_test: bool = False,
-    seconds: float | None = None,
     labels: dict[str, str] | None = None,
 ):
     """The main run's loss at the view's moment with the baseline and clipping marks, and
-    every run trained alongside as another line (up to ``seconds`` of training, in a
-    replay), each named by ``labels`` (by member) where given, else by its job's label.
-    Built once for all viewers of the same runs with the same options; a replay is one
-    viewer's own and is built for them."""
+    every run trained alongside as another line (each history up to the view's replay
+    step, if any: ui.replay_step), each named by ``labels`` (by member) where given, else
+    by its job's label. Built once for all viewers of the same runs with the same
+    options."""
     names = {member: (labels or {}).get(member, job.label) for member, job in job_map.items()}
 
     def build():
         main_member, main = next(iter(job_map.items()))
-        frame = until(view.history(main), seconds)
+        frame = view.history(main)
         others = {}
         for member, job in job_map.items():
             if job is not main:
-                history = until(view.history(job), seconds)
+                history = view.history(job)
                 others[names[member]] = (history["step"].to_numpy(), history["loss"].to_numpy())
         tests = frame.dropna(subset=["test_loss"]) if with_test else frame.iloc[:0]
         return viz.loss_figure(
@@ -395,8 +364,6 @@ def loss_figure_with_alongside(
             label=names[main_member] if others else None,
         )
 
-    if seconds is not None:
-        return build()
     key = ("loss", smooth, log_y, with_test, title, tuple(names.values()))
     return view.build(key, job_map.values(), build)
 

@@ -42,14 +42,21 @@ def moment(job: Job) -> Hashable:
 
 class LiveView:
     """The runs of one fragment run, each taken at its ``moment`` once (so every figure
-    of the refresh agrees with the others and with the numbers beside them)."""
+    of the refresh agrees with the others and with the numbers beside them). ``upto``:
+    a replay's training step (ui.replay_step), where every history ends."""
 
-    def __init__(self, jobs: Iterable[Job]):
-        self._moments = {job.id: moment(job) for job in jobs}
+    def __init__(self, jobs: Iterable[Job], upto: int | None = None):
+        self._moments = {job.id: (moment(job), upto) for job in jobs}
+        self._upto = upto
 
     def history(self, job: Job) -> pd.DataFrame:
         """The job's history at this view's moment (shared: read it, never change it)."""
-        return built().get(("history", job.id, self._moments[job.id]), lambda: job.history)
+
+        def read() -> pd.DataFrame:
+            frame = job.history
+            return frame if self._upto is None else frame[frame["step"] <= self._upto]
+
+        return built().get(("history", job.id, self._moments[job.id]), read)
 
     def build(self, what: Hashable, jobs: Iterable[Job], build: Callable[[], Any]) -> Any:
         """``build()``'s value for ``what`` (a figure and every option it is drawn with)

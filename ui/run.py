@@ -2,15 +2,19 @@
 
 Playground, Hidden states, Gradients and Inside a cell all show this run (``RUN``); the
 sidebar (ui.sidebar) edits it. Its URL is the main cell's RunConfig plus
-``compare=gru,lstm``, the cells trained alongside on the same task, data and seed (the
-URL keeps the short name that links already carry; in the code they are "alongside").
+``compare=gru,init:default,clip:1+lr:0.001``: the runs trained alongside on the same task
+and length, each the main run with its cell or other settings changed (rnn_core.alongside
+says how; ``compare=gru,lstm``, the form older links carry, still names cells). The URL
+keeps the short name that links already carry; in the code they are "alongside".
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
-from rnn_core import RunConfig
+from rnn_core import RunConfig, alongside
 from rnn_core.models import RECURRENT
 from rnn_core.presets import PRESETS, RUN_OPTIONS, Preset
 from ui.run_set import RunSet, run_label
@@ -32,23 +36,10 @@ MAX_ALONGSIDE = 3
 MAX_PREVIOUS = 4  # replaced runs kept per session for overlays (small arrays only)
 
 
-def parse_alongside(raw: str, main_model: str) -> tuple[tuple[str, ...], list[str]]:
-    """The URL's comma list of cells trained alongside the main one."""
-    models, bad = [], []
-    for name in str(raw)[:100].split(","):
-        name = name.strip()
-        if not name:
-            continue
-        if name in RECURRENT and name != main_model and name not in models:
-            models.append(name)
-        elif name not in RECURRENT:
-            bad.append(name[:20])
-    problems = (
-        [f"compare: {', '.join(repr(b) for b in bad)} is not one of {', '.join(RECURRENT)}."]
-        if bad
-        else []
-    )
-    return tuple(models[:MAX_ALONGSIDE]), problems
+def parse_alongside(raw: str, main: RunConfig) -> tuple[tuple[str, ...], list[str]]:
+    """The URL's comma list of runs trained alongside the main one (rnn_core.alongside:
+    a cell, settings changed, or both), each bad part named in one sentence."""
+    return alongside.parse_list(raw, main, MAX_ALONGSIDE)
 
 
 def parse_query(query: dict) -> tuple[RunConfig, tuple[str, ...], list[str]]:
@@ -61,14 +52,14 @@ def parse_query(query: dict) -> tuple[RunConfig, tuple[str, ...], list[str]]:
             f"{', '.join(RECURRENT)}); it races on the CNN vs RNN page."
         )
         cfg, errors = RunConfig.from_query({**query, "model": RunConfig().model}, lenient=True)
-    alongside, more = parse_alongside(query.get("compare", ""), cfg.model)
-    return cfg, alongside, problems + more
+    runs, more = parse_alongside(query.get("compare", ""), cfg)
+    return cfg, runs, problems + more
 
 
-def to_query(cfg: RunConfig, alongside: tuple[str, ...]) -> dict[str, str]:
+def to_query(cfg: RunConfig, specs: tuple[str, ...]) -> dict[str, str]:
     query = cfg.to_query()
-    if alongside:
-        query["compare"] = ",".join(alongside)
+    if specs:
+        query["compare"] = ",".join(specs)
     return query
 
 
@@ -80,7 +71,9 @@ RUN = RunSet(
     name="run",
     parse_query=parse_query,
     to_query=to_query,
-    members=lambda cfg, alongside: (cfg.model, *alongside),
+    members=lambda cfg, specs: (cfg.model, *specs),
+    member_config=alongside.member_config,
+    member_title=alongside.title,
     not_trained="{title} is not trained alongside: {error}",
     presets=PRESETS,
     preset_settings=_preset_settings,
@@ -89,20 +82,23 @@ RUN = RunSet(
 )
 
 
-def gradient_curves(whole: bool, main_snapshots: list) -> dict[str, np.ndarray]:
+def gradient_curves(
+    whole: bool, main_snapshots: list, upto: Callable[[list], list] = lambda snaps: snaps
+) -> dict[str, np.ndarray]:
     """The latest gradient through time of every run of this session that lines up with
-    the run on screen: the runs training now (labelled with their step) and the replaced
-    runs on the same task and length (labelled by what differed). ``whole``: the whole
-    loss's gradient, else the last scored step's term; ``main_snapshots``: the main
-    job's snapshots, already read by the page (a read copies the list)."""
-    cfg, jobs = RUN.config(), RUN.jobs()
+    the run on screen: the runs training now (named as the run set names them, with
+    their step) and the replaced runs on the same task and length (labelled by what
+    differed). ``whole``: the whole loss's gradient, else the last scored step's term;
+    ``main_snapshots``: the main job's snapshots, already read by the page (a read copies
+    the list); ``upto``: what a replay keeps of a job's snapshots (ui.replay_step)."""
+    cfg, jobs, labels = RUN.config(), RUN.jobs(), RUN.labels()
     main = next(iter(jobs.values()))
     curves = {}
-    for job in jobs.values():
-        snaps = main_snapshots if job is main else job.snapshots
+    for member, job in jobs.items():
+        snaps = main_snapshots if job is main else upto(job.snapshots)
         if snaps:
             last = snaps[-1]
-            curves[f"{job.label} (now, step {last.step})"] = (
+            curves[f"{labels.get(member, job.label)} (now, step {last.step})"] = (
                 last.grad_norm if whole else last.connectivity
             )
     for record in RUN.previous():

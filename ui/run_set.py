@@ -108,9 +108,12 @@ class RunSet:
     preset_settings: Callable[[Any], tuple[RunConfig, tuple[str, ...], str]]
     options: Mapping[str, Any]  # the Trainer options of every run of the set
     keep_previous: int = 0  # replaced runs kept (as RunRecords) for overlays
-    # A member's configuration from the set's, and its title (label and notes).
+    # A member's configuration from the set's, and its title (label and notes) from the
+    # settings: the set's configuration, its members' names, the member.
     member_config: Callable[[RunConfig, str], RunConfig] = lambda cfg, m: cfg.replace(model=m)
-    member_title: Callable[[str], str] = MODEL_TITLES.__getitem__
+    member_title: Callable[[RunConfig, tuple[str, ...], str], str] = lambda cfg, models, m: (
+        MODEL_TITLES[m]
+    )
 
     def _key(self, what: str) -> str:
         return f"{self.name}.state.{what}"
@@ -219,7 +222,7 @@ class RunSet:
         cfg, models = held.settings
         held.jobs, held.notes = {}, []
         for model in self.members(cfg, models):
-            label = self.member_title(model)
+            label = self.member_title(cfg, models, model)
             try:
                 model_cfg = self.member_config(cfg, model)
             except ConfigError as err:
@@ -292,6 +295,12 @@ class RunSet:
         cfg, job = self.config(), self.main_job()
         job.touch()
         return cfg, private_data.task_of(cfg), job
+
+    def labels(self) -> dict[str, str]:
+        """Each member's title for the current settings (what charts and status lines
+        name it by: a shared job keeps the label of whoever opened it first)."""
+        cfg, models = self.settings()
+        return {m: self.member_title(cfg, models, m) for m in self.members(cfg, models)}
 
     def notes(self) -> list[str]:
         self.jobs()

@@ -9,11 +9,13 @@ from __future__ import annotations
 import streamlit as st
 
 from rnn_core import CHOICES, LIMITS, TASKS, ConfigError, RunConfig
+from rnn_core.alongside import relative_to
 from rnn_core.config import DEFAULT_LR, field_names
 from rnn_core.models import MODEL_TITLES, RECURRENT
 from rnn_core.seq2seq import ATTENTION_TITLES
 from rnn_core.tasks.base import ENCODER_DECODERS
 from ui import private_data
+from ui.alongside_form import alongside_form
 from ui.run import MAX_ALONGSIDE, RUN
 from ui.text import escape_markdown
 
@@ -40,7 +42,6 @@ def _widget_values(cfg: RunConfig, alongside: tuple[str, ...]) -> dict[str, obje
     values[PREFIX + "clip"] = cfg.clip if cfg.clip is not None else 1.0
     values[PREFIX + "use_scale"] = cfg.recurrent_scale is not None
     values[PREFIX + "recurrent_scale"] = cfg.recurrent_scale or 1.0
-    values[PREFIX + "alongside"] = list(alongside)
     values[PREFIX + "use_budget"] = cfg.param_budget is not None
     return values
 
@@ -175,13 +176,7 @@ def config_sidebar() -> None:
                 disabled=not s[PREFIX + "use_scale"],
             )
             _number("Seed", "seed", 1)
-        st.multiselect(
-            "Train alongside (same task, data and seed)",
-            [m for m in RECURRENT if m != s[PREFIX + "model"]],
-            format_func=MODEL_TITLES.get,
-            key=PREFIX + "alongside",
-            max_selections=MAX_ALONGSIDE,
-        )
+        alongside_form(RUN, MAX_ALONGSIDE)
         try:
             # Settings without a widget here (the parameter budget, the race models'
             # shapes) stay as the run has them.
@@ -211,5 +206,6 @@ def config_sidebar() -> None:
         if short:
             st.error(f"Not applied: {escape_markdown(short)}")
             return
-        alongside = tuple(m for m in s[PREFIX + "alongside"] if m != new.model)
-        RUN.apply(new, alongside, "Settings changed: the run was reset.")
+        # The runs alongside keep the settings they change; one that now equals the
+        # main run (its cell picked as the main one, say) is left out.
+        RUN.apply(new, relative_to(RUN.models(), new), "Settings changed: the run was reset.")

@@ -14,7 +14,7 @@ from rnn_core.tasks.captions import (
 )
 from rnn_core.viz.captions import caption_attention_figure
 from rnn_core.viz.translation import attention_over_training
-from ui import application, controls
+from ui import application, controls, replay_step
 from ui.live_view import of_snapshots
 from ui.run import RUN
 
@@ -43,6 +43,7 @@ st.markdown(
 with st.expander("About this task", expanded=False):
     st.markdown(task.description)
 controls.run_controls(RUN)
+replay = replay_step.slider(RUN, "captions.step")
 application.live_exact_match(
     task,
     "Of the {n} images of handwriting never trained on, the share captioned with every "
@@ -50,12 +51,13 @@ application.live_exact_match(
     "captions.loss",
     "the loss per training step (cross-entropy of each word). The dashed line is what "
     "guessing each word from its position alone reaches.",
+    replay,
 )
 
 # ------------------------------------------------------------------ where it looks
 st.subheader("Where the decoder looks for each word")
 controls.latest_snapshots_button("captions.refresh")
-snaps = job.snapshots
+snaps = replay.snapshots(job.snapshots)
 if cfg.attention == "off":
     st.info(
         "This run has no attention: the decoder is told the whole image once, at its "
@@ -104,6 +106,7 @@ else:
 
 # ------------------------------------------------------------------ caption a new image
 st.subheader("Caption two held-out digits")
+replay.live_note("This caption")
 c1, c2, c3 = st.columns(3)
 left = c1.selectbox("Left digit", range(10), index=7, key="captions.left")
 right = c2.selectbox("Right digit", range(10), index=2, key="captions.right")

@@ -9,8 +9,7 @@ import streamlit as st
 from rnn_core import TASKS, viz
 from rnn_core.models import MODEL_TITLES
 from rnn_core.presets import RACE_PRESETS
-from ui import controls, sweep_panel
-from ui.live_view import LiveView
+from ui import controls, replay_step, sweep_panel
 from ui.race import RACE
 from ui.race_form import race_form
 
@@ -47,6 +46,7 @@ colours = viz.model_colours([MODEL_TITLES[m] for m in RACE.models()])
 with st.expander("About this task", expanded=False):
     st.markdown(task.description)
 controls.run_controls(RACE)
+replay = replay_step.slider(RACE, "race.step")
 if not RACE.jobs():
     st.error(
         "No model of this race can train with these settings (see above). Change the "
@@ -86,7 +86,7 @@ was = controls.phase(RACE.jobs().values())
 @st.fragment(run_every=controls.refresh_every(RACE))
 def live() -> None:
     job_map = controls.live_jobs(RACE)
-    view = LiveView(job_map.values())
+    view = replay.view(job_map.values())
     frames = {model: view.history(job) for model, job in job_map.items()}
     st.dataframe(race_table(job_map, frames), hide_index=True, width="stretch", key="race.table")
     baseline = next(iter(job_map.values())).baseline_loss
@@ -135,7 +135,8 @@ def live() -> None:
                 how,
             )
 
-    latest = {job.label: job.snapshots[-1] for job in job_map.values() if job.snapshots}
+    at_step = {job.label: replay.snapshot(job.snapshots) for job in job_map.values()}
+    latest = {label: snap for label, snap in at_step.items() if snap is not None}
     if latest:
         token = tuple((label, snap.step) for label, snap in latest.items())
         fig = controls.throttled(
@@ -207,7 +208,7 @@ if tcn_job is not None:
 attention_job = RACE.jobs().get("transformer")
 if attention_job is not None:
     st.subheader("Attention maps over training")
-    snaps = [s for s in attention_job.snapshots if s.attention is not None]
+    snaps = [s for s in replay.snapshots(attention_job.snapshots) if s.attention is not None]
     controls.latest_snapshots_button("race.attention_refresh")
     if not snaps:
         st.info("No snapshots yet: start the race, then press *Show the latest snapshots*.")

@@ -8,8 +8,8 @@ from rnn_core.models import MODEL_TITLES
 from rnn_core.probes import CARRY_GATES, carry_products, spectra_over_training
 from rnn_core.tasks.base import LastStepClassification
 from rnn_core.viz.translation import mark_decoder_start
-from ui import controls, private_data
-from ui.live_view import LiveView, of_snapshots
+from ui import controls, private_data, replay_step
+from ui.live_view import of_snapshots
 from ui.run import RUN, gradient_curves
 
 cfg = RUN.config()
@@ -26,6 +26,7 @@ st.markdown(
 )
 controls.run_controls(RUN)
 controls.recurrent_states_or_stop(cfg)
+replay = replay_step.slider(RUN, "grad.step")
 
 st.markdown("**One click away:**")
 fix1, fix2, fix3 = st.columns(3)
@@ -73,9 +74,11 @@ was = controls.phase(RUN.jobs().values())
 def live() -> None:
     current = controls.live_jobs(RUN)
     main = next(iter(current.values()))
-    view = LiveView(current.values())
+    view = replay.view(current.values())
     frame = view.history(main)
-    fig = controls.loss_figure_with_alongside(view, current, smooth=0.6, title="Loss of every run")
+    fig = controls.loss_figure_with_alongside(
+        view, current, smooth=0.6, title="Loss of every run", labels=RUN.labels()
+    )
     controls.chart(
         fig,
         "grad.loss",
@@ -109,7 +112,7 @@ def live() -> None:
 live()
 controls.latest_snapshots_button("grad.refresh")
 
-snaps = job.snapshots
+snaps = replay.snapshots(job.snapshots)
 if not snaps:
     st.info("No snapshots yet: press **Start** or **Step** to train.")
     st.stop()
@@ -212,6 +215,7 @@ if not (one_step_task or own_ends):
             0.0,
             lambda: controls.ask(job, "probe", target_step=tau),
         )
+        replay.live_note("This curve")
         if probe is not None:
             controls.chart(
                 viz.grad_norm_figure(
@@ -277,7 +281,7 @@ else:
         "these matrices alone, so no bound is drawn.",
     )
 
-runs = gradient_curves(whole, snaps)
+runs = gradient_curves(whole, snaps, replay.snapshots)
 if len(runs) > 1:
     over = viz.overlay_grad_norms(
         runs, label=label, title=f"Runs of this session on {task.title}, T = {cfg.seq_len}"
@@ -291,8 +295,9 @@ if len(runs) > 1:
     )
 else:
     st.caption(
-        "Train another cell alongside (sidebar) or change a setting to compare runs "
-        "side by side here (runs on the same task and length are overlaid)."
+        "Train another run alongside (sidebar: another cell, or other settings) or "
+        "change a setting to compare runs side by side here (runs on the same task and "
+        "length are overlaid)."
     )
 
 controls.downloads(job, "grad.download")

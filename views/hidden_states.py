@@ -7,7 +7,7 @@ from rnn_core import text_units, viz
 from rnn_core.models import MODEL_TITLES
 from rnn_core.probes import carrier_units
 from rnn_core.viz.translation import mark_decoder_start
-from ui import controls, input_editor
+from ui import controls, input_editor, replay_step
 from ui.run import RUN
 
 cfg, task, job = RUN.page_run()
@@ -20,10 +20,11 @@ st.markdown(
 )
 controls.run_controls(RUN)
 controls.recurrent_states_or_stop(cfg)
+replay = replay_step.slider(RUN, "hidden.step")
 controls.status_line(job)
 controls.latest_snapshots_button("hidden.refresh")
 
-snaps = job.snapshots
+snaps = replay.snapshots(job.snapshots)
 if not snaps:
     st.info(
         "No snapshots yet: press **Start** or **Step** to train, then come back or "
@@ -192,6 +193,7 @@ if task.name == "char_lm":
         5.0,
         lambda: controls.ask(job, "track_units"),
     )
+    replay.live_note("This table")
     if tracking is not None:
         trained, untrained = tracking.trained_best, tracking.untrained_best
         st.dataframe(
@@ -240,5 +242,6 @@ if task.name == "char_lm":
         )
 
 input_editor.hidden_states_section(job, task, cfg, last.inputs[0], layer)
+replay.live_note("The edited input (and its unedited twin)")
 
 controls.downloads(job, "hidden.download")

@@ -5,7 +5,7 @@ import streamlit as st
 
 from rnn_core.cell_step import step_breakdown
 from rnn_core.models import MODEL_TITLES
-from ui import controls, input_editor
+from ui import controls, input_editor, replay_step
 from ui.run import RUN
 
 SHOWN_UNITS = 8
@@ -19,6 +19,7 @@ st.markdown(
 )
 controls.run_controls(RUN)
 controls.recurrent_states_or_stop(cfg)
+replay = replay_step.slider(RUN, "cell.step")
 hidden_size = cfg.shape.kwargs["hidden_size"]  # a parameter budget may set it
 if hidden_size > SHOWN_UNITS:
     st.caption(
@@ -29,7 +30,15 @@ if hidden_size > SHOWN_UNITS:
 # A fresh probe of sequence 0 with the weights it was taken with: the job answers between
 # two training steps, so the states and weights are of one step. Asked again only when
 # the run has moved on (moving t reuses it).
-probe = controls.throttled(
+# A replayed step reads its snapshot, which keeps the weights the breakdown needs.
+probe = replay.snapshot(job.snapshots) if replay.step is not None else None
+if probe is not None and not probe.weights:
+    st.info(
+        "The snapshot at this step was kept without the weights this page needs (by an "
+        "older version of the app): the model is shown as it is now."
+    )
+    probe = None
+probe = probe or controls.throttled(
     "cell.probe_cache",
     (job.id, job.steps_done),
     0.0,
@@ -96,5 +105,6 @@ terms.columns = [f"unit\N{NO-BREAK SPACE}{unit}" for unit in terms.columns]
 st.table(terms.style.format("{:.3f}"))
 
 input_editor.inside_cell_section(job, task, cfg, probe.inputs[0], t, SHOWN_UNITS)
+replay.live_note("The edited input (and its unedited twin)")
 
 controls.downloads(job, "cell.download")

@@ -4,8 +4,7 @@ import streamlit as st
 
 from rnn_core import viz
 from rnn_core.models import MODEL_TITLES
-from ui import controls, exports, private_data, session
-from ui.live_view import LiveView
+from ui import controls, exports, private_data, replay_step, session
 from ui.run import RUN
 
 cfg = RUN.config()
@@ -47,17 +46,17 @@ if task.name == "char_lm":
 
 
 was = controls.phase(RUN.jobs().values())
-replaying = controls.replay_switch(RUN, "play.replay")
+replay = replay_step.slider(RUN, "play.step", play_key="play.replay")
 
 
-@st.fragment(run_every=0.5 if replaying else controls.refresh_every(RUN))
+@st.fragment(run_every=0.5 if replay.playing else controls.refresh_every(RUN))
 def live() -> None:
     job_map = controls.live_jobs(RUN)
     main = next(iter(job_map.values()))
-    view = LiveView(job_map.values())
-    shown = controls.replay_seconds("play.replay")
-    frame = controls.until(view.history(main), shown)
-    steps = main.steps_done if shown is None else (int(frame["step"].iloc[-1]) if len(frame) else 0)
+    shown = replay.at(main)
+    view = shown.view(job_map.values())
+    frame = view.history(main)
+    steps = shown.steps_done(main)
     name, value = controls.headline(task, frame)
     m1, m2, m3, m4 = st.columns(4)
     m1.metric("Step", f"{steps:,}")
@@ -80,7 +79,7 @@ def live() -> None:
         log_y=log_y,
         with_test=True,
         title="Training loss",
-        seconds=shown,
+        labels=RUN.labels(),
     )
     held_out = (
         f" The held-out loss (on {main.held_out_size} sequences the model never "
@@ -96,9 +95,8 @@ def live() -> None:
         "learned nothing. Crosses mark steps whose gradient was clipped." + held_out,
     )
 
-    snaps = main.snapshots
-    if snaps:
-        snap = snaps[-1]
+    snap = shown.snapshot(main.snapshots)
+    if snap is not None:
         shown_target, scored_steps = task.shown_target(snap.targets[0], cfg.seq_len)
         seq_fig = controls.throttled(
             "play.sequence_cache",
@@ -118,6 +116,7 @@ def live() -> None:
                     title=f"One probe sequence at step {snap.step}: input, target, prediction",
                 ),
             ),
+            exact=shown.step,  # a replayed step is shown at once
         )
         controls.chart(
             seq_fig,
@@ -132,7 +131,7 @@ def live() -> None:
         # answer) is kept with it, so it stays on screen until the next sample.
         sampled, note, at_temperature = controls.throttled(
             "play.sample_cache",
-            (main.id, steps, temperature),
+            (main.id, main.steps_done, temperature),
             3.0,
             lambda: (
                 *controls.answer_or_note(
@@ -148,9 +147,10 @@ def live() -> None:
                 f"**Sampled from the model at step {at_step}** (temperature {at_temperature:.2f}):"
             )
             st.code("def " + text, language=None)
+            shown.live_note("The sample")
 
     controls.rerun_on_change(was, controls.phase(job_map.values()))
-    if replaying and shown is not None and steps == main.steps_done:
+    if replay.playing and shown.step is None:
         st.rerun()  # the replay has drawn the whole run: stop ticking
 
 

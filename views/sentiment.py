@@ -7,8 +7,7 @@ import streamlit as st
 from rnn_core import sentiment, viz
 from rnn_core.models import MODEL_TITLES
 from rnn_core.tasks.sentiment import NEGATION_PAIRS
-from ui import application, controls, private_data
-from ui.live_view import LiveView
+from ui import application, controls, private_data, replay_step
 from ui.run import RUN
 from ui.text import escape_markdown
 
@@ -52,6 +51,7 @@ st.markdown(
 with st.expander("About this task", expanded=False):
     st.markdown(task.description)
 controls.run_controls(RUN)
+replay = replay_step.slider(RUN, "sentiment.step")
 
 text = st.text_input(
     "Type a sentence",
@@ -90,11 +90,11 @@ was = controls.phase(RUN.jobs().values())
 def live() -> None:
     job_map = controls.live_jobs(RUN)
     main = next(iter(job_map.values()))
-    view = LiveView(job_map.values())
+    view = replay.view(job_map.values())
     frame = view.history(main)
     name, value = controls.headline(task, frame)
     m1, m2, m3, m4 = st.columns(4)
-    m1.metric("Step", f"{main.steps_done:,}")
+    m1.metric("Step", f"{replay.steps_done(main):,}")
     m2.metric(
         "Held out",
         "–" if np.isnan(value) else f"{value:.1%}",
@@ -126,6 +126,7 @@ def live() -> None:
         exact=text,
     )
     controls.show_note(note)
+    replay.live_note("Reading your sentence and the negation test")
     outputs = None if answer is None else answer[1]
     step = main.steps_done if answer is None else answer[0]
     rnn_label = f"{MODEL_TITLES[cfg.model]}, step {step:,}"
@@ -189,7 +190,7 @@ def live() -> None:
     )
 
     fig = controls.loss_figure_with_alongside(
-        view, job_map, smooth=0.6, with_test=True, title="Training loss"
+        view, job_map, smooth=0.6, with_test=True, title="Training loss", labels=RUN.labels()
     )
     controls.chart(
         fig,

@@ -9,8 +9,7 @@ from rnn_core.held_out_series import record_detections, record_inputs, stitch, t
 from rnn_core.models import MODEL_TITLES
 from rnn_core.skill import forecast_skills
 from rnn_core.tasks import SeriesTask
-from ui import application, controls, private_data
-from ui.live_view import LiveView
+from ui import application, controls, private_data, replay_step
 from ui.run import RUN
 from ui.text import escape_markdown
 
@@ -50,6 +49,7 @@ if getattr(task, "horizon", 1) > 1:  # an upload forecast further ahead (ui.priv
         icon=":material/info:",
     )
     st.stop()
+replay = replay_step.slider(RUN, "series.step")
 
 names = task.labels()
 shown_series = 0
@@ -100,7 +100,7 @@ def ask_run(job):
 def live() -> None:
     job_map = controls.live_jobs(RUN)
     main = next(iter(job_map.values()))
-    view = LiveView(job_map.values())
+    view = replay.view(job_map.values())
     frame = view.history(main)
     # while the run trains, ask at most every 2 s; once it stands still, at once
     answer, record, note = controls.throttled(
@@ -110,6 +110,7 @@ def live() -> None:
         lambda: ask_run(main),
     )
     controls.show_note(note)
+    replay.live_note("The held-out forecast (its skills and charts)")
     skills = None
     if answer is not None:
         step, outputs = answer
@@ -120,7 +121,7 @@ def live() -> None:
         return "–" if skills is None else controls.fmt(skills[key], 3)
 
     m0, m1, m2, m3 = st.columns([0.6, 1.2, 1.2, 1.2])  # labels fit at 1024 px
-    m0.metric("Step", f"{main.steps_done:,}")
+    m0.metric("Step", f"{replay.steps_done(main):,}")
     m1.metric(
         "Skill vs persistence",
         shown("persistence"),

@@ -6,9 +6,8 @@ import streamlit as st
 from rnn_core import TASKS, speech, viz
 from rnn_core.models import MODEL_TITLES
 from rnn_core.tasks.speech import SpeakersTask
-from ui import controls
+from ui import controls, replay_step
 from ui.application import open_or_explain
-from ui.live_view import LiveView
 from ui.run import RUN
 
 st.title("Speech: who is speaking")
@@ -39,6 +38,7 @@ st.markdown(
 with st.expander("About this task", expanded=False):
     st.markdown(task.description)
 controls.run_controls(RUN)
+replay = replay_step.slider(RUN, "speech.step")
 
 c1, c2 = st.columns([1.2, 2])
 random_pick = c1.radio(
@@ -80,7 +80,7 @@ def read_test_split(job):
 def live() -> None:
     job_map = controls.live_jobs(RUN)
     main = next(iter(job_map.values()))
-    view = LiveView(job_map.values())
+    view = replay.view(job_map.values())
     # every 2 s at most while it trains; at once when it stands still (after Step, the
     # page's last run must show the model as it stopped)
     reading, note = controls.throttled(
@@ -90,8 +90,9 @@ def live() -> None:
         lambda: read_test_split(main),
     )
     controls.show_note(note)
+    replay.live_note("The held-out reading (accuracy and the utterance below)")
     m1, m2, m3 = st.columns(3)
-    m1.metric("Step", f"{main.steps_done:,}")
+    m1.metric("Step", f"{replay.steps_done(main):,}")
     if reading is not None:
         step, outputs, held = reading
         right = held.sure_from >= 0
@@ -108,7 +109,7 @@ def live() -> None:
             "right, for good, before their last frame.",
         )
     fig = controls.loss_figure_with_alongside(
-        view, job_map, smooth=0.6, with_test=True, title="Training loss"
+        view, job_map, smooth=0.6, with_test=True, title="Training loss", labels=RUN.labels()
     )
     controls.chart(
         fig,

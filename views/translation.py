@@ -17,7 +17,7 @@ from rnn_core.translate import (
     scores_by_length,
 )
 from rnn_core.viz.translation import accuracy_by_length_figure, attention_over_training
-from ui import application, attention_race, controls
+from ui import application, attention_race, controls, replay_step
 from ui.live_view import LiveView, of_snapshots
 from ui.run import RUN
 from ui.text import escape_markdown
@@ -48,6 +48,7 @@ st.markdown(
 with st.expander("About this task", expanded=False):
     st.markdown(task.description)
 controls.run_controls(RUN)
+replay = replay_step.slider(RUN, "translation.step")
 application.live_exact_match(
     task,
     "Of the {n} numbers the model never trains on, the share it translates with every "
@@ -56,12 +57,13 @@ application.live_exact_match(
     "the loss per training step (cross-entropy of each German piece). The dashed line is "
     "what guessing each piece from its position alone reaches; the held-out loss, on "
     "numbers never trained on, has its own dashed line.",
+    replay,
 )
 
 # ----------------------------------------------------------------- attention over training
 st.subheader("Where the decoder looks")
 controls.latest_snapshots_button("translation.refresh")
-snaps = job.snapshots
+snaps = replay.snapshots(job.snapshots)
 if cfg.attention == "off":
     st.info(
         "This run has no attention: the decoder reads only the encoder's last state. "
@@ -94,6 +96,7 @@ else:
 
 # --------------------------------------------------------------------- translate your own
 st.subheader("Translate a number")
+replay.live_note("This translation")
 text = st.text_input(
     "A number from 1 to 999 in English words",
     value=EXAMPLE,
