@@ -89,3 +89,19 @@ def test_an_edit_recomputes_and_a_bad_one_gets_a_sentence(name):
         assert not any("On the edit it" in m.value for m in at.markdown)  # no stale answer
         at.button(key=f"{prefix}.edit.reset").click().run()
         assert not at.exception and not at.warning, page
+
+
+def test_an_edit_is_still_there_after_a_visit_to_another_page():
+    """Streamlit drops the values of widgets a page run did not draw: coming back from
+    another page, the editor must show the visitor's edit, not its widgets' minimums
+    (both adding markers at step 0, which the editor refuses)."""
+    at = _trained(CASES["adding"][0])
+    at.switch_page(PAGES["inside_cell"]).run()
+    at.number_input(key="cell.edit.first").set_value(3).run()
+    at.number_input(key="cell.edit.second").set_value(7).run()
+    at.switch_page(PAGES["playground"]).run()
+    at.switch_page(PAGES["inside_cell"]).run()
+    assert not at.exception
+    assert at.number_input(key="cell.edit.first").value == 3
+    assert at.number_input(key="cell.edit.second").value == 7
+    assert not any("different steps" in w.value for w in at.warning)

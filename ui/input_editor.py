@@ -76,9 +76,17 @@ def _editor(prefix: str, task, x0: np.ndarray, run_id: str) -> np.ndarray | None
     kind = probe_edits.editor_kind(task)
     defaults = _defaults(task, x0)
     origin = (run_id, x0.tobytes())
+    kept_key = f"{prefix}.edit.kept"
     if st.session_state.get(f"{prefix}.edit.of") != origin:  # another run: start again
         st.session_state[f"{prefix}.edit.of"] = origin
+        st.session_state[kept_key] = defaults
         _reset(prefix, defaults)
+    else:
+        # Streamlit drops the values of widgets a page run did not draw (a visit to another
+        # page): give them back the visitor's edit, kept under a key of no widget.
+        kept = st.session_state.get(kept_key, defaults)
+        for name, value in defaults.items():
+            st.session_state.setdefault(f"{prefix}.edit.{name}", kept.get(name, value))
     key = f"{prefix}.edit."
     T = len(x0)
     try:
@@ -127,6 +135,9 @@ def _editor(prefix: str, task, x0: np.ndarray, run_id: str) -> np.ndarray | None
     except EditError as err:
         st.warning(str(err), icon=":material/edit_off:")
         edited = None
+    st.session_state[kept_key] = {
+        name: st.session_state[f"{prefix}.edit.{name}"] for name in defaults
+    }
     st.button(
         "Back to the original",
         key=f"{prefix}.edit.reset",
