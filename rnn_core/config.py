@@ -223,10 +223,17 @@ class RunConfig:
             try:
                 return cls(**values), errors
             except ConfigError as err:
+                if err.field == "seq_len" and "seq_len" not in values and "task" in values:
+                    # A link that names a task but no length (?task=digits_pixels): the
+                    # task's nearest length to the default, as the sidebar picks one when
+                    # the task changes; nothing the link said was wrong.
+                    task = TASKS[values["task"]]
+                    high = task.max_seq_len or int(LIMITS["seq_len"][1])
+                    values["seq_len"] = min(max(cls().seq_len, task.min_seq_len), high)
+                    continue
                 errors.append(err)
-                # The blamed field may be a default the link did not set (?task=sentiment
-                # with the default length 50): then drop the link's last value instead, or
-                # this loop never ends.
+                # The blamed field may be a default the link did not set: then drop the
+                # link's last value instead, or this loop never ends.
                 values.pop(err.field if err.field in values else next(reversed(values)))
 
 
