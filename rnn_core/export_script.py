@@ -21,12 +21,13 @@ import textwrap
 
 import torch
 
+from rnn_core import script_data_templates as data_tpl
 from rnn_core import script_templates as tpl
 from rnn_core.config import RunConfig
 from rnn_core.models import MODEL_TITLES, RECURRENT
 from rnn_core.recurrent_layers import GATE_NAMES, RECURRENT_LAYERS
 from rnn_core.tasks import TASKS
-from rnn_core.tasks.base import ENCODER_DECODERS, BundledDataTask
+from rnn_core.tasks.base import ASSETS_DIR, ENCODER_DECODERS
 from rnn_core.train import DATA_STREAM
 
 DEFAULT_STEPS = 1000
@@ -47,6 +48,61 @@ _TASK_PIECES = {
         noise_std=repr(task.noise_std),
     ),
 }
+GENERATED_TASKS = tuple(_TASK_PIECES)
+
+
+def _data_path(task) -> str:
+    """Where the app reads the task's file, from the top of a checkout (posix slashes)."""
+    return task.default_path.relative_to(ASSETS_DIR.parent).as_posix()
+
+
+def _digits(task):
+    return data_tpl.DIGITS.substitute(
+        data_path=_data_path(task),
+        reading="row by row" if task.pixels_per_step > 1 else "pixel by pixel",
+        pixels_per_step=task.pixels_per_step,
+        split_seed=task.split_seed,
+        train_fraction=repr(task.train_fraction),
+        max_value=task.max_value,
+    )
+
+
+# The pieces of the tasks on a bundled file (rnn_core.script_data_templates), and the
+# third-party imports each needs besides torch.
+_DATA_PIECES = {
+    "char_lm": lambda task: data_tpl.CHAR_LM.substitute(
+        data_path=_data_path(task),
+        train_fraction=repr(task.train_fraction),
+        n_symbols=task.input_size,
+    ),
+    "co2": lambda task: data_tpl.CO2.substitute(
+        data_path=_data_path(task),
+        train_fraction=repr(task.train_fraction),
+        scale=repr(task.scale),
+    ),
+    "elnino": lambda task: data_tpl.ELNINO.substitute(
+        data_path=_data_path(task), train_years=task.train_years
+    ),
+    "ecg": lambda task: data_tpl.ECG.substitute(
+        data_path=_data_path(task),
+        stride=task.stride,
+        train_fraction=repr(task.train_fraction),
+        scale=repr(task.scale),
+    ),
+    "stocks": lambda task: data_tpl.STOCKS.substitute(
+        train_weeks=task.train_weeks, scale=repr(task.scale)
+    ),
+    "digits_rows": _digits,
+    "digits_pixels": _digits,
+    "speakers": lambda task: data_tpl.SPEAKERS.substitute(
+        data_path=_data_path(task),
+        n_coefficients=task.input_size,
+        n_speakers=task.output_size,
+    ),
+}
+_DATA_NEEDS = {"char_lm": ("torch",), "speakers": ("torch", "numpy", "pandas")}
+_DATA_STDLIB = {"stocks": ("gzip", "importlib.util")}
+_TASK_PIECES.update(_DATA_PIECES)
 EXPORTABLE_TASKS = tuple(_TASK_PIECES)
 
 
@@ -55,9 +111,9 @@ class ExportError(ValueError):
 
 
 def _exportable_sentence() -> str:
-    titles = [TASKS[name].title.lower() for name in EXPORTABLE_TASKS]
+    titles = [TASKS[name].title.split(" (")[0].lower() for name in EXPORTABLE_TASKS]
     return (
-        f"Scripts cover the four recurrent cells on the generated tasks: "
+        f"Scripts cover the four recurrent cells on these tasks: "
         f"{', '.join(titles[:-1])} and {titles[-1]}."
     )
 
@@ -65,12 +121,16 @@ def _exportable_sentence() -> str:
 def export_refusal(config: RunConfig) -> str | None:
     """Why ``config``'s run cannot be exported as a script, in a sentence (None: it can)."""
     task = TASKS[config.task]
+    if config.data != "default":
+        # checked first: whatever the model and task, the data stays in the session
+        return (
+            "This run trains on your own uploaded data, which never leaves your session, "
+            "so it is not exported as a script; the same settings on the app's data are."
+        )
     if config.model not in RECURRENT:
         reason = f"The {MODEL_TITLES[config.model]} is not exported as a script."
     elif task.architecture in ENCODER_DECODERS:
         reason = f"{task.title} trains an encoder-decoder, which the script does not cover."
-    elif isinstance(task, BundledDataTask):
-        reason = f"{task.title} reads bundled data, which the script does not include."
     elif config.task not in EXPORTABLE_TASKS:
         reason = f"{task.title} is not among the exported tasks."
     else:
@@ -96,9 +156,29 @@ def script_for(config: RunConfig, steps: int = DEFAULT_STEPS) -> str:
         _TASK_PIECES[config.task](TASKS[config.task]),
         tpl.MODEL.substitute(title=MODEL_TITLES[config.model], layer=tpl.LAYERS[config.model]),
         *_initialisation(config),
-        tpl.TRAIN.substitute(optimizer=tpl.OPTIMIZERS[config.optimizer], default_steps=steps),
+        tpl.TRAIN.substitute(
+            optimizer=tpl.OPTIMIZERS[config.optimizer],
+            default_steps=steps,
+            **_data_parts(config),
+        ),
     ]
     return "\n\n\n".join(part.strip("\n") for part in parts) + "\n"
+
+
+def _data_parts(config: RunConfig) -> dict[str, str]:
+    """What the header and the training loop say about the task's data."""
+    if config.task not in _DATA_PIECES:
+        return tpl.GENERATED_DATA
+    needs = _DATA_NEEDS.get(config.task, ("torch", "numpy"))
+    imports = tuple(data_tpl.IMPORTS[name] for name in needs if name != "torch")
+    listed = " and ".join([", ".join(needs[:-1]), needs[-1]] if len(needs) > 1 else needs)
+    return tpl.file_data(
+        f"it needs {listed}",
+        _DATA_STDLIB.get(config.task, ()),
+        imports,
+        file_name(config),
+        tpl.IN_PLOTLY if config.task == "stocks" else tpl.IN_CHECKOUT,
+    )
 
 
 def _header(config: RunConfig, steps: int) -> str:
@@ -123,6 +203,7 @@ def _header(config: RunConfig, steps: int) -> str:
         file_name=file_name(config),
         default_steps=steps,
         query=query,
+        **_data_parts(config),
     )
 
 
