@@ -265,3 +265,33 @@ def test_a_script_without_its_data_file_says_where_to_find_it(tmp_path):
     assert done.returncode == 2, done.stderr
     assert "no data file at assets/data/co2_mauna_loa_weekly.csv: pass --data PATH" in (done.stderr)
     assert "Traceback" not in done.stderr
+
+
+def test_the_playground_offers_a_data_file_runs_script_but_not_an_uploads():
+    from streamlit.testing.v1 import AppTest
+
+    from tests.test_your_data import APP, _elnino_csv
+    from ui.run import PAGES
+
+    at = AppTest.from_file(APP, default_timeout=60)
+    for key, value in {"task": "co2", "seq_len": "12", "hidden_size": "8"}.items():
+        at.query_params[key] = value
+    at.run()
+    at.switch_page(PAGES["playground"]).run()
+    assert not at.exception, at.exception
+    assert at.session_state["run.state.config"].task == "co2"
+    assert at.download_button(key="play.download.script").label == "PyTorch script (.py)"
+    # the same task on the visitor's own series: no script, a sentence saying why
+    at.switch_page(PAGES["your_data"]).run()
+    at.radio(key="data.kind").set_value("forecast").run()
+    at.file_uploader(key="data.file").set_value(("sst.csv", _elnino_csv(), "text/csv")).run()
+    at.button(key="data.train").click().run()
+    at.switch_page(PAGES["playground"]).run()
+    assert not at.exception, at.exception
+    cfg = at.session_state["run.state.config"]
+    assert (cfg.task, cfg.data) == ("co2", "private")
+    with pytest.raises(KeyError):
+        at.download_button(key="play.download.script")
+    assert any("never leaves your session" in c.value for c in at.caption), [
+        c.value for c in at.caption
+    ]
