@@ -14,14 +14,15 @@ width, batch, optimiser, learning rate, clipping, initialisation, recurrent scal
 seed, on the tasks whose data is generated and on those that read a data file the app
 bundles (or plotly ships): the script reads the same file from a checkout of RNN
 Explorer (``--data`` says where else) and prepares it as the task does
-(``EXPORTABLE_TASKS``). Refused with a sentence (``ExportError``) saying which runs are
-exportable: a run on a visitor's upload (its data never leaves the session), sentiment
-(its sentences come from the app's grammar), the encoder-decoders and the non-recurrent
-models.
+(``EXPORTABLE_TASKS``; sentiment's sentences are made by a restatement of the app's
+review grammar, from the same seed). Refused with a sentence (``ExportError``) saying
+which runs are exportable: a run on a visitor's upload (its data never leaves the
+session), the encoder-decoders and the non-recurrent models.
 """
 
 from __future__ import annotations
 
+import json
 import textwrap
 
 import torch
@@ -31,8 +32,9 @@ from rnn_core import script_templates as tpl
 from rnn_core.config import RunConfig
 from rnn_core.models import MODEL_TITLES, RECURRENT
 from rnn_core.recurrent_layers import GATE_NAMES, RECURRENT_LAYERS
-from rnn_core.tasks import TASKS
+from rnn_core.tasks import TASKS, review_grammar
 from rnn_core.tasks.base import ASSETS_DIR, ENCODER_DECODERS
+from rnn_core.tasks.sentiment import HELD_OUT_SENTENCES
 from rnn_core.train import DATA_STREAM
 
 DEFAULT_STEPS = 1000
@@ -72,6 +74,57 @@ def _digits(task):
     )
 
 
+def _literal(value) -> str:
+    """A constant as Python source, strings in double quotes (as ruff formats them)."""
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, tuple):
+        items = ", ".join(_literal(v) for v in value)
+        return f"({items},)" if len(value) == 1 else f"({items})"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_literal(k)}: {_literal(v)}" for k, v in value.items()) + "}"
+    return repr(value)
+
+
+def _assignment(name: str, value) -> str:
+    """``NAME = value`` as ruff formats it: on one line if it fits, else a tuple one item
+    a line."""
+    line = f"{name} = {_literal(value)}"
+    if len(line) <= _WIDTH or not isinstance(value, tuple):
+        return line
+    return f"{name} = (\n" + "".join(f"    {_literal(item)},\n" for item in value) + ")"
+
+
+def _sentiment(task):
+    """The sentiment piece: its grammar's word lists and probabilities are the engine's
+    (rnn_core/tasks/review_grammar.py), written into the script as constants."""
+    names = (
+        "NOUNS",
+        "INTENSIFIERS",
+        "VERBS",
+        "NEGATORS",
+        "UNKNOWN",
+        "P_NEGATED",
+        "P_INTENSIFIED",
+        "P_AT_ALL",
+        "P_NEVER",
+        "P_UNKNOWN_NOUN",
+        "P_AND",
+        "P_BUT",
+        "P_END",
+    )
+    constants = [_assignment(name, getattr(review_grammar, name)) for name in names]
+    constants.append(_assignment("HELD_OUT_SENTENCES", HELD_OUT_SENTENCES))
+    return data_tpl.SENTIMENT.substitute(
+        data_path=_data_path(task),
+        n_train=task.n_train,
+        n_test=task.n_test,
+        split_seed=task.split_seed,
+        vocabulary_size=task.input_size,
+        constants="\n".join(constants),
+    )
+
+
 # The pieces of the tasks on a bundled file (rnn_core.script_data_templates), and the
 # third-party imports each needs besides torch.
 _DATA_PIECES = {
@@ -104,18 +157,12 @@ _DATA_PIECES = {
         n_coefficients=task.input_size,
         n_speakers=task.output_size,
     ),
+    "sentiment": _sentiment,
 }
 _DATA_NEEDS = {"char_lm": ("torch",), "speakers": ("torch", "numpy", "pandas")}
 _DATA_STDLIB = {"stocks": ("gzip", "importlib.util")}
 _TASK_PIECES.update(_DATA_PIECES)
 EXPORTABLE_TASKS = tuple(_TASK_PIECES)
-# Recurrent-cell tasks whose data preparation no script restates yet, and why.
-_NOT_RESTATED = {
-    "sentiment": (
-        "The sentiment task makes its sentences with the app's review grammar, which the "
-        "script does not restate."
-    ),
-}
 # How the sentence of exported tasks names each one (every exportable task has a name).
 _SHORT_NAMES = {
     "adding": "adding",
@@ -130,6 +177,7 @@ _SHORT_NAMES = {
     "digits_rows": "the digits read by rows",
     "digits_pixels": "the digits read by pixels",
     "speakers": "speakers",
+    "sentiment": "sentiment",
 }
 
 
@@ -159,8 +207,6 @@ def export_refusal(config: RunConfig) -> str | None:
         reason = f"The {MODEL_TITLES[config.model]} is not exported as a script."
     elif task.architecture in ENCODER_DECODERS:
         reason = f"{task.title} trains an encoder-decoder, which the script does not cover."
-    elif config.task in _NOT_RESTATED:
-        reason = _NOT_RESTATED[config.task]
     elif config.task not in EXPORTABLE_TASKS:
         reason = f"{task.title} is not among the exported tasks."
     else:

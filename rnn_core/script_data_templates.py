@@ -296,3 +296,152 @@ def loss_fn(outputs, y):
 
 # What each piece imports besides the imports every script has.
 IMPORTS = {"numpy": "import numpy as np", "pandas": "import pandas as pd"}
+
+SENTIMENT = Template(
+    """
+# ---------------------------------------------------------------------- the task
+# Sentiment of review sentences, word by word: each word one-hot (UNKNOWN for a word
+# outside the vocabulary), zero vectors after the sentence's end; the network says
+# positive or negative at the sentence's last word (cross-entropy there). The sentences
+# are the app's: made from the adjectives of a published lexicon (the sign of their VADER
+# score) by the small grammar below, from a numpy generator seeded with SPLIT_SEED, the
+# label decided first and the sentence built to carry it (negation, intensifiers,
+# "X but Y" takes Y's sign); distinct sentences, shuffled, the first N_TRAIN of them
+# (but the negation test's HELD_OUT_SENTENCES) train.
+"""
+    + _DATA_PATH_LINE
+    + '''
+N_TRAIN = $n_train
+N_TEST = $n_test
+SPLIT_SEED = $split_seed
+INPUT_SIZE = $vocabulary_size  # the vocabulary's size
+OUTPUT_SIZE = 2  # 0 negative, 1 positive
+
+# The grammar's words, and how often it uses each construction.
+$constants
+
+
+def read_lexicon(path):
+    """(positive, negative) adjectives: after a header, ``word<TAB>mean<TAB>sd`` lines;
+    the sign of the mean is the word's polarity."""
+    positive, negative = [], []
+    with open(path, encoding="utf-8") as f:
+        for line in f.read().splitlines()[1:]:
+            word, mean, _ = line.split("\\t")
+            (positive if float(mean) > 0 else negative).append(word)
+    return positive, negative
+
+
+def pick(rng, words):
+    return words[int(rng.integers(len(words)))]
+
+
+def article(word):
+    return "an" if word[0] in "aeiou" else "a"
+
+
+class Grammar:
+    """Sentences of a given sentiment (1 positive, 0 negative) from two adjective lists."""
+
+    def __init__(self, positive, negative):
+        self.adjectives = {1: tuple(positive), 0: tuple(negative)}
+
+    def vocabulary(self):
+        """Every token a sentence can hold, UNKNOWN first, then sorted."""
+        words = {*self.adjectives[0], *self.adjectives[1], *NOUNS, *INTENSIFIERS, *VERBS}
+        words |= {*NEGATORS, "a", "an", "the", "it", "this", "at", "all", "and", "but"}
+        words |= set(P_END)
+        return [UNKNOWN, *sorted(words)]
+
+    def noun(self, rng):
+        return UNKNOWN if rng.random() < P_UNKNOWN_NOUN else pick(rng, NOUNS)
+
+    def adjective_phrase(self, rng, label, negator="not"):
+        """[intensifier] adjective, or a negated adjective of the other sign ("not bad",
+        "not very good at all"; only positive adjectives take an intensifier there)."""
+        if rng.random() < P_NEGATED:
+            adjective = pick(rng, self.adjectives[1 - label])
+            words = [negator]
+            if label == 0 and rng.random() < P_INTENSIFIED:
+                words.append(pick(rng, INTENSIFIERS))
+            words.append(adjective)
+            if rng.random() < P_AT_ALL:
+                words += ["at", "all"]
+            return words
+        words = [pick(rng, INTENSIFIERS)] if rng.random() < P_INTENSIFIED else []
+        return words + [pick(rng, self.adjectives[label])]
+
+    def clause(self, rng, label):
+        """One clause of sentiment ``label`` (at most eight words)."""
+        form = int(rng.integers(5))
+        if form == 0:  # "not bad at all"
+            return self.adjective_phrase(rng, label)
+        if form == 1:  # "a good film", "not a good film"
+            if rng.random() < P_NEGATED:
+                adjective = pick(rng, self.adjectives[1 - label])
+                return ["not", article(adjective), adjective, self.noun(rng)]
+            adjective = pick(rng, self.adjectives[label])
+            return [article(adjective), adjective, self.noun(rng)]
+        negator = "never" if rng.random() < P_NEVER else "not"
+        subject = {2: ["the", self.noun(rng)], 3: ["it"], 4: ["this", self.noun(rng)]}[form]
+        return [*subject, pick(rng, VERBS), *self.adjective_phrase(rng, label, negator)]
+
+    def sentence(self, rng, label):
+        """One clause, two of the same sign joined by "and", or one of the other sign,
+        "but" and one of this sign; sometimes an end mark."""
+        shape = rng.random()
+        if shape < P_AND:
+            words = [*self.clause(rng, label), "and", *self.clause(rng, label)]
+        elif shape < P_AND + P_BUT:
+            words = [*self.clause(rng, 1 - label), "but", *self.clause(rng, label)]
+        else:
+            words = self.clause(rng, label)
+        end = rng.random()
+        if end < P_END["."]:
+            words.append(".")
+        elif end < P_END["."] + P_END["!"]:
+            words.append("!")
+        return words
+
+
+def load_data(path):
+    """The training sentences: word indices (N, T) long, -1 after each one's end; labels
+    (N,) and lengths (N,) long."""
+    grammar = Grammar(*read_lexicon(path))
+    vocabulary = grammar.vocabulary()
+    if len(vocabulary) != INPUT_SIZE:
+        raise SystemExit(f"{path} gives {len(vocabulary)} words, the app's {INPUT_SIZE}")
+    rng = np.random.default_rng(SPLIT_SEED)
+    made = {}  # sentence -> label, in the order first made
+    while len(made) < N_TRAIN + N_TEST + len(HELD_OUT_SENTENCES):
+        label = int(rng.integers(2))
+        made.setdefault(" ".join(grammar.sentence(rng, label)), label)
+    texts = list(made)
+    order = rng.permutation(len(texts))
+    train = [i for i in order if texts[i] not in HELD_OUT_SENTENCES][:N_TRAIN]
+    index = {w: i for i, w in enumerate(vocabulary)}
+    codes = np.full((len(train), SEQ_LEN), -1, dtype=np.int64)
+    for row, i in zip(codes, train, strict=True):
+        tokens = texts[i].split(" ")
+        row[: len(tokens)] = [index.get(t, index[UNKNOWN]) for t in tokens]
+    labels = np.array([made[texts[i]] for i in train], dtype=np.int64)
+    lengths = (codes >= 0).sum(axis=1)
+    return torch.from_numpy(codes), torch.from_numpy(labels), torch.from_numpy(lengths)
+
+
+def sample_batch(data, generator):
+    """One training batch: x (B, T, V) one-hot words, zero after each sentence's end;
+    y (B, 2) each sentence's label and length."""
+    codes, labels, lengths = data
+    chosen = torch.randint(0, len(labels), (BATCH_SIZE,), generator=generator)
+    words = codes[chosen]
+    x = F.one_hot(words.clamp_min(0), INPUT_SIZE).to(torch.float32) * (words >= 0).unsqueeze(-1)
+    return x, torch.stack([labels[chosen], lengths[chosen]], dim=1)
+
+
+def loss_fn(outputs, y):
+    """Cross-entropy of each sentence's output at its last word."""
+    last = outputs[torch.arange(outputs.shape[0]), y[:, 1] - 1]  # (B, OUTPUT_SIZE)
+    return F.cross_entropy(last, y[:, 0])
+'''
+)
