@@ -17,7 +17,7 @@ from string import Template
 HEADER = Template('''\
 """$summary
 
-Exported from RNN Explorer: a standalone PyTorch script (it needs only torch, not the
+Exported from RNN Explorer: a standalone PyTorch script ($needs, not the
 app) with the same data generator, model, initialisation, optimiser, clipping and seed
 as the app's run, so it reproduces the app's loss curve step for step (exported with
 torch $torch_version and one torch thread, as the app trains; another torch version or
@@ -28,7 +28,7 @@ Run it:
     python $file_name                      # $default_steps steps, prints the loss
     python $file_name --steps 200 --csv losses.csv
     python $file_name --save weights.pt    # keep the trained state_dict
-
+$data_usage
     # start from the weights the app lets you download ("Weights (state_dict .pt)");
     # the optimiser starts afresh, so from there the curve is not the app's
     python $file_name --weights rnn-explorer-weights.pt
@@ -37,14 +37,19 @@ The same run in the app (its settings as URL query parameters):
     ?$query
 """
 
-import argparse
-import csv
-import math
-
-import torch
-import torch.nn.functional as F
-from torch import nn
+$imports
 ''')
+STDLIB_IMPORTS = ("argparse", "csv", "math")
+TORCH_IMPORTS = "import torch\nimport torch.nn.functional as F\nfrom torch import nn"
+
+
+def imports(stdlib: tuple[str, ...], third_party: tuple[str, ...]) -> str:
+    """The script's import block, sorted as isort sorts it (``third_party``: whole
+    ``import x as y`` lines that sort before torch's)."""
+    modules = sorted({*STDLIB_IMPORTS, *stdlib})
+    lines = "\n".join(f"import {name}" for name in modules)
+    return lines + "\n\n" + "".join(line + "\n" for line in sorted(third_party)) + TORCH_IMPORTS
+
 
 SETTINGS = Template("""
 # ---------------------------------------------------------------------- the run's settings
@@ -281,10 +286,61 @@ OPTIMIZERS = {
     "rmsprop": "torch.optim.RMSprop(model.parameters(), lr=LEARNING_RATE)",
 }
 
+# The parts of the header and of the training loop that differ for a task on a data file
+# (substituted into HEADER and TRAIN; empty for a task whose batches are generated).
+GENERATED_DATA = {
+    "needs": "it needs only torch",
+    "data_usage": "",
+    "imports": imports((), ()),
+    "data_param": "",
+    "load_data": "",
+    "sample_args": "data_generator",
+    "data_option": "",
+    "data_check": "",
+    "data_arg": "",
+}
+
+
+IN_CHECKOUT = (
+    "it reads the app's data file: run it from the top folder of a checkout of",
+    "RNN Explorer, or say where the file is",
+)
+IN_PLOTLY = (
+    "it reads the prices that ship with plotly (plotly.data.stocks) where plotly is",
+    "installed, without importing it; without plotly, say where the file is",
+)
+
+
+def file_data(
+    needs: str, stdlib: tuple[str, ...], third_party: tuple[str, ...], file_name: str, where: tuple
+) -> dict[str, str]:
+    """HEADER's and TRAIN's substitutions for a task whose data is read from a file
+    (``where``: two comment lines on where the file is found)."""
+    return {
+        "needs": needs,
+        "data_usage": (
+            f"\n    # {where[0]}\n    # {where[1]}\n"
+            f"    python {file_name} --data path/to/the/file\n"
+        ),
+        "imports": imports(("os", *stdlib), third_party),
+        "data_param": ", data_path=DATA_PATH",
+        "load_data": "    data = load_data(data_path)  # the training split, read once\n",
+        "sample_args": "data, data_generator",
+        "data_option": (
+            '    parser.add_argument("--data", default=DATA_PATH, help="the task\'s data file")\n'
+        ),
+        "data_check": (
+            "    if not os.path.isfile(args.data):\n"
+            '        parser.error(f"no data file at {args.data}: pass --data PATH")\n'
+        ),
+        "data_arg": ", args.data",
+    }
+
+
 # ---------------------------------------------------------------------------- training
 TRAIN = Template('''
 # ---------------------------------------------------------------------- training
-def train(steps, csv_path=None, weights=None, save=None, print_every=10):
+def train(steps, csv_path=None, weights=None, save=None, print_every=10$data_param):
     """Train for ``steps`` optimiser steps, printing the loss; returns [(step, loss,
     grad_norm), ...]. Stops early, as the app does, when the loss, the gradient or a
     weight stops being finite (exploding gradients)."""
@@ -294,7 +350,7 @@ def train(steps, csv_path=None, weights=None, save=None, print_every=10):
     # The app treats subnormal floats as zero while training (vanishing gradients pass
     # through them and CPU arithmetic on them is many times slower); so does this script.
     torch.set_flush_denormal(True)
-    model = Model()
+$load_data    model = Model()
     initialise(model, torch.Generator().manual_seed(SEED))
     if weights is not None:
         # weights_only: a .pt file is read as tensors, never as code
@@ -303,7 +359,7 @@ def train(steps, csv_path=None, weights=None, save=None, print_every=10):
     data_generator = torch.Generator().manual_seed(DATA_SEED)
     rows = []
     for step in range(1, steps + 1):
-        x, y = sample_batch(data_generator)
+        x, y = sample_batch($sample_args)
         outputs = model(x)
         loss = loss_fn(outputs, y)
         loss_value = float(loss.detach())
@@ -341,6 +397,6 @@ if __name__ == "__main__":
     parser.add_argument("--weights", help="start from this state_dict (.pt) file")
     parser.add_argument("--save", help="save the trained state_dict to this .pt file")
     parser.add_argument("--print-every", type=int, default=10, help="print every k steps")
-    args = parser.parse_args()
-    train(args.steps, args.csv, args.weights, args.save, args.print_every)
+$data_option    args = parser.parse_args()
+$data_check    train(args.steps, args.csv, args.weights, args.save, args.print_every$data_arg)
 ''')
