@@ -444,6 +444,9 @@ class JobManager:
         self._jobs: dict[str, Job] = {}  # registered jobs, in submission order
         self._queue: list[Job] = []  # FIFO of queued jobs
         self._active: set[Job] = set()  # jobs holding a slot (their worker thread lives)
+        # Every worker thread not yet ended: one that gave its slot back may still be
+        # keeping its run (a store write, inside torch.save), and shutdown must wait for it.
+        self._workers: set[threading.Thread] = set()
         self._last_reap = time.monotonic()
 
     def submit(self, trainer: Steppable, owner: str, label: str = "") -> Job:
@@ -497,13 +500,19 @@ class JobManager:
         with self._lock:
             for job in list(self._jobs.values()) + list(self._active):
                 job._stop_locked("Stopped: the server is shutting down.")
-            threads = [j._thread for j in self._active if j._thread is not None]
+            # Not only the active jobs' threads: a worker that gave its slot back keeps
+            # its run after that, and a daemon thread still inside torch when the
+            # interpreter tears down aborts the process ("terminate called without an
+            # active exception"; seen once in CI at the end of a browser test's server).
+            threads = [t for t in self._workers if t.is_alive()]
         for thread in threads:
             thread.join()
 
     # ------------------------------------------------------------------ under the lock
     def _launch_locked(self, job: Job) -> None:
         job._thread = threading.Thread(target=job._run, name=job.thread_name, daemon=True)
+        self._workers = {t for t in self._workers if t.is_alive()}
+        self._workers.add(job._thread)
         self._active.add(job)
         job._set(JobState.RUNNING, "Training.")
         job._thread.start()
