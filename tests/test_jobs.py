@@ -438,3 +438,24 @@ def test_a_queued_job_is_told_about_how_long_it_waits(make_manager):
     third.start()
     fourth.start()
     assert fourth.estimated_wait is None  # a queued run ahead: its duration is unknown
+
+
+def test_exit_waits_for_a_page_script_still_running_and_no_longer_than_its_bound():
+    """The app's exit hook waits for page scripts (which may be inside torch, building or
+    loading a run), but a script that never ends cannot hold the exit for long."""
+    from ui import session  # noqa: PLC0415 - the app's glue, only for this test
+
+    done = []
+
+    def script(seconds):
+        time.sleep(seconds)
+        done.append(seconds)
+
+    short = threading.Thread(target=script, args=(0.4,), name=session.SCRIPT_THREAD, daemon=True)
+    stuck = threading.Thread(target=script, args=(60,), name=session.SCRIPT_THREAD, daemon=True)
+    short.start()
+    stuck.start()
+    start = time.monotonic()
+    session.wait_for_page_scripts(timeout=1.5)
+    assert done == [0.4]  # the short one ended before the hook returned
+    assert time.monotonic() - start < 30  # and the stuck one did not hold it

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import atexit
 import os
+import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -83,9 +85,26 @@ def job_manager() -> JobManager:
         )
     # Join the workers before the interpreter tears down: a daemon thread still inside a
     # torch op at exit aborts the process ("terminate called without an active
-    # exception"), which ends a stopped server with a crash in its log.
+    # exception"), which ends a stopped server with a crash in its log. Page scripts run
+    # torch too (a Trainer built or loaded from the store when a page opens a run, a
+    # question to a paused run answered in the asking thread): wait for them as well.
     atexit.register(manager.shutdown)
+    atexit.register(wait_for_page_scripts)
     return manager
+
+
+SCRIPT_THREAD = "ScriptRunner.scriptThread"  # the name Streamlit 1.67 gives them
+SCRIPT_WAIT_SECONDS = 5.0
+
+
+def wait_for_page_scripts(timeout: float = SCRIPT_WAIT_SECONDS) -> None:
+    """At exit: wait (at most ``timeout`` seconds in all) for the page scripts still
+    running. Streamlit has asked them to stop; one inside a torch op ends at its next
+    Streamlit call, and the interpreter must not tear it down in the middle."""
+    deadline = time.monotonic() + timeout
+    for thread in threading.enumerate():
+        if thread.name == SCRIPT_THREAD and thread is not threading.current_thread():
+            thread.join(max(0.0, deadline - time.monotonic()))
 
 
 @st.cache_resource(show_spinner=False)
