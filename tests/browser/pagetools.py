@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from urllib.parse import urlparse
 
 # Streamlit ships numpy arrays to plotly.js as {dtype, bdata} (base64 typed arrays); the
 # figure's data keeps that form. ``chart_script(body)`` is a page function of a chart's
@@ -41,3 +42,10 @@ def wait_for(predicate, timeout=45.0, interval=0.25, seen=None):
             return value
         time.sleep(interval)
     raise AssertionError("condition not met in time" + (f"; seen: {seen()!r}" if seen else ""))
+
+
+def location(page):
+    """The page's address as the page itself has it (parsed). Playwright's ``page.url``
+    follows a history change only when the test next talks to the browser, so polling
+    it between sleeps can miss a navigation (a preset link's switch to its page did)."""
+    return urlparse(page.evaluate("location.href"))

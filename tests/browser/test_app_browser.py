@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from tests.browser.pagetools import chart_script, wait_for
+from tests.browser.pagetools import chart_script, location, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -131,7 +131,7 @@ def test_a_copied_url_restores_the_run_in_a_new_browser_context(browser, open_ap
 def test_a_short_preset_link_opens_the_presets_own_page(open_app, name, path):
     # The link a speaker shares is the site's address with ?preset=NAME.
     page = open_app(f"?preset={name}")
-    wait_for(lambda: urlparse(page.url).path == path, timeout=30)
+    wait_for(lambda: location(page).path == path, timeout=30)
     page.locator(".st-key-train_toggle button").first.wait_for(timeout=30_000)
     _no_exception(page)
 

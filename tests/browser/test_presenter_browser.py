@@ -4,11 +4,11 @@ typed into a text box stays there, and the right arrow opens the talk's next dem
 from __future__ import annotations
 
 import time
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs
 
 import pytest
 
-from tests.browser.pagetools import wait_for
+from tests.browser.pagetools import location, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -24,10 +24,7 @@ def _marker(page) -> str:
     return page.locator(".st-key-talk-bar p", has_text="Talk:").first.inner_text()
 
 
-def _url(page):
-    # Read from the page: Playwright's ``page.url`` follows a history change only when
-    # the test next talks to the browser, and polling it between sleeps does not.
-    return urlparse(page.evaluate("location.href"))
+_url = location  # read from the page (tests.browser.pagetools.location says why)
 
 
 def _settled(page) -> None:
